@@ -1,0 +1,225 @@
+"""Load and validate price and weather data: the bundled sample or the user's own files.
+
+A data path is either a folder holding ``prices.<ext>`` and optionally ``weather.<ext>``
+(``ext`` one of csv, csv.gz, parquet) or a single prices file. Every problem is reported
+as one ``DataError`` line naming the file, the column, the first bad value or date, and
+what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecast_core.data.history import OBSERVATION_PRICE_COLUMNS, MarketHistory
+from forecast_core.data.schemas import (
+    PRICE_COLUMNS,
+    PRICE_VALUE_COLUMNS,
+    WEATHER_COLUMNS,
+    WEATHER_OPTIONAL_COLUMNS,
+    commodity_info,
+)
+from forecast_core.data.weather import WEATHER_FEATURES, join_weather, weather_features
+from forecast_core.errors import DataError
+
+SUFFIXES: tuple[str, ...] = (".parquet", ".csv.gz", ".csv")
+# Longer than any exchange closure in the sample (the longest is 4 days); more means missing data.
+MAX_PRICE_GAP_DAYS = 14
+
+
+def sample_data_path() -> Path:
+    """The folder of the bundled sample data set (the embedded default)."""
+    return Path(str(resources.files("forecast_core.data") / "sample"))
+
+
+@dataclass(frozen=True, eq=False)
+class MarketDataset:
+    """Validated prices of one or more commodities and the weather of their regions.
+
+    Attributes:
+        prices: Tidy prices in the ``prices`` schema, sorted by commodity then date.
+        weather: Tidy weather in the ``weather`` schema (may be empty).
+        source: Where the data came from, for messages.
+    """
+
+    prices: pd.DataFrame
+    weather: pd.DataFrame
+    source: str
+
+    @property
+    def commodities(self) -> list[str]:
+        """The commodities with prices, sorted."""
+        return sorted(self.prices["commodity"].unique())
+
+    def history(self, commodity: str) -> MarketHistory:
+        """The full history of ``commodity``: its prices joined with its weather features.
+
+        Raises:
+            DataError: The commodity has no prices in this data set.
+        """
+        if commodity not in self.commodities:
+            raise DataError(
+                f"{self.source}: unknown commodity {commodity!r}; "
+                f"expected one of: {', '.join(self.commodities)}"
+            )
+        prices = self.prices.loc[self.prices["commodity"] == commodity,
+                                 list(OBSERVATION_PRICE_COLUMNS)]
+        regions = tuple(r for r in commodity_info(commodity).weather_regions
+                        if r in set(self.weather["region"]))
+        if not regions:
+            return MarketHistory(commodity, prices.reset_index(drop=True))
+        observations = join_weather(prices, weather_features(self.weather, regions))
+        return MarketHistory(commodity, observations, WEATHER_FEATURES)
+
+
+def load_dataset(path: str | Path | None = None, today: dt.date | None = None) -> MarketDataset:
+    """Load and validate prices (and weather, if present) from ``path``.
+
+    Args:
+        path: A folder with ``prices.*`` and optional ``weather.*`` files, or one prices
+            file. ``None`` loads the bundled sample data set.
+        today: The run date; rows dated after it are rejected as future-dated.
+
+    Raises:
+        DataError: A file is missing, unreadable, or fails validation.
+    """
+    root = Path(path) if path is not None else sample_data_path()
+    if root.is_dir():
+        prices_file = _find_table(root, "prices", required=True)
+        weather_file = _find_table(root, "weather", required=False)
+    elif root.is_file():
+        prices_file, weather_file = root, None
+    else:
+        raise DataError(f"data path {str(root)!r} does not exist; expected a folder or a file")
+    prices = validate_prices(_read_table(prices_file), prices_file.name, today)
+    weather = (validate_weather(_read_table(weather_file), weather_file.name, today)
+               if weather_file is not None else _empty_weather())
+    return MarketDataset(prices, weather, str(root))
+
+
+def validate_prices(raw: pd.DataFrame, source: str, today: dt.date | None = None) -> pd.DataFrame:
+    """Check and normalise a prices frame to the ``prices`` schema."""
+    frame = _with_columns(raw, PRICE_COLUMNS, source)
+    frame["date"] = _parse_dates(frame["date"], source)
+    frame["commodity"] = frame["commodity"].astype(str).str.strip().str.lower()
+    for column in PRICE_VALUE_COLUMNS:
+        frame[column] = _parse_numbers(frame[column], source, column)
+        missing = frame[column].isna()
+        if missing.any():
+            row = frame[missing].iloc[0]
+            raise DataError(f"{source}: column {column!r}: missing value on {row.date.date()} "
+                            f"({row.commodity}); expected a price on every row")
+        bad = frame[column] <= 0
+        if bad.any():
+            row = frame[bad].iloc[0]
+            value = float(row[column])
+            raise DataError(f"{source}: column {column!r}: non-positive value {value!r} on "
+                            f"{row.date.date()} ({row.commodity}); expected prices > 0")
+    for commodity, rows in frame.groupby("commodity", sort=True):
+        _check_calendar(rows["date"], source, str(commodity), today)
+        _check_gaps(rows["date"], source, str(commodity))
+    return frame.sort_values(["commodity", "date"], kind="stable").reset_index(drop=True)
+
+
+def validate_weather(raw: pd.DataFrame, source: str, today: dt.date | None = None) -> pd.DataFrame:
+    """Check and normalise a weather frame to the ``weather`` schema."""
+    for column in WEATHER_OPTIONAL_COLUMNS:
+        if column not in raw.columns:
+            raw = raw.assign(**{column: np.nan})
+    frame = _with_columns(raw, WEATHER_COLUMNS, source)
+    frame["date"] = _parse_dates(frame["date"], source)
+    frame["region"] = frame["region"].astype(str).str.strip()
+    for column in WEATHER_COLUMNS[2:]:
+        frame[column] = _parse_numbers(frame[column], source, column)
+    for region, rows in frame.groupby("region", sort=True):
+        _check_calendar(rows["date"], source, str(region), today)
+    return frame.sort_values(["region", "date"], kind="stable").reset_index(drop=True)
+
+
+def _find_table(root: Path, stem: str, *, required: bool) -> Path | None:
+    for suffix in SUFFIXES:
+        candidate = root / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    if required:
+        names = ", ".join(f"{stem}{suffix}" for suffix in SUFFIXES)
+        raise DataError(f"{root}: no prices file; expected one of: {names}")
+    return None
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path) if path.name.endswith(".parquet") else pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        frame = pd.DataFrame()
+    except Exception as error:  # any reader failure is a bad file for the user
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise DataError(f"{path.name}: cannot be read ({first_line}); "
+                        f"expected CSV or Parquet in the documented schema") from error
+    if frame.empty:
+        raise DataError(f"{path.name}: no rows; expected at least one row")
+    return frame
+
+
+def _with_columns(raw: pd.DataFrame, required: tuple[str, ...], source: str) -> pd.DataFrame:
+    missing = [column for column in required if column not in raw.columns]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {', '.join(map(repr, missing))}; "
+                        f"expected columns: {', '.join(required)}")
+    return raw[list(required)].copy()
+
+
+def _parse_dates(values: pd.Series, source: str) -> pd.Series:
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    bad = parsed.isna()
+    if bad.any():
+        raise DataError(f"{source}: column 'date': cannot parse {values[bad].iloc[0]!r} as a date; "
+                        f"expected YYYY-MM-DD")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(None)
+    return parsed.dt.normalize().astype("datetime64[ns]")
+
+
+def _parse_numbers(values: pd.Series, source: str, column: str) -> pd.Series:
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = parsed.isna() & values.notna()
+    if bad.any():
+        raise DataError(f"{source}: column {column!r}: {values[bad].iloc[0]!r} is not a number; "
+                        f"expected a decimal number")
+    return parsed.astype("float64")
+
+
+def _check_calendar(dates: pd.Series, source: str, key: str, today: dt.date | None) -> None:
+    duplicated = dates.duplicated()
+    if duplicated.any():
+        first = dates[duplicated].iloc[0].date()
+        raise DataError(f"{source}: column 'date': duplicate date {first} ({key}); "
+                        f"expected one row per date")
+    backwards = dates.diff() < pd.Timedelta(0)
+    if backwards.any():
+        raise DataError(f"{source}: column 'date': {dates[backwards].iloc[0].date()} ({key}) comes "
+                        f"after a later date; expected rows sorted by date")
+    if today is not None:
+        future = dates > pd.Timestamp(today)
+        if future.any():
+            raise DataError(f"{source}: column 'date': {dates[future].iloc[0].date()} ({key}) is "
+                            f"after today {today}; expected no future-dated rows")
+
+
+def _check_gaps(dates: pd.Series, source: str, commodity: str) -> None:
+    gaps = dates.diff() > pd.Timedelta(days=MAX_PRICE_GAP_DAYS)
+    if gaps.any():
+        position = int(np.argmax(gaps.to_numpy()))
+        raise DataError(f"{source}: column 'date': no {commodity} prices from "
+                        f"{dates.iloc[position - 1].date()} to {dates.iloc[position].date()}; "
+                        f"expected gaps of at most {MAX_PRICE_GAP_DAYS} days")
+
+
+def _empty_weather() -> pd.DataFrame:
+    frame = pd.DataFrame({column: pd.Series(dtype="float64") for column in WEATHER_COLUMNS})
+    return frame.astype({"date": "datetime64[ns]", "region": "object"})
