@@ -1,0 +1,215 @@
+"""The one contract every forecasting model follows.
+
+The public ``fit`` and ``sample_paths`` live here: they slice the history as known on
+the training or forecast date, validate, record state and call the model's private
+``_fit`` / ``_sample_steps``. A model never sees a row on or after those dates, and it
+never refits when sampling: ``_sample_steps`` updates its state to the newest rows.
+
+Paths are price levels of shape (n_paths, horizon) over calendar days, day 1 being the
+forecast date; see ``forecast_core.data.history.trading_steps`` for the calendar rule.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import pickle
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from forecast_core.data.history import MarketHistory, trading_steps
+from forecast_core.errors import ConfigError, DataError, ModelError, NotFittedError
+
+DEFAULT_HORIZON = 14
+DEFAULT_N_PATHS = 2000
+Seed = int | np.random.SeedSequence
+
+
+class Forecaster(abc.ABC):
+    """Base class of all models: validates, slices history as of a date, samples paths.
+
+    Subclasses set the class attributes and implement ``_fit`` and ``_sample_steps``;
+    they add one line to ``forecast_core.models.registry``.
+
+    Class attributes:
+        name: Stable registry key (``random_walk``).
+        display_name: Name in model ids (``RandomWalk`` in ``Coffee_RandomWalk_2025-01-01_v1.0``).
+        uses_weather: Whether the model reads the weather features.
+        min_history: Trading days needed before the training date.
+    """
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    uses_weather: ClassVar[bool] = False
+    min_history: ClassVar[int] = 30
+
+    def __init__(self, **params: Any) -> None:
+        defaults = self.default_params()
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise ConfigError(
+                f"unknown parameter(s) {', '.join(map(repr, unknown))} for model {self.name!r}; "
+                f"expected some of: {', '.join(sorted(defaults))}"
+            )
+        self.params: dict[str, Any] = {**defaults, **params}
+        self.training_date_: dt.date | None = None
+        self.data_cutoff_: dt.date | None = None
+        self.training_metrics_: dict[str, float] = {}
+
+    @classmethod
+    @abc.abstractmethod
+    def default_params(cls) -> dict[str, Any]:
+        """The model's parameters and their defaults (sensible for daily commodity prices)."""
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]:
+        """Small parameters that keep tests fast while exercising the whole model."""
+        return {}
+
+    # -- public contract -------------------------------------------------------------
+
+    def fit(self, history: MarketHistory, training_date: dt.date) -> Self:
+        """Fit on the rows of ``history`` strictly before ``training_date``.
+
+        Args:
+            history: Any history of the commodity; rows on or after ``training_date`` are
+                cut off here, so passing the full history is safe.
+            training_date: The cadence date the model is trained for.
+
+        Returns:
+            ``self``, with ``training_date_``, ``data_cutoff_`` (last row used) and
+            ``training_metrics_`` (in-sample metrics) set.
+
+        Raises:
+            DataError: Fewer than ``min_history`` trading days before ``training_date``.
+        """
+        known = history.as_of(training_date)
+        if len(known) < self.min_history:
+            first = f" (data starts {history.first_date})" if len(history) else ""
+            raise DataError(
+                f"model {self.name!r} needs at least {self.min_history} trading days of "
+                f"{history.commodity} before {training_date}; found {len(known)}{first}"
+            )
+        self.training_metrics_ = {}
+        self._fit(known)
+        self.training_date_ = training_date
+        self.data_cutoff_ = known.last_date
+        return self
+
+    def sample_paths(
+        self,
+        history: MarketHistory,
+        forecast_date: dt.date,
+        horizon: int = DEFAULT_HORIZON,
+        n_paths: int = DEFAULT_N_PATHS,
+        seed: Seed = 0,
+    ) -> np.ndarray:
+        """Sample price paths for the ``horizon`` calendar days starting on ``forecast_date``.
+
+        Uses every row of ``history`` before ``forecast_date`` without refitting: the
+        fitted state is updated with the rows after the training data cutoff.
+
+        Args:
+            history: Any history of the commodity; rows on or after ``forecast_date`` are
+                cut off here.
+            forecast_date: Day 1 of the forecast; the data cutoff is the last trading day
+                before it.
+            horizon: Calendar days forecast.
+            n_paths: Monte Carlo paths.
+            seed: Seed of the only random generator used; the same seed gives
+                bit-identical paths.
+
+        Returns:
+            A float64 array of shape (n_paths, horizon) of price levels.
+
+        Raises:
+            NotFittedError: The model has not been fitted.
+            ModelError: ``forecast_date`` is before the training date.
+        """
+        if self.training_date_ is None:
+            raise NotFittedError(f"model {self.name!r} must be fitted before sampling paths")
+        if forecast_date < self.training_date_:
+            raise ModelError(
+                f"model {self.name!r} trained on {self.training_date_} cannot forecast "
+                f"{forecast_date}; expected a forecast date on or after its training date"
+            )
+        if horizon < 1 or n_paths < 1:
+            raise ConfigError(f"horizon {horizon} and n_paths {n_paths} must both be >= 1")
+        known = history.as_of(forecast_date)
+        steps = trading_steps(known.last_date, forecast_date, horizon)
+        n_steps = int(steps[-1])
+        start = np.full((n_paths, 1), known.last_close)
+        if n_steps == 0:
+            return np.repeat(start, horizon, axis=1)
+        rng = np.random.default_rng(seed)
+        step_paths = self._sample_steps(known, n_steps, n_paths, rng)
+        if step_paths.shape != (n_paths, n_steps):
+            raise ModelError(
+                f"model {self.name!r} returned paths of shape {step_paths.shape}; "
+                f"expected {(n_paths, n_steps)}"
+            )
+        if not np.all(np.isfinite(step_paths)):
+            raise ModelError(f"model {self.name!r} produced non-finite prices for {forecast_date}")
+        return np.concatenate([start, step_paths], axis=1)[:, steps]
+
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model to ``path`` (a pickle of the whole object)."""
+        with Path(path).open("wb") as handle:
+            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def load(path: str | Path) -> Forecaster:
+        """Read a model written by ``save``. Only load files from the configured registry."""
+        with Path(path).open("rb") as handle:
+            model = pickle.load(handle)
+        if not isinstance(model, Forecaster):
+            raise ModelError(f"{path} holds a {type(model).__name__}, expected a Forecaster")
+        return model
+
+    # -- what a model implements ------------------------------------------------------
+
+    @abc.abstractmethod
+    def _fit(self, known: MarketHistory) -> None:
+        """Estimate the model from ``known`` (all rows before the training date)."""
+
+    @abc.abstractmethod
+    def _sample_steps(
+        self, known: MarketHistory, n_steps: int, n_paths: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Simulate ``n_steps`` trading steps after ``known.last_date``.
+
+        ``known`` holds every row before the forecast date (it extends the training data);
+        update the fitted state with ``known.rows_after(self.data_cutoff_)``, never refit.
+
+        Returns:
+            Price levels of shape (n_paths, n_steps); column j is the price after j+1 steps.
+        """
+
+    # -- helpers shared by models --------------------------------------------------------
+
+    @staticmethod
+    def future_weather(known: MarketHistory, n_steps: int) -> np.ndarray:
+        """Weather features for the simulated steps: what is knowable on the forecast date.
+
+        Realized future weather is never used. Persistence: the newest observed value of
+        each feature is held over the horizon (the features are 7- and 30-day trailing
+        aggregates, so persistence is their natural short-range forecast).
+
+        Returns:
+            A (n_steps, n_features) float64 array.
+        """
+        matrix = known.weather_matrix()
+        if matrix.shape[0] == 0:
+            raise DataError(f"no {known.commodity} weather before {known.known_before}")
+        return np.repeat(matrix[-1:], n_steps, axis=0)
+
+    def __repr__(self) -> str:
+        fitted = f", trained {self.training_date_}" if self.training_date_ else ""
+        return f"{type(self).__name__}({self.params}{fitted})"
+
+
+def log_returns(closes: np.ndarray) -> np.ndarray:
+    """Daily log returns of a price series (length n - 1)."""
+    return np.diff(np.log(closes))
