@@ -9,10 +9,14 @@ from forecast_core.errors import ConfigError
 from forecast_core.models.base import Forecaster
 from forecast_core.models.naive import NaiveForecaster
 from forecast_core.models.random_walk import RandomWalkForecaster
+from forecast_core.models.sarimax import SarimaxForecaster
+from forecast_core.models.xgboost_model import XGBoostForecaster
 
 _MODEL_CLASSES: tuple[type[Forecaster], ...] = (
     NaiveForecaster,
     RandomWalkForecaster,
+    SarimaxForecaster,
+    XGBoostForecaster,
 )
 
 MODELS: dict[str, type[Forecaster]] = {cls.name: cls for cls in _MODEL_CLASSES}

@@ -1,0 +1,169 @@
+"""SARIMAX on log closes with the weather features as standardised exogenous regressors."""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any
+
+import numpy as np
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, EstimationWarning
+from statsmodels.tsa.statespace.mlemodel import MLEResults
+from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+from forecast_core.data.history import MarketHistory
+from forecast_core.errors import DataError, ModelError
+from forecast_core.models.base import Forecaster
+
+# Fewer complete rows than this leave the ARMA and weather coefficients unidentified.
+MIN_FIT_ROWS = 100
+# statsmodels 0.15 renamed simulate's ``random_state`` to ``rng``; an unknown keyword would
+# be swallowed by ``**kwargs`` and the paths drawn from fresh OS entropy, so pick the name.
+_SIMULATE_RNG_KEYWORD = ("rng" if "rng" in inspect.signature(MLEResults.simulate).parameters
+                         else "random_state")
+
+
+class SarimaxForecaster(Forecaster):
+    """SARIMAX(p, d, q) on log closes, weather features as exogenous regressors.
+
+    The model is a regression of the log close on the standardised weather features with
+    ARIMA errors (statsmodels' SARIMAX, trend none). With ``d = 1`` the weather therefore
+    acts on price changes through weather changes; held at its newest value over the
+    horizon (``future_weather``), it shapes the fitted ARMA dynamics and the filtered
+    state rather than adding a drift. A commodity without weather features is fitted
+    without exogenous regressors.
+
+    ``fit`` estimates the model on the last ``window`` trading days (leading rows with a
+    missing weather feature dropped) and sets:
+
+    - ``feature_means_`` / ``feature_stds_``: standardisation of the weather features
+      (training window), reused for every later row so coefficients keep their meaning;
+    - ``weather_coefficients_``: the fitted coefficient of each weather feature;
+    - ``state_results_``: a filtered results object holding only the last training row,
+      whose end state equals that of the full fit (a few KB to pickle, instead of MB);
+    - ``training_metrics_``: aic, bic, sigma2, loglike, in-sample one-step RMSE of the log
+      close, whether the optimiser converged, and the weather coefficients.
+
+    Sampling extends ``state_results_`` with the rows after the data cutoff (filtering with
+    the fitted parameters, no refit) and simulates from the end of that sample, so every
+    path starts at the newest close before the forecast date.
+    """
+
+    name = "sarimax"
+    display_name = "SARIMAX+Weather"
+    uses_weather = True
+    min_history = 250
+
+    @classmethod
+    def default_params(cls) -> dict[str, Any]:
+        return {"order": (1, 1, 1), "window": 1000, "maxiter": 200}
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]:
+        return {"order": (1, 1, 1), "window": 300, "maxiter": 100}
+
+    def _fit(self, known: MarketHistory) -> None:
+        rows = _complete_tail(known, int(self.params["window"]))
+        if len(rows) < MIN_FIT_ROWS:
+            raise DataError(
+                f"model {self.name!r} needs at least {MIN_FIT_ROWS} trading days of "
+                f"{known.commodity} with every weather feature before {known.known_before}; "
+                f"found {len(rows)} in the last {self.params['window']} rows"
+            )
+        log_closes = np.log(rows.closes)
+        features = rows.weather_matrix()
+        self.feature_means_ = features.mean(axis=0)
+        stds = features.std(axis=0)
+        # A feature constant over the window would divide by zero; leave it centred only.
+        self.feature_stds_ = np.where(stds > 0, stds, 1.0)
+        exog = self._standardise(features)
+
+        model = SARIMAX(log_closes, exog=exog, order=tuple(self.params["order"]), trend="n")
+        with warnings.catch_warnings():
+            # Non-convergence is recorded in the metrics (and visible there), not raised.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            # Bad default start parameters are replaced by zeros: routine, not actionable.
+            warnings.filterwarnings("ignore", message="Non-(stationary|invertible) starting",
+                                    category=EstimationWarning)
+            results = model.fit(disp=False, maxiter=int(self.params["maxiter"]))
+        converged = bool(results.mle_retvals.get("converged", False))
+
+        self.state_results_ = _last_row_results(results, log_closes, exog)
+        fitted = dict(zip(results.model.param_names, map(float, results.params), strict=True))
+        # With array input statsmodels names the regressors x1, x2, ... in column order.
+        self.weather_coefficients_ = {
+            feature: fitted[f"x{column + 1}"]
+            for column, feature in enumerate(known.weather_features)
+        }
+        # The first residuals come from the diffuse initial state: no forecast, skip them.
+        burn = max(int(results.loglikelihood_burn), 1)
+        one_step_errors = np.asarray(results.resid)[burn:]
+        self.training_metrics_ = {
+            "aic": float(results.aic),
+            "bic": float(results.bic),
+            "loglike": float(results.llf),
+            "sigma2": fitted["sigma2"],
+            "rmse_log_close_one_step": float(np.sqrt(np.mean(one_step_errors**2))),
+            "converged": float(converged),
+            "n_train_rows": float(len(rows)),
+            **{f"coef_{feature}": value for feature, value in self.weather_coefficients_.items()},
+        }
+
+    def _sample_steps(
+        self, known: MarketHistory, n_steps: int, n_paths: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        state = self.state_results_
+        new_rows = known.rows_after(self.data_cutoff_)
+        if len(new_rows):
+            new_features = new_rows.weather_matrix()
+            if np.isnan(new_features).any():
+                raise DataError(
+                    f"{known.commodity} weather features are missing after {self.data_cutoff_} "
+                    f"(before {known.known_before}); expected forward-filled features"
+                )
+            state = state.extend(np.log(new_rows.closes), exog=self._standardise(new_features))
+        future_exog = (self._standardise(self.future_weather(known, n_steps))
+                       if known.weather_features else None)
+        simulated = state.simulate(nsimulations=n_steps, repetitions=n_paths, anchor="end",
+                                   exog=future_exog, **{_SIMULATE_RNG_KEYWORD: rng})
+        # statsmodels returns (n_steps, k_endog = 1, n_paths).
+        log_paths = np.asarray(simulated, dtype=np.float64).reshape(n_steps, n_paths).T
+        return np.exp(log_paths)
+
+    def _standardise(self, features: np.ndarray) -> np.ndarray | None:
+        if features.shape[1] == 0:
+            return None
+        if features.shape[1] != self.feature_means_.size:
+            raise ModelError(
+                f"model {self.name!r} was fitted on {self.feature_means_.size} weather "
+                f"features; got {features.shape[1]}"
+            )
+        return (features - self.feature_means_) / self.feature_stds_
+
+
+def _complete_tail(known: MarketHistory, window: int) -> MarketHistory:
+    """The last ``window`` rows of ``known``, after the newest row missing a weather feature."""
+    tail = MarketHistory(known.commodity, known.observations.iloc[-window:],
+                         known.weather_features, known.known_before)
+    missing = np.isnan(tail.weather_matrix()).any(axis=1)
+    if not missing.any():
+        return tail
+    first_complete = int(np.flatnonzero(missing)[-1]) + 1
+    return MarketHistory(known.commodity, tail.observations.iloc[first_complete:],
+                         known.weather_features, known.known_before)
+
+
+def _last_row_results(results: MLEResults, log_closes: np.ndarray,
+                      exog: np.ndarray | None) -> MLEResults:
+    """Filtered results over the last row only, ending in the same state as ``results``.
+
+    Starting the Kalman filter at the state predicted for the last row and filtering that
+    row with the fitted parameters reproduces the full fit's final predicted state and
+    covariance exactly; ``extend`` and ``simulate(anchor="end")`` only need those.
+    """
+    last_exog = exog[-1:] if exog is not None else None
+    model = results.model.clone(log_closes[-1:], exog=last_exog)
+    model.ssm.initialize_known(results.predicted_state[:, -2],
+                               results.predicted_state_cov[:, :, -2])
+    # cov_type "none": parameter standard errors from one row are meaningless (and warn).
+    return model.filter(results.params, cov_type="none")
