@@ -1,9 +1,13 @@
-"""Shared fixtures: the bundled sample data, loaded once per test run."""
+"""Shared fixtures: bundled sample data, one Spark session, a fresh MLflow store per test."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
+from forecast_core.config import StoreConfig
 from forecast_core.data import MarketDataset, MarketHistory, load_dataset
 
 
@@ -17,3 +21,28 @@ def sample_dataset() -> MarketDataset:
 def coffee_history(sample_dataset: MarketDataset) -> MarketHistory:
     """The full bundled coffee history with weather features."""
     return sample_dataset.history("coffee")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole test run (starting one costs ~10 s)."""
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from forecast_core.spark import build_spark_session
+
+    session = build_spark_session("local[2]", app_name="commodity-forecast-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StoreConfig:
+    """A fresh embedded store (SQLite MLflow, local artifacts, Parquet table) per test."""
+    return StoreConfig.embedded(tmp_path / "home")
+
+
+@pytest.fixture
+def registry(store: StoreConfig):
+    from forecast_core.mlflow_registry import ModelRegistry
+
+    (Path(store.table_location).parents[1]).mkdir(parents=True, exist_ok=True)
+    return ModelRegistry(store.tracking_uri, store.artifact_root)

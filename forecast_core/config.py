@@ -1,0 +1,91 @@
+"""Typed, frozen run configuration, built once at the edge (``jobs/``) and validated here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from forecast_core.cadence import Cadence
+from forecast_core.errors import ConfigError
+from forecast_core.models.base import DEFAULT_N_PATHS
+from forecast_core.models.registry import parse_model_names
+from forecast_core.spark import DEFAULT_MASTER
+from forecast_core.tables.schemas import TABLE_FORMATS
+
+DEFAULT_HOME = Path(".forecast")
+DEFAULT_MODEL_VERSION = "v1.0"
+# A forecast date may follow the newest price by a long weekend plus a holiday, not more.
+DEFAULT_MAX_STALENESS_DAYS = 5
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to forecast: one commodity, some models, a cadence and a model version.
+
+    Attributes:
+        commodity: Commodity key in the data (``coffee``).
+        models: Registered model names, in run order.
+        cadence: The training cadence.
+        model_version: The user's version label, part of every key and model id.
+        n_paths: Monte Carlo paths per forecast.
+        seed: Base seed; each (commodity, model, date) derives its own stream from it, so
+            paths do not depend on sharding or run order.
+        max_staleness_days: How far the forecast date may be past the newest price.
+        flush_rows: Rows buffered before one batched table write.
+    """
+
+    commodity: str
+    models: tuple[str, ...]
+    cadence: Cadence
+    model_version: str = DEFAULT_MODEL_VERSION
+    n_paths: int = DEFAULT_N_PATHS
+    seed: int = 0
+    max_staleness_days: int = DEFAULT_MAX_STALENESS_DAYS
+    flush_rows: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models", parse_model_names(self.models))
+        if not self.model_version.strip() or any(c in self.model_version for c in "'\"/ "):
+            raise ConfigError(f"model version {self.model_version!r} is not valid; expected a "
+                              f"label without quotes, slashes or spaces (v1.0)")
+        if self.n_paths < 1:
+            raise ConfigError(f"n_paths {self.n_paths} is not valid; expected at least 1")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where models and forecasts live, and the Spark session that writes them.
+
+    Attributes:
+        tracking_uri: MLflow tracking and registry URI.
+        artifact_root: Artifact folder for new experiments (embedded store only).
+        table_location: Path, URI or catalog name of the distributions table.
+        table_format: ``parquet`` or ``delta``.
+        spark_master: Spark master URL.
+        spark_jars: Extra jars for the session (Delta Lake).
+    """
+
+    tracking_uri: str
+    artifact_root: str | None
+    table_location: str
+    table_format: str = "parquet"
+    spark_master: str = DEFAULT_MASTER
+    spark_jars: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.table_format not in TABLE_FORMATS:
+            raise ConfigError(f"table format {self.table_format!r} is not one of "
+                              f"{', '.join(TABLE_FORMATS)}")
+
+    @classmethod
+    def embedded(cls, home: Path = DEFAULT_HOME, **overrides: object) -> StoreConfig:
+        """The embedded defaults under ``home``: SQLite MLflow, local artifacts, Parquet table."""
+        home = home.resolve()
+        defaults: dict[str, object] = {
+            "tracking_uri": f"sqlite:///{home / 'mlflow.db'}",
+            "artifact_root": (home / "mlartifacts").as_uri(),
+            "table_location": str(home / "tables" / "distributions"),
+        }
+        defaults.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**defaults)  # type: ignore[arg-type]
+

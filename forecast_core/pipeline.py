@@ -1,0 +1,273 @@
+"""The one code path of the daily and backfill jobs: train what is due, forecast what is missing.
+
+A run takes cadence windows (a training date and the forecast dates its model serves).
+``daily`` is the one-window, one-date case of ``backfill``. Per window and model:
+
+1. Training check: if the registry has no version for the window's training date and some
+   forecast of the window is missing, fit on data strictly before the training date and
+   register it. Otherwise reuse what is registered.
+2. Forecasts: for every missing forecast date, load the most recent registered model with
+   ``training_date <= forecast date`` (once per window), sample paths on data strictly
+   before the date, and buffer the rows. Actuals rows are added once realized.
+3. Buffered rows are written in batches of ``flush_rows``, skipping keys already present.
+
+A model that raises fails alone (fail-open): it is recorded, reported in the summary, and
+the others go on. The registry is asked once per model per run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from forecast_core.cadence import TrainingWindow
+from forecast_core.config import RunConfig
+from forecast_core.data.history import MarketHistory
+from forecast_core.errors import ConfigError, DataError
+from forecast_core.mlflow_registry import (
+    ModelRegistry,
+    ModelVersionInfo,
+    last_training_date,
+    resolve_model,
+)
+from forecast_core.models.base import Forecaster
+from forecast_core.models.registry import build_model
+from forecast_core.tables.distributions import DistributionsTable
+from forecast_core.tables.rows import Forecast, actuals_forecast, forecasts_to_frame
+from forecast_core.tables.schemas import ACTUALS, HORIZON_DAYS
+
+
+class Reporter(Protocol):
+    """Where a run reports progress: log lines and a count of forecasts done."""
+
+    def line(self, text: str) -> None:
+        """Report one line of the run log."""
+
+    def start(self, total_forecasts: int) -> None:
+        """The run will produce ``total_forecasts`` (model, date) forecasts."""
+
+    def advance(self, forecasts: int) -> None:
+        """``forecasts`` more forecasts are done (generated, failed or skipped)."""
+
+
+@dataclass(frozen=True)
+class ModelFailure:
+    """One model failing for one date or window."""
+
+    model_name: str
+    scope: str  # "2024-07-15" or "window 2024-07-01"
+    error: str
+
+
+@dataclass
+class RunSummary:
+    """What a run did; ``ok`` means every requested forecast exists at the end."""
+
+    trained: list[str] = field(default_factory=list)
+    reused: int = 0
+    generated: int = 0
+    already_present: int = 0
+    actuals_written: int = 0
+    rows_written: int = 0
+    failed_forecasts: int = 0
+    failures: list[ModelFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True if no model failed."""
+        return not self.failures
+
+    def describe(self) -> str:
+        """The one-line summary printed at the end of a run."""
+        return (f"trained {len(self.trained)}, skipped {self.reused}, generated {self.generated}, "
+                f"already present {self.already_present}, failed {self.failed_forecasts} "
+                f"(actuals {self.actuals_written}, rows written {self.rows_written})")
+
+
+def forecast_seed(base_seed: int, commodity: str, model_name: str,
+                  forecast_date: dt.date) -> np.random.SeedSequence:
+    """The random stream of one forecast: independent of sharding and run order."""
+    return np.random.SeedSequence(
+        [base_seed, zlib.crc32(f"{commodity}/{model_name}".encode()), forecast_date.toordinal()])
+
+
+def check_forecast_range(history: MarketHistory, first: dt.date, last: dt.date, today: dt.date,
+                         max_staleness_days: int) -> None:
+    """Refuse forecast dates the data cannot serve, before anything is written.
+
+    Raises:
+        ConfigError: A date before the data starts or after today.
+        DataError: The newest price is more than ``max_staleness_days`` before ``last``.
+    """
+    if first <= history.first_date:
+        raise ConfigError(f"forecast date {first} is not after the first {history.commodity} "
+                          f"price ({history.first_date}); expected a later date")
+    if last > today:
+        raise ConfigError(f"forecast date {last} is after today ({today}); "
+                          f"expected a date on or before today")
+    stale_days = (last - history.last_date).days
+    if stale_days > max_staleness_days:
+        raise DataError(f"forecast date {last} is {stale_days} days after the newest "
+                        f"{history.commodity} price ({history.last_date}); expected at most "
+                        f"{max_staleness_days} days: update the data or pick an earlier date")
+
+
+class ForecastPipeline:
+    """Runs the training check and the forecasts for a list of cadence windows."""
+
+    def __init__(self, config: RunConfig, history: MarketHistory, registry: ModelRegistry,
+                 table: DistributionsTable, reporter: Reporter,
+                 now: dt.datetime | None = None) -> None:
+        if history.commodity != config.commodity:
+            raise ConfigError(f"history of {history.commodity!r} given for a run of "
+                              f"{config.commodity!r}")
+        self.config = config
+        self.history = history
+        self.registry = registry
+        self.table = table
+        self.reporter = reporter
+        self.generated_at = now or dt.datetime.now(dt.UTC)
+        self._buffer: list[Forecast] = []
+        self._buffered_rows = 0
+
+    def run(self, windows: Sequence[TrainingWindow]) -> RunSummary:
+        """Train what is due and write every missing forecast of ``windows``."""
+        summary = RunSummary()
+        if not windows:
+            self.reporter.line("Nothing to do: this shard owns no window.")
+            return summary
+        config = self.config
+        first = min(w.first_forecast_date for w in windows)
+        last = max(w.last_forecast_date for w in windows)
+        present = self.table.existing_keys(config.commodity, config.model_version,
+                                           (*config.models, ACTUALS), first, last)
+        versions = {name: self.registry.list_versions(config.commodity, name, config.model_version)
+                    for name in config.models}
+        missing = {(name, window): [d for d in window.forecast_dates if (name, d) not in present]
+                   for window in windows for name in config.models}
+        total = sum(len(dates) for dates in missing.values())
+        summary.already_present = sum(w.n_forecast_dates for w in windows) * len(config.models) \
+            - total
+        self.reporter.start(total)
+        for index, window in enumerate(windows, start=1):
+            self.reporter.line(f"Window {index}/{len(windows)}: training date "
+                               f"{window.training_date}, forecasts {window.first_forecast_date}.."
+                               f"{window.last_forecast_date}")
+            self.reporter.line("PHASE 1: Training check")
+            ready = []
+            for name in config.models:
+                dates = missing[(name, window)]
+                if not dates:
+                    self.reporter.line(f"Checking {name}... all {window.n_forecast_dates} "
+                                       f"forecasts already present")
+                    summary.reused += 1
+                elif self._ensure_trained(name, window, versions[name], summary):
+                    ready.append(name)
+                else:
+                    summary.failed_forecasts += len(dates)
+                    self.reporter.advance(len(dates))
+            self.reporter.line("PHASE 2: Forecast generation")
+            for name in ready:
+                self._forecast(name, missing[(name, window)], versions[name], summary)
+            self._add_actuals(window, present, summary)
+        self._flush(summary)
+        return summary
+
+    def _ensure_trained(self, name: str, window: TrainingWindow,
+                        versions: list[ModelVersionInfo], summary: RunSummary) -> bool:
+        """Phase 1 for one model and window; False if training failed."""
+        slot = window.training_date
+        served = [v for v in versions if v.training_date <= window.first_forecast_date]
+        last = last_training_date(served)
+        next_date = self.config.cadence.next_training_date(last) if last else slot
+        if any(v.training_date == slot for v in versions):
+            self.reporter.line(f"Checking {name}... no retraining needed "
+                               f"(last: {last}, next: {next_date})")
+            summary.reused += 1
+            return True
+        self.reporter.line(f"Checking {name}... retraining needed "
+                           f"(last: {last or 'never'}, next: {next_date})")
+        try:
+            model = build_model(name).fit(self.history, slot)
+            registered = self.registry.register(model, self.history, self.config.model_version)
+        except Exception as error:  # any model or registry error fails this model only
+            self._fail(summary, name, f"window {slot}", error)
+            return False
+        versions.append(registered)
+        summary.trained.append(registered.model_id)
+        self.reporter.line(f"  Trained and registered {registered.model_id} ({registered.uri}, "
+                           f"data cutoff {registered.data_cutoff_date})")
+        return True
+
+    def _forecast(self, name: str, dates: list[dt.date], versions: list[ModelVersionInfo],
+                  summary: RunSummary) -> None:
+        """Phase 2 for one model and window: sample every missing date."""
+        loaded: dict[str, Forecaster] = {}
+        for forecast_date in dates:
+            version = resolve_model(versions, forecast_date)
+            try:
+                if version is None:
+                    raise DataError(f"no registered {name} model with training date on or "
+                                    f"before {forecast_date}")
+                if version.uri not in loaded:
+                    loaded[version.uri] = self.registry.load(version)
+                    self.reporter.line(f"{name}... Using model trained on {version.training_date} "
+                                       f"({version.model_id})")
+                paths = loaded[version.uri].sample_paths(
+                    self.history, forecast_date, HORIZON_DAYS, self.config.n_paths,
+                    forecast_seed(self.config.seed, self.config.commodity, name, forecast_date))
+            except Exception as error:  # fail-open: this model and date only
+                self._fail(summary, name, str(forecast_date), error)
+                summary.failed_forecasts += 1
+                self.reporter.advance(1)
+                continue
+            self._buffer_forecast(Forecast(
+                commodity=self.config.commodity,
+                model_name=name,
+                model_version=self.config.model_version,
+                forecast_start_date=forecast_date,
+                data_cutoff_date=self.history.as_of(forecast_date).last_date,
+                training_date=version.training_date,
+                model_uri=version.uri,
+                paths=paths,
+            ), summary)
+            summary.generated += 1
+            self.reporter.advance(1)
+
+    def _add_actuals(self, window: TrainingWindow, present: set[tuple[str, dt.date]],
+                     summary: RunSummary) -> None:
+        for forecast_date in window.forecast_dates:
+            if (ACTUALS, forecast_date) in present:
+                continue
+            actuals = actuals_forecast(self.history, forecast_date)
+            if actuals is not None:
+                self._buffer_forecast(actuals, summary)
+                summary.actuals_written += 1
+
+    def _buffer_forecast(self, forecast: Forecast, summary: RunSummary) -> None:
+        self._buffer.append(forecast)
+        self._buffered_rows += forecast.paths.shape[0]
+        if self._buffered_rows >= self.config.flush_rows:
+            self._flush(summary)
+
+    def _flush(self, summary: RunSummary) -> None:
+        if not self._buffer:
+            return
+        rows = forecasts_to_frame(self._buffer, self.generated_at)
+        written = self.table.write(rows)
+        summary.rows_written += written
+        self.reporter.line(f"Wrote {written} rows ({len(self._buffer)} forecasts) to "
+                           f"{self.table.location}")
+        self._buffer = []
+        self._buffered_rows = 0
+
+    def _fail(self, summary: RunSummary, name: str, scope: str, error: BaseException) -> None:
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        failure = ModelFailure(name, scope, f"{type(error).__name__}: {text}")
+        summary.failures.append(failure)
+        self.reporter.line(f"  FAILED {name} ({scope}): {failure.error}")

@@ -1,0 +1,58 @@
+"""Pictures of forecasts, drawn with matplotlib's object API.
+
+Figures are built with ``matplotlib.figure.Figure`` directly, not ``pyplot``: no global
+figure registry to leak memory in long backfills, and no display needed in pods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from forecast_core.data.history import MarketHistory
+
+BANDS: tuple[tuple[float, float], ...] = ((2.5, 97.5), (10.0, 90.0), (25.0, 75.0))
+
+
+def fan_chart(
+    history: MarketHistory,
+    paths: np.ndarray,
+    forecast_date: dt.date,
+    title: str,
+    realized: MarketHistory | None = None,
+    months_shown: int = 6,
+) -> Figure:
+    """A fan chart: recent closes, then the median and 50/80/95% bands of the paths.
+
+    Args:
+        history: The history as known on ``forecast_date`` (its newest months are drawn).
+        paths: Sample paths of shape (n_paths, horizon), day 1 = ``forecast_date``.
+        forecast_date: Day 1 of the paths.
+        title: The figure title.
+        realized: If given, what actually happened over the horizon, drawn in black.
+        months_shown: How much history to draw before the forecast.
+    """
+    shown_from = np.datetime64(forecast_date - dt.timedelta(days=31 * months_shown), "ns")
+    recent = history.observations[history.observations["date"].to_numpy() >= shown_from]
+    horizon_days = np.arange(paths.shape[1]).astype("timedelta64[D]") + np.datetime64(
+        forecast_date, "D")
+    figure = Figure(figsize=(9, 4.5))
+    axes = figure.subplots()
+    axes.plot(recent["date"], recent["close"], color="0.3", linewidth=1.0, label="close")
+    for (low, high), alpha in zip(BANDS, (0.15, 0.25, 0.35), strict=True):
+        axes.fill_between(horizon_days, np.percentile(paths, low, axis=0),
+                          np.percentile(paths, high, axis=0), color="tab:blue", alpha=alpha,
+                          linewidth=0, label=f"{high - low:.0f}% band")
+    axes.plot(horizon_days, np.median(paths, axis=0), color="tab:blue", label="median")
+    if realized is not None and len(realized):
+        axes.plot(realized.observations["date"], realized.observations["close"], color="black",
+                  marker=".", linewidth=1.0, label="realized")
+    axes.axvline(np.datetime64(forecast_date, "D"), color="0.6", linestyle=":")
+    axes.set_title(title)
+    axes.set_ylabel(f"{history.commodity} close")
+    axes.legend(loc="upper left", fontsize="small")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    return figure

@@ -1,0 +1,14 @@
+"""The forecast tables: schemas, row building, and the Spark reader/writer."""
+
+from forecast_core.tables.distributions import DistributionsTable
+from forecast_core.tables.rows import Forecast, actuals_forecast, forecasts_to_frame
+from forecast_core.tables.schemas import DISTRIBUTIONS_SCHEMA, HORIZON_DAYS
+
+__all__ = [
+    "DISTRIBUTIONS_SCHEMA",
+    "HORIZON_DAYS",
+    "DistributionsTable",
+    "Forecast",
+    "actuals_forecast",
+    "forecasts_to_frame",
+]

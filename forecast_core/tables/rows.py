@@ -1,0 +1,93 @@
+"""Turn sample paths and realized prices into rows of the ``distributions`` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from forecast_core.data.history import MarketHistory
+from forecast_core.tables.schemas import ACTUALS, DAY_COLUMNS, DISTRIBUTIONS_COLUMNS, HORIZON_DAYS
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The sample paths of one model for one forecast date, with their provenance."""
+
+    commodity: str
+    model_name: str
+    model_version: str
+    forecast_start_date: dt.date
+    data_cutoff_date: dt.date
+    training_date: dt.date | None
+    model_uri: str | None
+    paths: np.ndarray  # (n_paths, HORIZON_DAYS) price levels
+
+
+def forecasts_to_frame(forecasts: list[Forecast], generated_at: dt.datetime) -> pd.DataFrame:
+    """One row per path of every forecast, in the table's column order.
+
+    ``has_data_leakage`` is left False here: the writer computes it from the dates.
+    """
+    if not forecasts:
+        return pd.DataFrame(columns=list(DISTRIBUTIONS_COLUMNS))
+    counts = [f.paths.shape[0] for f in forecasts]
+
+    def repeated(values: list[object]) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=object), counts)
+
+    paths = np.concatenate([f.paths for f in forecasts], axis=0)
+    frame = pd.DataFrame({
+        "path_id": np.concatenate([np.arange(n, dtype=np.int32) for n in counts]),
+        "forecast_start_date": repeated([f.forecast_start_date for f in forecasts]),
+        "data_cutoff_date": repeated([f.data_cutoff_date for f in forecasts]),
+        "generation_timestamp": pd.Timestamp(generated_at).tz_localize(None),
+        "model_version": repeated([f.model_version for f in forecasts]),
+        "commodity": repeated([f.commodity for f in forecasts]),
+        **{day: paths[:, k] for k, day in enumerate(DAY_COLUMNS)},
+        "is_actuals": repeated([f.model_name == ACTUALS for f in forecasts]).astype(bool),
+        "has_data_leakage": False,
+        "model_name": repeated([f.model_name for f in forecasts]),
+        "training_date": repeated([f.training_date for f in forecasts]),
+        "model_uri": repeated([f.model_uri for f in forecasts]),
+    })
+    return frame[list(DISTRIBUTIONS_COLUMNS)]
+
+
+def realized_prices(history: MarketHistory, forecast_date: dt.date) -> np.ndarray | None:
+    """What happened over the horizon of ``forecast_date``, by the project's calendar rule.
+
+    Day k's value is the last close on or before ``forecast_date + k - 1`` (a weekend or
+    holiday repeats the previous trading day's close). Returns None until a price on or
+    after the horizon's last day exists.
+    """
+    last_day = forecast_date + dt.timedelta(days=HORIZON_DAYS - 1)
+    dates = history.observations["date"].to_numpy()
+    if len(dates) == 0 or dates[-1] < np.datetime64(last_day, "ns"):
+        return None
+    horizon_days = (np.arange(HORIZON_DAYS).astype("timedelta64[D]")
+                    + np.datetime64(forecast_date, "D")).astype("datetime64[ns]")
+    positions = np.searchsorted(dates, horizon_days, side="right") - 1
+    if positions[0] < 0:
+        return None
+    return history.closes[positions]
+
+
+def actuals_forecast(history: MarketHistory, forecast_date: dt.date) -> Forecast | None:
+    """The actuals row of ``forecast_date`` as a one-path ``Forecast``, or None if not known yet."""
+    realized = realized_prices(history, forecast_date)
+    if realized is None:
+        return None
+    last_day = forecast_date + dt.timedelta(days=HORIZON_DAYS - 1)
+    return Forecast(
+        commodity=history.commodity,
+        model_name=ACTUALS,
+        model_version=ACTUALS,
+        forecast_start_date=forecast_date,
+        data_cutoff_date=history.as_of(last_day + dt.timedelta(days=1)).last_date,
+        training_date=None,
+        model_uri=None,
+        paths=realized.reshape(1, HORIZON_DAYS),
+    )

@@ -1,0 +1,1 @@
+"""The command-line edge: parse options, build one config, call the library, map exit codes."""

@@ -1,0 +1,323 @@
+"""The ``forecast`` command: daily, backfill, plan and inspect.
+
+Every command reads its common options from the environment too (``show_envvar`` in
+``--help``). Exit codes: 0 every requested forecast exists; 1 at least one model failed
+(the others were written) or the table/registry failed mid-run; 2 bad usage or
+configuration (nothing written).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from forecast_core.cadence import FREQUENCIES, Cadence, parse_frequency, shard_windows
+from forecast_core.config import (
+    DEFAULT_HOME,
+    DEFAULT_MAX_STALENESS_DAYS,
+    DEFAULT_MODEL_VERSION,
+    RunConfig,
+    StoreConfig,
+)
+from forecast_core.errors import ConfigError, DataError, ForecastCoreError, RegistryError
+from forecast_core.models.base import DEFAULT_N_PATHS
+from forecast_core.models.registry import MODELS, parse_model_names
+from forecast_core.planning import plan_backfill
+from jobs.reporting import ConsoleReporter
+
+EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_MODELS = "naive,random_walk,sarimax,xgboost"
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def utc_today() -> dt.date:
+    """Today's date in UTC: the only place the clock is read."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _quiet_libraries() -> None:
+    """Keep MLflow's and Spark's chatter out of the job log (errors still show)."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # Spark's driver binds to loopback unless told otherwise (and stops warning about it).
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("py4j").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _exit_on_setup_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Before the run starts, any ForecastCoreError is bad usage: one line, exit 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except (ConfigError, DataError, RegistryError) as error:
+            _fail(str(error))
+
+    return wrapper
+
+
+def _run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Options shared by ``daily`` and ``backfill``."""
+    options = [
+        click.option("--commodity", default="coffee", show_default=True,
+                     help="Commodity to forecast (a commodity in the data)."),
+        click.option("--models", default=DEFAULT_MODELS, show_default=True,
+                     help=f"Comma-separated models: {', '.join(sorted(MODELS))}."),
+        click.option("--train-frequency", default="semiannually", show_default=True,
+                     help=f"Retraining cadence: {', '.join(FREQUENCIES)}."),
+        click.option("--model-version", default=DEFAULT_MODEL_VERSION, show_default=True,
+                     help="Version label of the models (part of every key and model id)."),
+        click.option("--n-paths", default=DEFAULT_N_PATHS, show_default=True, type=int,
+                     help="Monte Carlo paths per forecast."),
+        click.option("--seed", default=0, show_default=True, type=int,
+                     help="Base random seed; paths are reproducible per (model, date)."),
+        click.option("--max-staleness-days", default=DEFAULT_MAX_STALENESS_DAYS,
+                     show_default=True, type=int,
+                     help="How many days the forecast date may be past the newest price."),
+        *_store_options(),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _store_options() -> list[Callable[..., Any]]:
+    return [
+        click.option("--data", envvar="FORECAST_DATA", show_envvar=True, default=None,
+                     type=click.Path(path_type=Path),
+                     help="Data folder or prices file (CSV/Parquet); default: bundled sample."),
+        click.option("--home", envvar="FORECAST_HOME", show_envvar=True, default=DEFAULT_HOME,
+                     show_default=True, type=click.Path(path_type=Path),
+                     help="Folder of the embedded MLflow store and table."),
+        click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", show_envvar=True,
+                     default=None, help="MLflow tracking URI; default: SQLite under --home."),
+        click.option("--table", "table_location", envvar="FORECAST_TABLE", show_envvar=True,
+                     default=None,
+                     help="Distributions table path/URI or catalog name; default: under --home."),
+        click.option("--table-format", envvar="FORECAST_TABLE_FORMAT", show_envvar=True,
+                     default="parquet", show_default=True,
+                     type=click.Choice(["parquet", "delta"]), help="Table format."),
+        click.option("--spark-master", envvar="FORECAST_SPARK_MASTER", show_envvar=True,
+                     default="local[2]", show_default=True, help="Spark master URL."),
+        click.option("--spark-jars", envvar="FORECAST_SPARK_JARS", show_envvar=True,
+                     default="", help="Comma-separated extra jars (Delta Lake)."),
+    ]
+
+
+def _store_config(home: Path, tracking_uri: str | None, table_location: str | None,
+                  table_format: str, spark_master: str, spark_jars: str) -> StoreConfig:
+    jars = tuple(j for j in spark_jars.split(",") if j.strip())
+    return StoreConfig.embedded(
+        home,
+        tracking_uri=tracking_uri,
+        artifact_root=None if tracking_uri else (home.resolve() / "mlartifacts").as_uri(),
+        table_location=table_location,
+        table_format=table_format,
+        spark_master=spark_master,
+        spark_jars=jars,
+    )
+
+
+def _run(commodity: str, models: str, train_frequency: str, model_version: str, n_paths: int,
+         seed: int, max_staleness_days: int, data: Path | None, home: Path,
+         tracking_uri: str | None, table_location: str | None, table_format: str,
+         spark_master: str, spark_jars: str, start: dt.date, end: dt.date,
+         select_windows: Callable[[list[Any]], list[Any]]) -> None:
+    """Shared body of daily and backfill: validate everything, then run the pipeline."""
+    from forecast_core.data import load_dataset
+    from forecast_core.mlflow_registry import ModelRegistry
+    from forecast_core.pipeline import ForecastPipeline, check_forecast_range
+    from forecast_core.spark import build_spark_session
+    from forecast_core.tables import DistributionsTable
+
+    _quiet_libraries()
+    config = RunConfig(commodity=commodity.strip().lower(), models=tuple(models.split(",")),
+                       cadence=Cadence(parse_frequency(train_frequency)),
+                       model_version=model_version, n_paths=n_paths, seed=seed,
+                       max_staleness_days=max_staleness_days)
+    stores = _store_config(home, tracking_uri, table_location, table_format, spark_master,
+                           spark_jars)
+    today = utc_today()
+    history = load_dataset(data, today=today).history(config.commodity)
+    check_forecast_range(history, start, end, today, config.max_staleness_days)
+    windows = select_windows(config.cadence.windows(start, end))
+    home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
+    registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
+    spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
+                                table_format=stores.table_format)
+    table = DistributionsTable(spark, stores.table_location, stores.table_format)
+    reporter = ConsoleReporter()
+    click.echo(f"{config.commodity}: models {', '.join(config.models)}; cadence "
+               f"{config.cadence.frequency}; version {config.model_version}; "
+               f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})")
+    try:
+        summary = ForecastPipeline(config, history, registry, table, reporter).run(windows)
+    except ForecastCoreError as error:
+        reporter.finish()
+        _fail(f"run stopped: {error}", EXIT_MODEL_FAILED)
+        return
+    reporter.finish()
+    click.echo(f"Summary: {summary.describe()}")
+    for failure in summary.failures:
+        click.echo(f"  failed: {failure.model_name} ({failure.scope}): {failure.error}")
+    sys.exit(EXIT_OK if summary.ok else EXIT_MODEL_FAILED)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="commodity-forecast")
+def cli() -> None:
+    """Leakage-free probabilistic commodity price forecasts.
+
+    Exit codes: 0 all requested forecasts exist; 1 a model failed (others written);
+    2 bad usage or configuration (nothing written).
+    """
+
+
+@cli.command()
+@click.option("--forecast-date", type=DATE, default=None,
+              help="Day 1 of the forecast (YYYY-MM-DD); default: today (UTC).")
+@_run_options
+@_exit_on_setup_errors
+def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
+    """Train models whose cadence is due, then forecast one date with every model."""
+    day = forecast_date.date() if forecast_date else utc_today()
+    _run(start=day, end=day, select_windows=lambda windows: windows, **options)
+
+
+@cli.command()
+@click.option("--start", type=DATE, required=True, help="First forecast date (YYYY-MM-DD).")
+@click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
+@click.option("--shard-index", type=int, envvar="JOB_COMPLETION_INDEX", show_envvar=True,
+              default=None, help="This shard (0-based); set by a Kubernetes Indexed Job.")
+@click.option("--shard-count", type=int, envvar="FORECAST_SHARD_COUNT", show_envvar=True,
+              default=None, help="Number of shards; without it one process does everything.")
+@_run_options
+@_exit_on_setup_errors
+def backfill(start: dt.datetime, end: dt.datetime, shard_index: int | None,
+             shard_count: int | None, **options: Any) -> None:
+    """Train at every cadence date of [start, end] and forecast every date in it.
+
+    The sharding unit is a cadence window (a training date and the dates its model
+    serves): shards never train the same model and never depend on each other.
+    """
+    first, last = start.date(), end.date()
+    if first > last:
+        raise ConfigError(f"--start {first} is after --end {last}; expected start <= end")
+    count = 1 if shard_count is None else shard_count
+    index = 0 if shard_index is None else shard_index
+    if shard_index is not None and shard_count is None:
+        raise ConfigError(f"shard index {shard_index} given without a shard count; "
+                          f"set --shard-count or FORECAST_SHARD_COUNT")
+    _run(start=first, end=last,
+         select_windows=lambda windows: shard_windows(windows, index, count), **options)
+
+
+@cli.command()
+@click.option("--start", type=DATE, required=True, help="First forecast date (YYYY-MM-DD).")
+@click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
+@click.option("--train-frequency", default="semiannually", show_default=True,
+              help=f"Retraining cadence: {', '.join(FREQUENCIES)}.")
+@click.option("--shard-count", type=int, default=1, show_default=True, help="Number of shards.")
+@click.option("--models", default=DEFAULT_MODELS, show_default=True, help="Comma-separated models.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@_exit_on_setup_errors
+def plan(start: dt.datetime, end: dt.datetime, train_frequency: str, shard_count: int,
+         models: str, as_json: bool) -> None:
+    """Show the training dates, windows and what each shard writes (to size a backfill Job)."""
+    first, last = start.date(), end.date()
+    if first > last:
+        raise ConfigError(f"--start {first} is after --end {last}; expected start <= end")
+    backfill_plan = plan_backfill(Cadence(parse_frequency(train_frequency)), first, last,
+                                  shard_count, len(parse_model_names(models.split(","))))
+    if as_json:
+        click.echo(json.dumps(backfill_plan.to_dict(), indent=2))
+        return
+    described = backfill_plan.to_dict()
+    click.echo(f"Backfill {first}..{last}, cadence {train_frequency}: "
+               f"{len(backfill_plan.windows)} windows, {described['forecasts']} forecasts "
+               f"({described['models']} models)")
+    click.echo(f"Training dates: {', '.join(described['training_dates'])}")
+    click.echo(f"Shards: {shard_count} requested, {backfill_plan.useful_shards} useful "
+               f"(set completions to {backfill_plan.useful_shards})")
+    for shard in described["shards"]:
+        slots = ", ".join(w["training_date"] for w in shard["windows"]) or "-"
+        click.echo(f"  shard {shard['shard_index']}: {shard['forecast_dates']} dates, "
+                   f"{shard['forecasts']} forecasts; windows {slots}")
+
+
+@cli.command()
+@click.option("--commodity", default=None, help="Only this commodity.")
+@click.option("--from", "from_date", type=DATE, default=None, help="First forecast date shown.")
+@click.option("--to", "to_date", type=DATE, default=None, help="Last forecast date shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON format.")
+@click.option("--home", envvar="FORECAST_HOME", show_envvar=True, default=DEFAULT_HOME,
+              show_default=True, type=click.Path(path_type=Path))
+@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", show_envvar=True, default=None)
+@click.option("--table", "table_location", envvar="FORECAST_TABLE", show_envvar=True, default=None)
+@click.option("--table-format", envvar="FORECAST_TABLE_FORMAT", show_envvar=True,
+              default="parquet", type=click.Choice(["parquet", "delta"]))
+@click.option("--spark-master", envvar="FORECAST_SPARK_MASTER", show_envvar=True,
+              default="local[2]")
+@click.option("--spark-jars", envvar="FORECAST_SPARK_JARS", show_envvar=True, default="")
+@_exit_on_setup_errors
+def inspect(commodity: str | None, from_date: dt.datetime | None, to_date: dt.datetime | None,
+            as_json: bool, home: Path, tracking_uri: str | None, table_location: str | None,
+            table_format: str, spark_master: str, spark_jars: str) -> None:
+    """Show what the table holds per forecast date and model, and the registered models.
+
+    JSON format (stable): {"table": str, "forecasts": [{"commodity", "model_name",
+    "model_version", "forecast_start_date", "data_cutoff_date", "training_date",
+    "model_uri", "is_actuals", "has_data_leakage", "n_paths"}], "models": [{"name",
+    "version", "run_id", "tags": {...}}]}; dates are YYYY-MM-DD, absent values null.
+    """
+    from forecast_core.mlflow_registry import ModelRegistry
+    from forecast_core.spark import build_spark_session
+    from forecast_core.tables import DistributionsTable
+
+    _quiet_libraries()
+    stores = _store_config(home, tracking_uri, table_location, table_format, spark_master,
+                           spark_jars)
+    home.mkdir(parents=True, exist_ok=True)
+    registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
+    spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
+                                table_format=stores.table_format)
+    table = DistributionsTable(spark, stores.table_location, stores.table_format)
+    forecasts = table.summarize(commodity, from_date.date() if from_date else None,
+                                to_date.date() if to_date else None)
+    report = {"table": stores.table_location, "forecasts": forecasts,
+              "models": registry.describe_versions(commodity)}
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    click.echo(f"Table {stores.table_location}: {len(forecasts)} forecasts")
+    for entry in forecasts:
+        click.echo(f"  {entry['forecast_start_date']} {entry['model_name']:<12} "
+                   f"{entry['model_version']:<8} paths {entry['n_paths']:>5}  trained "
+                   f"{entry['training_date'] or '-'}  {entry['model_uri'] or ''}")
+    click.echo(f"Registered model versions: {len(report['models'])}")
+    for version in report["models"]:
+        tags = version["tags"]
+        click.echo(f"  {version['name']} v{version['version']}: {tags.get('model_id', '')} "
+                   f"(training {tags.get('training_date')}, cutoff {tags.get('data_cutoff_date')})")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

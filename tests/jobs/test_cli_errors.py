@@ -1,0 +1,109 @@
+"""Bad usage and configuration: one clear line, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from jobs.cli import cli
+
+EXIT_USAGE = 2
+
+
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _bad_prices_folder(tmp_path: Path) -> str:
+    folder = tmp_path / "bad-data"
+    folder.mkdir()
+    (folder / "prices.csv").write_text("date,commodity,open,high,low,close\n")
+    return str(folder)
+
+
+BAD_INPUTS = [
+    pytest.param(["daily", "--forecast-date", "2024-07-15", "--models", "naive,prophet"],
+                 "unknown model 'prophet'; expected one of: naive, random_walk, sarimax, xgboost",
+                 id="unknown-model"),
+    pytest.param(["daily", "--forecast-date", "2024-07-15", "--train-frequency", "fortnightly"],
+                 "training frequency 'fortnightly' is not one of daily, weekly",
+                 id="unknown-frequency"),
+    pytest.param(["daily", "--forecast-date", "2024-07-15", "--commodity", "gold"],
+                 "unknown commodity 'gold'; expected one of: cocoa, coffee, sugar",
+                 id="unknown-commodity"),
+    pytest.param(["daily", "--forecast-date", "2024-13-01"], "'2024-13-01' does not match",
+                 id="malformed-date"),
+    pytest.param(["daily", "--forecast-date", "2024-02-30"], "'2024-02-30' does not match",
+                 id="impossible-date"),
+    pytest.param(["daily", "--forecast-date", "2005-01-03"],
+                 "forecast date 2005-01-03 is not after the first coffee price (2012-01-03)",
+                 id="before-the-data-starts"),
+    pytest.param(["daily", "--forecast-date", "2025-12-01"],
+                 "is 17 days after the newest coffee price (2025-11-14)", id="data-too-stale"),
+    pytest.param(["daily", "--forecast-date", "2999-01-01"], "is after today", id="future-date"),
+    pytest.param(["backfill", "--start", "2024-03-01", "--end", "2024-01-01"],
+                 "--start 2024-03-01 is after --end 2024-01-01", id="start-after-end"),
+    pytest.param(["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-index", "2",
+                  "--shard-count", "2"], "shard index 2 is not in [0, 2)",
+                 id="shard-index-out-of-range"),
+    pytest.param(["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-index",
+                  "1"], "shard index 1 given without a shard count", id="index-without-count"),
+    pytest.param(["daily", "--forecast-date", "2024-07-15", "--model-version", "v 1"],
+                 "model version 'v 1' is not valid", id="bad-model-version"),
+    pytest.param(["plan", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-count", "0"],
+                 "shard count", id="zero-shards"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUTS)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(invoke, home, args, message):
+    result = invoke(*args)
+    assert result.exit_code == EXIT_USAGE, result.output
+    error_lines = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(error_lines) == 1, result.output
+    assert message in result.output
+    assert not (home / "mlflow.db").exists()
+    assert not (home / "tables").exists()
+
+
+def test_a_bad_data_file_is_exit_2(invoke, home, tmp_path):
+    result = invoke("daily", "--forecast-date", "2024-07-15", "--data",
+                    _bad_prices_folder(tmp_path))
+    assert result.exit_code == EXIT_USAGE
+    assert "Error: prices.csv: no rows; expected at least one row" in result.output
+    assert not home.exists()
+
+
+def test_an_unreachable_tracking_server_is_exit_2_and_never_prints_the_password(invoke, home):
+    uri = f"http://ops:pa55word@127.0.0.1:{_free_loopback_port()}"
+    result = invoke("daily", "--forecast-date", "2024-07-15", "--models", "naive",
+                    env={"MLFLOW_TRACKING_URI": uri})
+    assert result.exit_code == EXIT_USAGE
+    assert "is unreachable" in result.output
+    assert "pa55word" not in result.output
+    assert not (home / "tables").exists()
+
+
+def test_plan_sizes_the_shards():
+    result = CliRunner().invoke(cli, ["plan", "--start", "2018-01-01", "--end", "2024-12-31",
+                                      "--shard-count", "4"])
+    assert result.exit_code == 0
+    assert "14 windows, 10228 forecasts (4 models)" in result.output
+    assert "4 useful (set completions to 4)" in result.output
+
+
+def test_plan_json_has_one_entry_per_shard():
+    result = CliRunner().invoke(cli, ["plan", "--start", "2024-01-15", "--end", "2024-03-31",
+                                      "--train-frequency", "monthly", "--shard-count", "5",
+                                      "--json"])
+    plan = json.loads(result.output)
+    assert plan["training_dates"] == ["2024-01-01", "2024-02-01", "2024-03-01"]
+    assert plan["useful_shards"] == 3
+    assert [s["forecast_dates"] for s in plan["shards"]] == [17, 29, 31, 0, 0]
+    assert plan["forecasts"] == 77 * 4

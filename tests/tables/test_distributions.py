@@ -1,0 +1,107 @@
+"""The distributions table written through a real local Spark session to a real Parquet path."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from forecast_core.errors import ConfigError, TableError
+from forecast_core.tables import DISTRIBUTIONS_SCHEMA, DistributionsTable, Forecast
+from forecast_core.tables.rows import forecasts_to_frame
+
+NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
+pytestmark = pytest.mark.slow
+
+
+def _forecast(model: str, start: dt.date, cutoff: dt.date | None = None,
+              training: dt.date | None = dt.date(2024, 7, 1), n_paths: int = 20,
+              fill: float = 100.0) -> Forecast:
+    return Forecast("coffee", model, "v1.0", start, cutoff or start - dt.timedelta(days=3),
+                    training, "models:/coffee_x/1", np.full((n_paths, 14), fill))
+
+
+@pytest.fixture
+def table(spark, tmp_path) -> DistributionsTable:
+    return DistributionsTable(spark, str(tmp_path / "distributions"))
+
+
+def test_rows_round_trip_with_the_declared_schema(table):
+    start = dt.date(2024, 7, 15)
+    forecasts = [_forecast("naive", start), _forecast("xgboost", start)]
+    assert table.write(forecasts_to_frame(forecasts, NOW)) == 40
+    stored = table.read()
+    assert stored.columns == DISTRIBUTIONS_SCHEMA.fieldNames()
+    assert stored.count() == 40
+    row = stored.where("model_name = 'naive' and path_id = 7").collect()[0]
+    assert row.day_14 == 100.0 and row.training_date == dt.date(2024, 7, 1)
+    assert row.data_cutoff_date == dt.date(2024, 7, 12)
+
+
+def test_rewriting_the_same_keys_writes_nothing_and_keeps_other_keys(table):
+    first = [_forecast("naive", dt.date(2024, 7, 15)), _forecast("naive", dt.date(2024, 7, 16))]
+    table.write(forecasts_to_frame(first, NOW))
+    again = [_forecast("naive", dt.date(2024, 7, 16), fill=999.0),
+             _forecast("naive", dt.date(2024, 7, 17))]
+    assert table.write(forecasts_to_frame(again, NOW)) == 20  # only the new key
+    per_date = {r.forecast_start_date: (r.n, r.top) for r in table.read().groupBy(
+        "forecast_start_date").agg({"path_id": "count", "day_1": "max"})
+        .withColumnsRenamed({"count(path_id)": "n", "max(day_1)": "top"}).collect()}
+    assert per_date == {dt.date(2024, 7, 15): (20, 100.0), dt.date(2024, 7, 16): (20, 100.0),
+                        dt.date(2024, 7, 17): (20, 100.0)}
+
+
+def test_has_data_leakage_is_computed_from_the_dates(table):
+    start = dt.date(2024, 7, 15)
+    table.write(forecasts_to_frame([
+        _forecast("naive", start),
+        _forecast("random_walk", start, cutoff=start),  # saw the forecast day itself
+        _forecast("sarimax", start, training=dt.date(2024, 7, 16)),  # trained later
+    ], NOW))
+    flags = {r.model_name: r.has_data_leakage
+             for r in table.read().select("model_name", "has_data_leakage").distinct().collect()}
+    assert flags == {"naive": False, "random_walk": True, "sarimax": True}
+
+
+def test_existing_keys_are_scoped_by_version_and_dates(table):
+    table.write(forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15))], NOW))
+    assert table.existing_keys("coffee", "v1.0", ["naive"], dt.date(2024, 7, 1),
+                               dt.date(2024, 7, 31)) == {("naive", dt.date(2024, 7, 15))}
+    assert table.existing_keys("coffee", "v2.0", ["naive"], dt.date(2024, 7, 1),
+                               dt.date(2024, 7, 31)) == set()
+    assert table.existing_keys("coffee", "v1.0", ["naive"], dt.date(2024, 8, 1),
+                               dt.date(2024, 8, 31)) == set()
+
+
+def test_a_missing_table_reads_as_none_and_has_no_keys(table):
+    assert table.read() is None
+    assert table.summarize() == []
+
+
+def test_rows_lacking_columns_are_refused(table):
+    frame = forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15))], NOW)
+    with pytest.raises(TableError, match="lack column"):
+        table.write(frame.drop(columns="model_uri"))
+
+
+def test_an_unknown_format_is_refused(spark, tmp_path):
+    with pytest.raises(ConfigError, match="table format 'csv' is not one of parquet, delta"):
+        DistributionsTable(spark, str(tmp_path / "t"), "csv")
+
+
+def test_an_unwritable_location_is_a_table_error(spark, tmp_path):
+    # A regular file where a folder must go: unwritable even for root (CI runs as root).
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder")
+    table = DistributionsTable(spark, str(blocker / "distributions"))
+    with pytest.raises(TableError, match="cannot write 20 rows"):
+        table.write(forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15))], NOW))
+
+
+def test_delta_format_needs_the_delta_jars(spark, tmp_path):
+    if spark.conf.get("spark.sql.extensions", "") != "io.delta.sql.DeltaSparkSessionExtension":
+        pytest.skip("Delta Lake jars are not on this machine (no Maven access); the container "
+                    "image bakes them in")
+    table = DistributionsTable(spark, str(tmp_path / "delta"), "delta")
+    assert table.write(forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15))], NOW)) == 20

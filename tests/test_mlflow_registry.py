@@ -1,0 +1,134 @@
+"""The MLflow model registry: register, find, resolve and load models (real SQLite store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+
+import mlflow
+import numpy as np
+import pytest
+
+from forecast_core.errors import RegistryError
+from forecast_core.mlflow_registry import (
+    ModelRegistry,
+    ModelVersionInfo,
+    check_tracking_server,
+    model_id,
+    redact_uri,
+    resolve_model,
+)
+from forecast_core.models import build_model
+
+TRAINING_DATE = dt.date(2024, 7, 1)
+
+
+@pytest.fixture
+def registered(registry, coffee_history):
+    model = build_model("random_walk").fit(coffee_history, TRAINING_DATE)
+    return model, registry.register(model, coffee_history, "v1.0")
+
+
+def test_a_registered_version_carries_the_tags_users_know(registered, registry):
+    _, version = registered
+    assert version.model_id == "Coffee_RandomWalk_2024-07-01_v1.0"
+    assert version.uri == "models:/coffee_random_walk/1"
+    tags = registry.client.get_model_version("coffee_random_walk", "1").tags
+    assert tags == {"commodity": "coffee", "model_name": "random_walk", "model_version": "v1.0",
+                    "training_date": "2024-07-01", "data_cutoff_date": "2024-06-28",
+                    "model_id": "Coffee_RandomWalk_2024-07-01_v1.0"}
+
+
+def test_the_run_has_params_metrics_and_a_fan_chart(registered, registry):
+    _, version = registered
+    run = registry.client.get_run(version.run_id)
+    assert run.data.params["training_date"] == "2024-07-01"
+    assert run.data.params["param_window"] == "252"
+    assert run.data.metrics["volatility"] > 0
+    artifacts = {a.path for a in registry.client.list_artifacts(version.run_id)}
+    assert "fan_chart.png" in artifacts
+
+
+def test_load_gives_a_model_with_identical_paths(registered, registry, coffee_history):
+    model, version = registered
+    loaded = registry.load(version)
+    forecast_date = dt.date(2024, 8, 20)
+    np.testing.assert_array_equal(loaded.sample_paths(coffee_history, forecast_date, seed=3),
+                                  model.sample_paths(coffee_history, forecast_date, seed=3))
+
+
+def test_users_can_load_the_pyfunc_and_get_paths(registered, coffee_history):
+    model, version = registered
+    forecast_date = dt.date(2024, 8, 20)
+    pyfunc = mlflow.pyfunc.load_model(version.uri)
+    frame = pyfunc.predict(coffee_history.as_of(forecast_date).observations,
+                           params={"forecast_date": "2024-08-20", "n_paths": 50, "seed": 4})
+    assert list(frame.columns) == ["path_id"] + [f"day_{k}" for k in range(1, 15)]
+    np.testing.assert_array_equal(
+        frame.drop(columns="path_id").to_numpy(),
+        model.sample_paths(coffee_history, forecast_date, n_paths=50, seed=4))
+
+
+def test_list_versions_filters_by_model_version(registry, coffee_history):
+    for training_date, label in [(dt.date(2024, 1, 1), "v1.0"), (dt.date(2024, 7, 1), "v1.0"),
+                                 (dt.date(2024, 7, 1), "v2.0")]:
+        model = build_model("naive").fit(coffee_history, training_date)
+        registry.register(model, coffee_history, label)
+    versions = registry.list_versions("coffee", "naive", "v1.0")
+    assert [v.training_date for v in versions] == [dt.date(2024, 1, 1), dt.date(2024, 7, 1)]
+    assert registry.list_versions("coffee", "xgboost", "v1.0") == []
+    assert len(registry.describe_versions("coffee")) == 3
+
+
+def _version(number: int, training_date: dt.date) -> ModelVersionInfo:
+    return ModelVersionInfo("coffee_naive", number, "naive", "v1.0", training_date,
+                            training_date - dt.timedelta(days=1), f"id{number}", "run")
+
+
+@pytest.mark.parametrize(("forecast_date", "expected_version"), [
+    pytest.param(dt.date(2023, 12, 31), None, id="before-any-model"),
+    pytest.param(dt.date(2024, 1, 1), 1, id="on-a-training-date"),
+    pytest.param(dt.date(2024, 6, 30), 1, id="inside-first-window"),
+    pytest.param(dt.date(2024, 7, 1), 2, id="racing-duplicates-resolve-to-lowest-version"),
+    pytest.param(dt.date(2030, 1, 1), 2, id="far-future-uses-newest"),
+])
+def test_resolve_picks_the_newest_training_date_on_or_before(forecast_date, expected_version):
+    versions = [_version(1, dt.date(2024, 1, 1)), _version(3, dt.date(2024, 7, 1)),
+                _version(2, dt.date(2024, 7, 1))]
+    resolved = resolve_model(versions, forecast_date)
+    assert (resolved.version if resolved else None) == expected_version
+
+
+def test_model_id_form():
+    assert model_id("coffee", "XGBoost", dt.date(2025, 1, 1), "v1.0") == \
+        "Coffee_XGBoost_2025-01-01_v1.0"
+
+
+def test_credentials_are_redacted():
+    assert redact_uri("https://alice:s3cret@mlflow.example:5000/x") == \
+        "https://***@mlflow.example:5000/x"
+    assert redact_uri("sqlite:///tmp/mlflow.db") == "sqlite:///tmp/mlflow.db"
+
+
+def test_unreachable_tracking_server_is_a_clear_error_without_the_password():
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"http://bob:hunter2@127.0.0.1:{port}"
+    with pytest.raises(RegistryError) as error:
+        check_tracking_server(uri, attempts=2, timeout_seconds=1, backoff_seconds=0.1)
+    assert "is unreachable" in str(error.value)
+    assert "after 2 attempts" in str(error.value)
+    assert "hunter2" not in str(error.value)
+
+
+def test_registry_refuses_unfitted_models(registry, coffee_history):
+    with pytest.raises(RegistryError, match="must be fitted"):
+        registry.register(build_model("naive"), coffee_history, "v1.0")
+
+
+def test_a_missing_model_artifact_is_a_registry_error(registry):
+    ghost = ModelVersionInfo("coffee_naive", 99, "naive", "v1.0", TRAINING_DATE, TRAINING_DATE,
+                             "ghost", "run")
+    with pytest.raises(RegistryError, match="cannot load ghost"):
+        ModelRegistry.load(registry, ghost)
