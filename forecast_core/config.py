@@ -10,7 +10,7 @@ from forecast_core.errors import ConfigError
 from forecast_core.models.base import DEFAULT_N_PATHS
 from forecast_core.models.registry import parse_model_names
 from forecast_core.spark import DEFAULT_MASTER
-from forecast_core.tables.schemas import TABLE_FORMATS
+from forecast_core.tables.spark_table import TABLE_FORMATS
 
 DEFAULT_HOME = Path(".forecast")
 DEFAULT_MODEL_VERSION = "v1.0"

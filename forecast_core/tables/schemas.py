@@ -24,7 +24,6 @@ from pyspark.sql.types import (
 HORIZON_DAYS = 14
 DAY_COLUMNS: tuple[str, ...] = tuple(f"day_{k}" for k in range(1, HORIZON_DAYS + 1))
 ACTUALS = "actuals"
-TABLE_FORMATS: tuple[str, ...] = ("parquet", "delta")
 
 DISTRIBUTIONS_SCHEMA = StructType(
     [
