@@ -17,9 +17,11 @@ the others go on. The registry is asked once per model per run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -76,11 +78,25 @@ class RunSummary:
     rows_written: int = 0
     failed_forecasts: int = 0
     failures: list[ModelFailure] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+
+    @contextlib.contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the wall time of the block to ``timings[phase]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
 
     @property
     def ok(self) -> bool:
         """True if no model failed."""
         return not self.failures
+
+    def describe_timings(self) -> str:
+        """Seconds per phase, for the end of the run log and the benchmarks."""
+        return ", ".join(f"{phase} {seconds:.2f}s" for phase, seconds in self.timings.items())
 
     def describe(self) -> str:
         """The one-line summary printed at the end of a run."""
@@ -144,10 +160,13 @@ class ForecastPipeline:
         config = self.config
         first = min(w.first_forecast_date for w in windows)
         last = max(w.last_forecast_date for w in windows)
-        present = self.table.existing_keys(config.commodity, config.model_version,
-                                           (*config.models, ACTUALS), first, last)
-        versions = {name: self.registry.list_versions(config.commodity, name, config.model_version)
-                    for name in config.models}
+        with summary.timed("table_read"):
+            present = self.table.existing_keys(config.commodity, config.model_version,
+                                               (*config.models, ACTUALS), first, last)
+        with summary.timed("registry"):
+            versions = {name: self.registry.list_versions(config.commodity, name,
+                                                          config.model_version)
+                        for name in config.models}
         missing = {(name, window): [d for d in window.forecast_dates if (name, d) not in present]
                    for window in windows for name in config.models}
         total = sum(len(dates) for dates in missing.values())
@@ -193,8 +212,11 @@ class ForecastPipeline:
         self.reporter.line(f"Checking {name}... retraining needed "
                            f"(last: {last or 'never'}, next: {next_date})")
         try:
-            model = build_model(name).fit(self.history, slot)
-            registered = self.registry.register(model, self.history, self.config.model_version)
+            with summary.timed("training"):
+                model = build_model(name).fit(self.history, slot)
+            with summary.timed("registry"):
+                registered = self.registry.register(model, self.history,
+                                                    self.config.model_version)
         except Exception as error:  # any model or registry error fails this model only
             self._fail(summary, name, f"window {slot}", error)
             return False
@@ -215,12 +237,15 @@ class ForecastPipeline:
                     raise DataError(f"no registered {name} model with training date on or "
                                     f"before {forecast_date}")
                 if version.uri not in loaded:
-                    loaded[version.uri] = self.registry.load(version)
+                    with summary.timed("registry"):
+                        loaded[version.uri] = self.registry.load(version)
                     self.reporter.line(f"{name}... Using model trained on {version.training_date} "
                                        f"({version.model_id})")
-                paths = loaded[version.uri].sample_paths(
-                    self.history, forecast_date, HORIZON_DAYS, self.config.n_paths,
-                    forecast_seed(self.config.seed, self.config.commodity, name, forecast_date))
+                with summary.timed("sampling"):
+                    paths = loaded[version.uri].sample_paths(
+                        self.history, forecast_date, HORIZON_DAYS, self.config.n_paths,
+                        forecast_seed(self.config.seed, self.config.commodity, name,
+                                      forecast_date))
             except Exception as error:  # fail-open: this model and date only
                 self._fail(summary, name, str(forecast_date), error)
                 summary.failed_forecasts += 1
@@ -258,8 +283,9 @@ class ForecastPipeline:
     def _flush(self, summary: RunSummary) -> None:
         if not self._buffer:
             return
-        rows = forecasts_to_frame(self._buffer, self.generated_at)
-        written = self.table.write(rows)
+        with summary.timed("table_write"):
+            rows = forecasts_to_frame(self._buffer, self.generated_at)
+            written = self.table.write(rows)
         summary.rows_written += written
         self.reporter.line(f"Wrote {written} rows ({len(self._buffer)} forecasts) to "
                            f"{self.table.location}")

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -155,13 +156,17 @@ def _run(commodity: str, models: str, train_frequency: str, model_version: str, 
     stores = _store_config(home, tracking_uri, table_location, table_format, spark_master,
                            spark_jars)
     today = utc_today()
+    started = time.perf_counter()
     history = load_dataset(data, today=today).history(config.commodity)
+    data_load_seconds = time.perf_counter() - started
     check_forecast_range(history, start, end, today, config.max_staleness_days)
     windows = select_windows(config.cadence.windows(start, end))
     home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
+    started = time.perf_counter()
     spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
                                 table_format=stores.table_format)
+    spark_start_seconds = time.perf_counter() - started
     table = DistributionsTable(spark, stores.table_location, stores.table_format)
     reporter = ConsoleReporter()
     click.echo(f"{config.commodity}: models {', '.join(config.models)}; cadence "
@@ -174,7 +179,10 @@ def _run(commodity: str, models: str, train_frequency: str, model_version: str, 
         _fail(f"run stopped: {error}", EXIT_MODEL_FAILED)
         return
     reporter.finish()
+    summary.timings = {"data_load": data_load_seconds, "spark_start": spark_start_seconds,
+                       **summary.timings}
     click.echo(f"Summary: {summary.describe()}")
+    click.echo(f"Timings: {summary.describe_timings()}")
     for failure in summary.failures:
         click.echo(f"  failed: {failure.model_name} ({failure.scope}): {failure.error}")
     sys.exit(EXIT_OK if summary.ok else EXIT_MODEL_FAILED)
