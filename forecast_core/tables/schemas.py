@@ -42,8 +42,9 @@ DISTRIBUTIONS_SCHEMA = StructType(
     ]
 )
 DISTRIBUTIONS_COLUMNS: tuple[str, ...] = tuple(DISTRIBUTIONS_SCHEMA.fieldNames())
-# A forecast is identified by these; a write skips keys already present.
+# A forecast is identified by these; a write replaces exactly the keys it holds.
 DISTRIBUTIONS_KEY: tuple[str, ...] = ("commodity", "model_name", "model_version",
                                       "forecast_start_date")
-# Few partitions and large files: the write is the largest cost of a backfill.
-DISTRIBUTIONS_PARTITIONING: tuple[str, ...] = ("commodity", "model_name")
+# One partition per forecast: a write replaces whole forecasts atomically (partition folder
+# renames) and concurrent writers of different forecasts never touch the same folder.
+DISTRIBUTIONS_PARTITIONING: tuple[str, ...] = DISTRIBUTIONS_KEY

@@ -1,12 +1,18 @@
-"""One Spark reader/writer for every forecast table and format, idempotent by key.
+"""One Spark reader/writer for every forecast table and format: writes replace exact keys.
 
 A table is a path or URI (``/data/distributions``, ``s3a://bucket/distributions``) or, when
 the location has no ``/`` or ``:``, a catalog table name (``forecast.distributions``). Its
 format is ``parquet`` (the embedded default, Spark alone) or ``delta`` (needs the Delta
-Lake jars on the session). A write drops rows whose key is already in the table and
-appends the rest in one Spark write, so a rerun never duplicates and never touches rows
-of other keys. Each table declares its schema, key, partitioning and derived columns
-once, in a ``TableSpec``.
+Lake jars on the session).
+
+A write replaces exactly the keys it holds and leaves every other key alone: it is a
+dynamic partition overwrite of the partitions the rows fall in, and rows of other keys
+that share those partitions are carried over. The distributions table is partitioned by
+its key, so each forecast is its own partition: Spark stages every write in a private
+``.spark-staging-<job>`` folder and renames whole partition folders into place at commit,
+so concurrent writers of different keys never collide, a reader sees all of a forecast's
+paths or none of them, and a rerun replaces instead of duplicating. Staging folders left
+by a killed writer start with a dot and are ignored by readers.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import pandas as pd
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DateType, StructType
+from pyspark.sql.types import StructType
 
 from forecast_core.errors import ConfigError, TableError
 
@@ -70,6 +76,9 @@ class SparkTable:
         try:
             if self.is_catalog_table:
                 table = self.spark.table(self.location)
+            elif self.table_format == "parquet":
+                # The explicit schema also types the partition columns (dates stay dates).
+                table = self.spark.read.schema(self.spec.schema).parquet(self.location)
             else:
                 table = self.spark.read.format(self.table_format).load(self.location)
             return table.select(*self.spec.columns)
@@ -89,13 +98,13 @@ class SparkTable:
         return {tuple(row) for row in table.select(*self.spec.key).distinct().collect()}
 
     def write(self, rows: pd.DataFrame) -> int:
-        """Append the rows whose key is not yet in the table, in one Spark write.
+        """Replace the keys in ``rows`` with ``rows``, in one Spark write.
 
         Args:
             rows: Rows with every column of the spec (derived columns are recomputed).
 
         Returns:
-            The number of rows written.
+            The number of rows written (carried-over rows of other keys not counted).
 
         Raises:
             TableError: Columns are missing, or Spark could not write.
@@ -106,45 +115,54 @@ class SparkTable:
         if missing:
             raise TableError(f"rows for {self.location!r} lack column(s) {', '.join(missing)}; "
                              f"expected the {self.spec.name} schema")
-        rows = self._without_present_keys(rows[list(self.spec.columns)])
-        if rows.empty:
-            return 0
+        rows = rows[list(self.spec.columns)]
         frame = self.spark.createDataFrame(rows, schema=self.spec.schema)
+        carried = self._rows_sharing_partitions(rows)
+        if carried is not None:
+            frame = frame.unionByName(carried)
         for column, expression in self.spec.derived.items():
             frame = frame.withColumn(column, expression())
-        writer = frame.write.format(self.table_format).mode("append").partitionBy(
-            *self.spec.partitioning)
         try:
-            if self.is_catalog_table:
-                writer.saveAsTable(self.location)
-            else:
-                writer.save(self.location)
+            self._overwrite_partitions(frame)
         except Exception as error:  # Spark raises JVM errors of many kinds; report one line
             raise TableError(f"cannot write {len(rows)} rows to {self.location!r} "
                              f"({self.table_format}): {first_line(error)}") from error
         return len(rows)
 
-    def _without_present_keys(self, rows: pd.DataFrame) -> pd.DataFrame:
-        present = self.keys(self._covering(rows))
-        if not present:
-            return rows
-        row_keys = zip(*(rows[column] for column in self.spec.key), strict=True)
-        return rows[[key not in present for key in row_keys]]
+    def _overwrite_partitions(self, frame: DataFrame) -> None:
+        if self.is_catalog_table and self.spark.catalog.tableExists(self.location):
+            # insertInto matches columns by position, partition columns last.
+            ordered = [c for c in frame.columns if c not in self.spec.partitioning]
+            frame.select(*ordered, *self.spec.partitioning).write.insertInto(
+                self.location, overwrite=True)
+            return
+        writer = (frame.write.format(self.table_format).mode("overwrite")
+                  .option("partitionOverwriteMode", "dynamic")
+                  .partitionBy(*self.spec.partitioning))
+        if self.is_catalog_table:
+            writer.saveAsTable(self.location)
+        else:
+            writer.save(self.location)
 
-    def _covering(self, rows: pd.DataFrame) -> Column:
-        """A filter that holds every key of ``rows`` (date ranges, value lists) for pruning."""
-        types = {f.name: f.dataType for f in self.spec.schema.fields}
-        conditions = []
-        for column in self.spec.key:
-            values = rows[column]
-            if isinstance(types[column], DateType):
-                conditions.append(F.col(column).between(min(values), max(values)))
-            else:
-                conditions.append(F.col(column).isin(list(pd.unique(values))))
-        condition = conditions[0]
-        for extra in conditions[1:]:
-            condition = condition & extra
-        return condition
+    def _rows_sharing_partitions(self, rows: pd.DataFrame) -> DataFrame | None:
+        """Rows of other keys in the partitions ``rows`` touch, to carry over the overwrite.
+
+        None when every key is its own partition (the distributions table). The rows are
+        collected first: Spark cannot overwrite a table it is reading in the same job.
+        """
+        if set(self.spec.partitioning) == set(self.spec.key):
+            return None
+        table = self.read()
+        if table is None:
+            return None
+        touched = rows[list(self.spec.partitioning)].drop_duplicates()
+        in_touched = table.join(self.spark.createDataFrame(touched), list(self.spec.partitioning),
+                                "left_semi")
+        written_keys = self.spark.createDataFrame(rows[list(self.spec.key)].drop_duplicates())
+        kept = in_touched.join(written_keys, list(self.spec.key), "left_anti").toPandas()
+        if kept.empty:
+            return None
+        return self.spark.createDataFrame(kept[list(self.spec.columns)], schema=self.spec.schema)
 
 
 def date_range_condition(column: str, start: dt.date | None, end: dt.date | None) -> Column:

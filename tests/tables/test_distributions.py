@@ -5,10 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
+from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
 from forecast_core.errors import ConfigError, TableError
-from forecast_core.tables import DISTRIBUTIONS_SCHEMA, DistributionsTable, Forecast
+from forecast_core.tables import (
+    DISTRIBUTIONS_SCHEMA,
+    DistributionsTable,
+    Forecast,
+    SparkTable,
+    TableSpec,
+)
 from forecast_core.tables.rows import forecasts_to_frame
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
@@ -39,16 +47,16 @@ def test_rows_round_trip_with_the_declared_schema(table):
     assert row.data_cutoff_date == dt.date(2024, 7, 12)
 
 
-def test_rewriting_the_same_keys_writes_nothing_and_keeps_other_keys(table):
+def test_rewriting_keys_replaces_them_and_keeps_other_keys(table):
     first = [_forecast("naive", dt.date(2024, 7, 15)), _forecast("naive", dt.date(2024, 7, 16))]
     table.write(forecasts_to_frame(first, NOW))
     again = [_forecast("naive", dt.date(2024, 7, 16), fill=999.0),
              _forecast("naive", dt.date(2024, 7, 17))]
-    assert table.write(forecasts_to_frame(again, NOW)) == 20  # only the new key
+    assert table.write(forecasts_to_frame(again, NOW)) == 40
     per_date = {r.forecast_start_date: (r.n, r.top) for r in table.read().groupBy(
         "forecast_start_date").agg({"path_id": "count", "day_1": "max"})
         .withColumnsRenamed({"count(path_id)": "n", "max(day_1)": "top"}).collect()}
-    assert per_date == {dt.date(2024, 7, 15): (20, 100.0), dt.date(2024, 7, 16): (20, 100.0),
+    assert per_date == {dt.date(2024, 7, 15): (20, 100.0), dt.date(2024, 7, 16): (20, 999.0),
                         dt.date(2024, 7, 17): (20, 100.0)}
 
 
@@ -105,3 +113,16 @@ def test_delta_format_needs_the_delta_jars(spark, tmp_path):
                     "image bakes them in")
     table = DistributionsTable(spark, str(tmp_path / "delta"), "delta")
     assert table.write(forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15))], NOW)) == 20
+
+
+def test_a_table_with_coarser_partitions_carries_other_keys_over(spark, tmp_path):
+    spec = TableSpec("scores", StructType([StructField("run", StringType(), False),
+                                           StructField("metric", StringType(), False),
+                                           StructField("value", DoubleType(), False)]),
+                     key=("run", "metric"), partitioning=("run",))
+    table = SparkTable(spark, str(tmp_path / "scores"), "parquet", spec)
+    table.write(pd.DataFrame({"run": ["a", "a", "a", "b"], "metric": ["x", "y", "z", "x"],
+                              "value": [1.0, 2.0, 3.0, 4.0]}))
+    table.write(pd.DataFrame({"run": ["a"], "metric": ["y"], "value": [20.0]}))
+    stored = {(r.run, r.metric): r.value for r in table.read().collect()}
+    assert stored == {("a", "x"): 1.0, ("a", "y"): 20.0, ("a", "z"): 3.0, ("b", "x"): 4.0}
