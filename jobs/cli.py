@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
@@ -34,6 +35,7 @@ from forecast_core.errors import ConfigError, DataError, ForecastCoreError, Regi
 from forecast_core.models.base import DEFAULT_N_PATHS
 from forecast_core.models.registry import MODELS, parse_model_names
 from forecast_core.planning import plan_backfill
+from jobs.k8s_commands import k8s
 from jobs.reporting import ConsoleReporter
 
 EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
@@ -326,6 +328,15 @@ def inspect(commodity: str | None, from_date: dt.datetime | None, to_date: dt.da
                    f"(training {tags.get('training_date')}, cutoff {tags.get('data_cutoff_date')})")
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Kubernetes stops pods with SIGTERM; as PID 1 without a handler we would ignore it."""
+    sys.exit(128 + signum)
+
+
+cli.add_command(k8s)
+
+
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cli()

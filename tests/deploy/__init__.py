@@ -1,0 +1,1 @@
+"""Deployment checks: Dockerfile, plain manifests, Helm chart and the Kubernetes Job builder."""

@@ -1,0 +1,265 @@
+"""The Helm chart: strict lint, schema, rendering with defaults and with overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import helm_python as helm
+import pytest
+
+from .manifest_checks import (
+    CHART_DIR,
+    KUBE_VERSION,
+    NAMESPACE,
+    assert_hardened_pod,
+    assert_indexed_backfill,
+    assert_pod_failure_policy,
+    env_of,
+    forecast_container,
+    job_spec,
+    option_value,
+    overrides,
+    pod_spec,
+    render_chart,
+    validate_strict,
+)
+
+# Helm lint severities: 1 info, 2 warning, 3 error.
+WARNING = 2
+
+
+@pytest.fixture(scope="module")
+def default_render() -> tuple[dict[tuple[str, str], Any], str]:
+    return render_chart()
+
+
+@pytest.fixture(scope="module")
+def overrides_render() -> tuple[dict[tuple[str, str], Any], str]:
+    return render_chart(overrides())
+
+
+@pytest.mark.parametrize("values_name", ["defaults", "overrides"])
+def test_chart_passes_strict_lint(values_name: str) -> None:
+    values = overrides() if values_name == "overrides" else None
+    report = helm.lint(
+        CHART_DIR, values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}"
+    )
+    problems = [m for m in report["messages"] if m["severity"] >= WARNING]
+    assert report["total_charts_linted"] == 1
+    assert report["errors"] == [] and problems == [], (report["errors"], problems)
+
+
+def test_lint_reports_a_broken_template(tmp_path) -> None:
+    # The lint check above can fail: a chart with an unclosed action is reported.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "Chart.yaml").write_text("apiVersion: v2\nname: broken\nversion: 0.1.0\n")
+    (broken / "values.yaml").write_text("{}\n")
+    (broken / "templates").mkdir()
+    (broken / "templates" / "cm.yaml").write_text("kind: ConfigMap\nname: {{ .Values.x\n")
+    report = helm.lint(broken, strict=True)
+    assert report["errors"] or any(m["severity"] >= WARNING for m in report["messages"])
+
+
+@pytest.mark.parametrize("values_name", ["defaults", "overrides"])
+def test_every_rendered_object_is_valid_for_kubernetes_1_33(values_name: str) -> None:
+    objects, _ = render_chart(overrides() if values_name == "overrides" else None)
+    assert objects
+    for manifest in objects.values():
+        validate_strict(manifest)
+
+
+def test_default_rendering_has_the_daily_workload_only(default_render) -> None:
+    objects, _ = default_render
+    assert set(objects) == {
+        ("ServiceAccount", "commodity-forecast"),
+        ("ConfigMap", "commodity-forecast"),
+        ("CronJob", "commodity-forecast-daily"),
+    }
+
+
+def test_default_cronjob_runs_daily_at_six_utc(default_render) -> None:
+    objects, _ = default_render
+    cronjob = objects["CronJob", "commodity-forecast-daily"]
+    spec = cronjob["spec"]
+    assert spec["schedule"] == "0 6 * * *"
+    assert spec["timeZone"] == "Etc/UTC"
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert spec["startingDeadlineSeconds"] > 0
+    assert spec["successfulJobsHistoryLimit"] == 3
+    assert spec["failedJobsHistoryLimit"] == 5
+    assert job_spec(cronjob)["backoffLimit"] == 2
+    assert_pod_failure_policy(cronjob, "FailJob")
+    assert_hardened_pod(cronjob)
+    args = forecast_container(cronjob)["args"]
+    assert args[0] == "daily"
+    assert option_value(args, "--commodity") == "coffee"
+    assert option_value(args, "--models") == "naive,random_walk,sarimax,xgboost"
+    assert option_value(args, "--train-frequency") == "semiannually"
+    assert option_value(args, "--model-version") == "v1.0"
+    assert "--forecast-date" not in args
+
+
+def test_default_pods_read_config_map_and_optional_secret(default_render) -> None:
+    objects, _ = default_render
+    cronjob = objects["CronJob", "commodity-forecast-daily"]
+    assert forecast_container(cronjob)["envFrom"] == [
+        {"configMapRef": {"name": "commodity-forecast"}},
+        {"secretRef": {"name": "commodity-forecast-credentials", "optional": True}},
+    ]
+    assert pod_spec(cronjob)["serviceAccountName"] == "commodity-forecast"
+    assert objects["ServiceAccount", "commodity-forecast"]["automountServiceAccountToken"] is False
+    data = objects["ConfigMap", "commodity-forecast"]["data"]
+    assert data["MLFLOW_TRACKING_URI"].startswith("http")
+    assert data["FORECAST_TABLE_FORMAT"] == "parquet"
+    assert data["FORECAST_TABLE"]
+    # Secrets never go into the ConfigMap.
+    assert not any("TOKEN" in key or "SECRET" in key for key in data)
+
+
+def test_without_a_secret_name_pods_read_the_config_map_only() -> None:
+    objects, _ = render_chart({"credentials": {"secretName": ""}})
+    container = forecast_container(objects["CronJob", "commodity-forecast-daily"])
+    assert container["envFrom"] == [{"configMapRef": {"name": "commodity-forecast"}}]
+
+
+def test_overrides_change_the_daily_workload(overrides_render) -> None:
+    objects, _ = overrides_render
+    cronjob = objects["CronJob", "cf-prod-daily"]
+    spec = cronjob["spec"]
+    assert spec["schedule"] == "30 5 * * 1-5"
+    assert spec["timeZone"] == "Europe/London"
+    assert spec["startingDeadlineSeconds"] == 600
+    assert (spec["successfulJobsHistoryLimit"], spec["failedJobsHistoryLimit"]) == (1, 2)
+    assert job_spec(cronjob)["backoffLimit"] == 4
+    pod = pod_spec(cronjob)
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    assert pod["nodeSelector"] == {"workload": "batch"}
+    container = forecast_container(cronjob)
+    assert container["image"] == "registry.example.com/forecast/commodity-forecast:0.2.0"
+    assert container["imagePullPolicy"] == "Always"
+    assert container["resources"]["limits"] == {"cpu": "4", "memory": "8Gi"}
+    args = container["args"]
+    assert option_value(args, "--commodity") == "sugar"
+    assert option_value(args, "--models") == "naive,sarimax"
+    assert option_value(args, "--train-frequency") == "quarterly"
+    assert option_value(args, "--model-version") == "v2.1"
+    assert {"secretRef": {"name": "forecast-prod-credentials", "optional": False}} in container[
+        "envFrom"
+    ]
+    assert_hardened_pod(cronjob)
+
+
+def test_overrides_render_the_indexed_backfill(overrides_render) -> None:
+    objects, _ = overrides_render
+    job = objects["Job", "cf-prod-backfill"]
+    assert_indexed_backfill(job)
+    spec = job_spec(job)
+    assert (spec["completions"], spec["parallelism"]) == (8, 4)
+    assert (spec["backoffLimitPerIndex"], spec["maxFailedIndexes"]) == (1, 2)
+    container = forecast_container(job)
+    assert env_of(container)["FORECAST_SHARD_COUNT"] == "8"
+    args = container["args"]
+    assert option_value(args, "--start") == "2015-01-01"
+    assert option_value(args, "--end") == "2024-12-31"
+    assert option_value(args, "--models") == "naive,sarimax"
+    # The backfill and the daily job run the same options.
+    daily_args = forecast_container(objects["CronJob", "cf-prod-daily"])["args"]
+    assert args[5:] == daily_args[1:]
+
+
+def test_overrides_config_map_and_service_account(overrides_render) -> None:
+    objects, _ = overrides_render
+    data = objects["ConfigMap", "cf-prod"]["data"]
+    assert data["FORECAST_TABLE"] == "/data/tables/distributions"
+    assert data["FORECAST_TABLE_FORMAT"] == "delta"
+    assert data["FORECAST_DATA"] == "/data/input"
+    assert data["MLFLOW_EXPERIMENT_NAME"] == "commodity-forecast-prod"
+    # With the in-chart server on, the jobs track to it.
+    assert data["MLFLOW_TRACKING_URI"] == (
+        f"http://cf-prod-mlflow.{NAMESPACE}.svc.cluster.local:5001"
+    )
+    account = objects["ServiceAccount", "cf-prod"]
+    assert account["metadata"]["annotations"] == {
+        "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/commodity-forecast"
+    }
+    assert account["automountServiceAccountToken"] is False
+
+
+def test_in_chart_mlflow_server_is_reachable_through_its_service(overrides_render) -> None:
+    objects, _ = overrides_render
+    deployment = objects["Deployment", "cf-prod-mlflow"]
+    service = objects["Service", "cf-prod-mlflow"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    # The job pods must not match the server's Service.
+    job_labels = job_spec(objects["Job", "cf-prod-backfill"])["template"]["metadata"]["labels"]
+    assert not service["spec"]["selector"].items() <= job_labels.items()
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["ports"][0]["containerPort"] == service["spec"]["ports"][0]["port"] == 5001
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    allowed_hosts = {e["name"]: e["value"] for e in container["env"]}["MLFLOW_SERVER_ALLOWED_HOSTS"]
+    assert "cf-prod-mlflow:5001" in allowed_hosts.split(",")
+
+
+def test_notes_explain_how_to_follow_a_backfill_and_open_mlflow(overrides_render) -> None:
+    _, notes = overrides_render
+    assert f"kubectl -n {NAMESPACE} get pods -l job-name=cf-prod-backfill" in notes
+    assert "batch.kubernetes.io/job-completion-index=0" in notes
+    assert f"kubectl -n {NAMESPACE} port-forward svc/cf-prod-mlflow 5001:5001" in notes
+
+
+def test_default_notes_explain_how_to_plan_and_enable_a_backfill(default_render) -> None:
+    _, notes = default_render
+    assert "forecast plan --start" in notes
+    assert "backfill.enabled=true" in notes
+    assert "port-forward" in notes
+
+
+BAD_VALUES = {
+    "schedule is not a string": {"daily": {"schedule": 6}},
+    "schedule has four fields": {"daily": {"schedule": "0 6 * *"}},
+    "zero shards": {"backfill": {"shards": 0}},
+    "negative shards": {"backfill": {"shards": -2}},
+    "unknown model": {"forecast": {"models": ["naive", "prophet"]}},
+    "no model": {"forecast": {"models": []}},
+    "duplicate model": {"forecast": {"models": ["naive", "naive"]}},
+    "unknown frequency": {"forecast": {"trainFrequency": "fortnightly"}},
+    "model version not a string": {"forecast": {"modelVersion": 1.0}},
+    "unknown table format": {"config": {"tableFormat": "csv"}},
+    "backfill without range": {"backfill": {"enabled": True}},
+    "backfill date not ISO": {
+        "backfill": {"enabled": True, "start": "01/02/2020", "end": "2024-12-31"}
+    },
+    "misspelled key": {"daily": {"shedule": "0 6 * * *"}},
+}
+
+
+@pytest.mark.parametrize("values", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_schema_rejects_bad_values(values: dict[str, Any]) -> None:
+    with helm.Chart.load(CHART_DIR) as chart, pytest.raises(helm.HelmValuesError):
+        chart.validate_schema(values)
+
+
+def test_schema_accepts_defaults_and_overrides() -> None:
+    with helm.Chart.load(CHART_DIR) as chart:
+        chart.validate_schema(None)
+        chart.validate_schema(overrides())
+
+
+def test_schema_model_names_are_the_registered_models() -> None:
+    from forecast_core.cadence import FREQUENCIES
+    from forecast_core.models import MODELS
+
+    with helm.Chart.load(CHART_DIR) as chart:
+        properties = chart.schema["properties"]["forecast"]["properties"]
+    assert set(properties["models"]["items"]["enum"]) == set(MODELS)
+    assert tuple(properties["trainFrequency"]["enum"]) == FREQUENCIES
+
+
+def test_rendering_refuses_more_failed_indexes_than_shards() -> None:
+    values = {"backfill": {"enabled": True, "start": "2020-01-01", "end": "2020-12-31",
+                           "shards": 2, "maxFailedIndexes": 3}}
+    with pytest.raises(helm.HelmRenderError, match="maxFailedIndexes"):
+        render_chart(values)
