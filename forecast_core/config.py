@@ -16,6 +16,7 @@ DEFAULT_HOME = Path(".forecast")
 DEFAULT_MODEL_VERSION = "v1.0"
 # A forecast date may follow the newest price by a long weekend plus a holiday, not more.
 DEFAULT_MAX_STALENESS_DAYS = 5
+DEFAULT_FLUSH_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class RunConfig:
     n_paths: int = DEFAULT_N_PATHS
     seed: int = 0
     max_staleness_days: int = DEFAULT_MAX_STALENESS_DAYS
-    flush_rows: int = 1_000_000
+    flush_rows: int = DEFAULT_FLUSH_ROWS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "models", parse_model_names(self.models))

@@ -74,6 +74,7 @@ class ModelVersionInfo:
 
     name: str
     version: int
+    commodity: str
     model_name: str
     model_version: str
     training_date: dt.date
@@ -196,8 +197,6 @@ class ModelRegistry:
 
     def __init__(self, tracking_uri: str, artifact_root: str | None = None) -> None:
         check_tracking_server(tracking_uri)
-        mlflow.set_tracking_uri(tracking_uri)
-        mlflow.set_registry_uri(tracking_uri)
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -259,6 +258,7 @@ class ModelRegistry:
             "model_id": identifier,
         }
         known = history.as_of(training_date)
+        self._activate()
         try:
             experiment_id = self._experiment_id(commodity)
             with mlflow.start_run(experiment_id=experiment_id, run_name=identifier,
@@ -288,13 +288,35 @@ class ModelRegistry:
         except MlflowException as error:
             raise RegistryError(f"cannot register {identifier} at "
                                 f"{redact_uri(self.tracking_uri)}: {_first_line(error)}") from error
-        registered = self.client.get_model_version(version.name, version.version)
+        registered = _version_info(self.client.get_model_version(version.name, version.version))
         logger.debug("registered %s as %s version %s (run %s)", identifier, version.name,
                      version.version, run.info.run_id)
-        return _version_info(registered)
+        return self._keep_first_registration(registered)
+
+    def _keep_first_registration(self, registered: ModelVersionInfo) -> ModelVersionInfo:
+        """Settle a race: one version per training date, the first registered one wins.
+
+        Two jobs that train the same slot at once both register; each then lists the
+        versions of that slot, and the one that is not the lowest version deletes its own
+        and uses the winner. Whatever the interleaving, exactly one version survives.
+        """
+        same_slot = [v for v in self.list_versions(registered.commodity, registered.model_name,
+                                                   registered.model_version)
+                     if v.training_date == registered.training_date]
+        winner = min(same_slot, key=lambda v: v.version, default=registered)
+        if winner.version < registered.version:
+            try:
+                self.client.delete_model_version(registered.name, str(registered.version))
+            except MlflowException as error:
+                raise RegistryError(f"cannot remove duplicate {registered.uri} of "
+                                    f"{winner.uri}: {_first_line(error)}") from error
+            logger.info("%s was registered first as %s; removed duplicate %s",
+                        registered.model_id, winner.uri, registered.uri)
+        return winner
 
     def load(self, version: ModelVersionInfo) -> Forecaster:
-        """Load the fitted model of ``version`` from the registry."""
+        """Load the fitted model of ``version`` from this registry (never another)."""
+        self._activate()
         try:
             loaded = mlflow.pyfunc.load_model(version.uri)
             model = loaded.unwrap_python_model()
@@ -305,6 +327,15 @@ class ModelRegistry:
             raise RegistryError(f"{version.uri} is a {type(model).__name__}, "
                                 f"expected a PathSamplerModel")
         return model.forecaster
+
+    def _activate(self) -> None:
+        """Point MLflow's fluent API (log_model, load_model) at this registry.
+
+        The fluent API reads process-wide URIs; setting them before each use keeps two
+        registries in one process (tests, tools) from loading each other's models.
+        """
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
 
     def _experiment_id(self, commodity: str) -> str:
         name = f"{EXPERIMENT_PREFIX}/{commodity}"
@@ -345,6 +376,7 @@ def _version_info(version: Any) -> ModelVersionInfo:
     return ModelVersionInfo(
         name=version.name,
         version=int(version.version),
+        commodity=tags.get("commodity", ""),
         model_name=tags.get("model_name", ""),
         model_version=tags.get("model_version", ""),
         training_date=dt.date.fromisoformat(tags["training_date"]),

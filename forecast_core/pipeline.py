@@ -281,16 +281,27 @@ class ForecastPipeline:
             self._flush(summary)
 
     def _flush(self, summary: RunSummary) -> None:
+        """Write the buffered forecasts, minus any another writer stored meanwhile."""
         if not self._buffer:
             return
+        buffered, self._buffer, self._buffered_rows = self._buffer, [], 0
+        with summary.timed("table_read"):
+            # A daily run and a backfill shard may compute the same key at the same time.
+            present = self.table.existing_keys(
+                self.config.commodity, self.config.model_version,
+                {f.model_name for f in buffered}, min(f.forecast_start_date for f in buffered),
+                max(f.forecast_start_date for f in buffered))
+        fresh = [f for f in buffered if (f.model_name, f.forecast_start_date) not in present]
+        if len(fresh) < len(buffered):
+            self.reporter.line(f"Skipping {len(buffered) - len(fresh)} forecasts another "
+                               f"writer stored meanwhile")
+        if not fresh:
+            return
+        self.reporter.line(f"Writing {len(fresh)} forecasts to {self.table.location}...")
         with summary.timed("table_write"):
-            rows = forecasts_to_frame(self._buffer, self.generated_at)
-            written = self.table.write(rows)
+            written = self.table.write(forecasts_to_frame(fresh, self.generated_at))
         summary.rows_written += written
-        self.reporter.line(f"Wrote {written} rows ({len(self._buffer)} forecasts) to "
-                           f"{self.table.location}")
-        self._buffer = []
-        self._buffered_rows = 0
+        self.reporter.line(f"Wrote {written} rows ({len(fresh)} forecasts)")
 
     def _fail(self, summary: RunSummary, name: str, scope: str, error: BaseException) -> None:
         text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -25,6 +25,7 @@ import click
 
 from forecast_core.cadence import FREQUENCIES, Cadence, parse_frequency, shard_windows
 from forecast_core.config import (
+    DEFAULT_FLUSH_ROWS,
     DEFAULT_HOME,
     DEFAULT_MAX_STALENESS_DAYS,
     DEFAULT_MODEL_VERSION,
@@ -51,6 +52,11 @@ def utc_today() -> dt.date:
 def _quiet_libraries() -> None:
     """Keep MLflow's and Spark's chatter out of the job log (errors still show)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # Bounded retries with backoff when the tracking server goes away mid-run (MLflow's
+    # defaults retry for minutes): about 1 + 2 + 4 s, then the model fails with one line.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     # Spark's driver binds to loopback unless told otherwise (and stops warning about it).
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
@@ -94,6 +100,9 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--max-staleness-days", default=DEFAULT_MAX_STALENESS_DAYS,
                      show_default=True, type=int,
                      help="How many days the forecast date may be past the newest price."),
+        click.option("--flush-rows", default=DEFAULT_FLUSH_ROWS, show_default=True,
+                     type=click.IntRange(min=1), envvar="FORECAST_FLUSH_ROWS", show_envvar=True,
+                     help="Table rows buffered before one batched write."),
         *_store_options(),
     ]
     for option in reversed(options):
@@ -139,7 +148,7 @@ def _store_config(home: Path, tracking_uri: str | None, table_location: str | No
 
 
 def _run(commodity: str, models: str, train_frequency: str, model_version: str, n_paths: int,
-         seed: int, max_staleness_days: int, data: Path | None, home: Path,
+         seed: int, max_staleness_days: int, flush_rows: int, data: Path | None, home: Path,
          tracking_uri: str | None, table_location: str | None, table_format: str,
          spark_master: str, spark_jars: str, start: dt.date, end: dt.date,
          select_windows: Callable[[list[Any]], list[Any]]) -> None:
@@ -154,7 +163,7 @@ def _run(commodity: str, models: str, train_frequency: str, model_version: str, 
     config = RunConfig(commodity=commodity.strip().lower(), models=tuple(models.split(",")),
                        cadence=Cadence(parse_frequency(train_frequency)),
                        model_version=model_version, n_paths=n_paths, seed=seed,
-                       max_staleness_days=max_staleness_days)
+                       max_staleness_days=max_staleness_days, flush_rows=flush_rows)
     stores = _store_config(home, tracking_uri, table_location, table_format, spark_master,
                            spark_jars)
     today = utc_today()

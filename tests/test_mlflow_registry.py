@@ -81,7 +81,7 @@ def test_list_versions_filters_by_model_version(registry, coffee_history):
 
 
 def _version(number: int, training_date: dt.date) -> ModelVersionInfo:
-    return ModelVersionInfo("coffee_naive", number, "naive", "v1.0", training_date,
+    return ModelVersionInfo("coffee_naive", number, "coffee", "naive", "v1.0", training_date,
                             training_date - dt.timedelta(days=1), f"id{number}", "run")
 
 
@@ -128,7 +128,23 @@ def test_registry_refuses_unfitted_models(registry, coffee_history):
 
 
 def test_a_missing_model_artifact_is_a_registry_error(registry):
-    ghost = ModelVersionInfo("coffee_naive", 99, "naive", "v1.0", TRAINING_DATE, TRAINING_DATE,
-                             "ghost", "run")
+    ghost = ModelVersionInfo("coffee_naive", 99, "coffee", "naive", "v1.0", TRAINING_DATE,
+                             TRAINING_DATE, "ghost", "run")
     with pytest.raises(RegistryError, match="cannot load ghost"):
         ModelRegistry.load(registry, ghost)
+
+
+def test_a_second_registration_of_a_training_date_yields_to_the_first(registry, coffee_history):
+    model = build_model("naive").fit(coffee_history, TRAINING_DATE)
+    first = registry.register(model, coffee_history, "v1.0")
+    second = registry.register(model, coffee_history, "v1.0")
+    assert second == first
+    assert [v.version for v in registry.list_versions("coffee", "naive", "v1.0")] == [1]
+
+
+def test_a_version_of_another_registry_is_not_loaded(registry, tmp_path, coffee_history):
+    other = ModelRegistry(f"sqlite:///{tmp_path / 'other.db'}", (tmp_path / "art").as_uri())
+    version = other.register(build_model("naive").fit(coffee_history, TRAINING_DATE),
+                             coffee_history, "v1.0")
+    with pytest.raises(RegistryError, match="cannot load"):
+        registry.load(version)

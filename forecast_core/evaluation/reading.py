@@ -1,0 +1,111 @@
+"""Read forecasts to evaluate from the distributions table, through Spark.
+
+Two reads: a small index (one row per forecast: its provenance and path count), then the
+paths, one model and a bounded number of forecast dates at a time so memory stays flat
+however long the evaluated span is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from forecast_core.errors import TableError
+from forecast_core.tables.distributions import DistributionsTable
+from forecast_core.tables.schemas import DAY_COLUMNS
+from forecast_core.tables.spark_table import date_range_condition
+
+INDEX_COLUMNS: tuple[str, ...] = ("model_name", "forecast_start_date", "data_cutoff_date",
+                                  "training_date", "model_uri", "has_data_leakage", "n_paths")
+# 120 dates x 2,000 paths x 14 days is about 27 MB of prices per read.
+DEFAULT_CHUNK_DATES = 120
+
+
+def _forecasts_of(commodity: str, model_version: str, model_names: Sequence[str],
+                  start: dt.date, end: dt.date) -> Column:
+    return ((F.col("commodity") == commodity)
+            & F.col("model_name").isin(list(model_names))
+            & (F.col("model_version") == model_version)
+            & ~F.col("is_actuals")
+            & date_range_condition("forecast_start_date", start, end))
+
+
+def read_forecast_index(table: DistributionsTable, commodity: str, model_version: str,
+                        model_names: Sequence[str], start: dt.date,
+                        end: dt.date) -> pd.DataFrame:
+    """One row per forecast held for the selection, sorted by model and date.
+
+    Args:
+        table: The distributions table.
+        commodity: Commodity key.
+        model_version: Version label of the models (``v1.0``).
+        model_names: Models to read.
+        start: First forecast start date.
+        end: Last forecast start date.
+
+    Returns:
+        Columns ``INDEX_COLUMNS``; dates as ``datetime.date``; ``has_data_leakage`` is True
+        if any path of the forecast carries the flag. Empty if the table does not exist.
+
+    Raises:
+        TableError: One forecast key has more than one provenance (the table is inconsistent).
+    """
+    frame = table.read()
+    if frame is None:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in INDEX_COLUMNS})
+    grouped = (frame.where(_forecasts_of(commodity, model_version, model_names, start, end))
+               .groupBy("model_name", "forecast_start_date", "data_cutoff_date",
+                        "training_date", "model_uri")
+               .agg(F.max("has_data_leakage").alias("has_data_leakage"),
+                    F.count("path_id").alias("n_paths")))
+    index = grouped.toPandas()
+    if index.empty:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in INDEX_COLUMNS})
+    repeated = index.duplicated(["model_name", "forecast_start_date"], keep=False)
+    if repeated.any():
+        row = index[repeated].iloc[0]
+        raise TableError(f"{table.location!r}: the {row.model_name} forecast of "
+                         f"{row.forecast_start_date} has several cutoffs or model URIs; "
+                         f"expected one provenance per forecast key")
+    index["n_paths"] = index["n_paths"].astype(np.int64)
+    index["has_data_leakage"] = index["has_data_leakage"].astype(bool)
+    return (index[list(INDEX_COLUMNS)].sort_values(["model_name", "forecast_start_date"])
+            .reset_index(drop=True))
+
+
+def read_paths(table: DistributionsTable, commodity: str, model_version: str, model_name: str,
+               forecast_dates: Sequence[dt.date],
+               chunk_dates: int = DEFAULT_CHUNK_DATES) -> Iterator[tuple[dt.date, np.ndarray]]:
+    """The sample paths of one model's forecasts, in date order, a chunk of dates per read.
+
+    Args:
+        table: The distributions table.
+        commodity: Commodity key.
+        model_version: Version label.
+        model_name: The model.
+        forecast_dates: The forecast start dates wanted.
+        chunk_dates: At most this many dates per Spark read.
+
+    Yields:
+        ``(forecast_start_date, paths)`` with ``paths`` of shape (n_paths, HORIZON_DAYS),
+        rows in ``path_id`` order. Dates without rows are not yielded.
+    """
+    frame = table.read()
+    if frame is None:
+        return
+    wanted = sorted(set(forecast_dates))
+    for first in range(0, len(wanted), chunk_dates):
+        chunk = wanted[first:first + chunk_dates]
+        rows = (frame.where(_forecasts_of(commodity, model_version, [model_name],
+                                          chunk[0], chunk[-1])
+                            & F.col("forecast_start_date").isin(chunk))
+                .select("forecast_start_date", "path_id", *DAY_COLUMNS)
+                .toPandas())
+        rows = rows.sort_values(["forecast_start_date", "path_id"], kind="stable")
+        for forecast_date, paths in rows.groupby("forecast_start_date", sort=True):
+            yield forecast_date, paths[list(DAY_COLUMNS)].to_numpy(dtype=np.float64)
