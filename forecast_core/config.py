@@ -87,6 +87,14 @@ class StoreConfig:
             "artifact_root": (home / "mlartifacts").as_uri(),
             "table_location": str(home / "tables" / "distributions"),
         }
-        defaults.update({key: value for key, value in overrides.items() if value is not None})
+        explicit = {key: value for key, value in overrides.items() if value is not None}
+        defaults.update(explicit)
+        if is_tracking_server(str(defaults["tracking_uri"])) and "artifact_root" not in explicit:
+            defaults["artifact_root"] = None  # the server decides where artifacts go
         return cls(**defaults)  # type: ignore[arg-type]
+
+
+def is_tracking_server(tracking_uri: str) -> bool:
+    """Whether ``tracking_uri`` names a server (HTTP, Databricks) rather than a local store."""
+    return tracking_uri.startswith(("http://", "https://", "databricks"))
 

@@ -139,7 +139,6 @@ def _store_config(home: Path, tracking_uri: str | None, table_location: str | No
     return StoreConfig.embedded(
         home,
         tracking_uri=tracking_uri,
-        artifact_root=None if tracking_uri else (home.resolve() / "mlartifacts").as_uri(),
         table_location=table_location,
         table_format=table_format,
         spark_master=spark_master,
@@ -348,4 +347,4 @@ cli.add_command(k8s)
 def main() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    cli()
+    cli(prog_name="forecast")

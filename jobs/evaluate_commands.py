@@ -1,0 +1,192 @@
+"""The ``forecast evaluate`` and ``forecast report`` commands: score forecasts against prices.
+
+``evaluate`` scores the forecasts of a span whose horizon is realized and records the
+result (metrics table, MLflow run, PNG/CSV files); ``report`` computes the same evaluation
+and writes one self-contained HTML page, recording nothing else. Exit codes: 0 done; 1 the
+table or MLflow failed; 2 bad usage or configuration, or nothing to evaluate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from forecast_core.config import DEFAULT_MODEL_VERSION, StoreConfig
+from forecast_core.errors import ForecastCoreError, TableError
+from forecast_core.models.registry import MODELS
+from jobs.cli import (
+    DATE,
+    DEFAULT_MODELS,
+    EXIT_MODEL_FAILED,
+    EXIT_OK,
+    _exit_on_setup_errors,
+    _fail,
+    _quiet_libraries,
+    _store_config,
+    _store_options,
+    utc_today,
+)
+
+if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
+    from forecast_core.evaluation import Evaluation
+
+
+# The metrics echoed (all of them are in the table, the CSV and the report).
+_CONSOLE_COLUMNS = ("crps", "crps_skill", "mae_median", "rmse_median", "coverage_80", "width_80",
+                    "coverage_95", "width_95", "directional_accuracy")
+
+
+def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Options shared by ``evaluate`` and ``report``: what to evaluate and where it is."""
+    options = [
+        click.option("--commodity", default="coffee", show_default=True,
+                     help="Commodity whose forecasts are scored."),
+        click.option("--from", "from_date", type=DATE, required=True,
+                     help="First forecast date scored (YYYY-MM-DD)."),
+        click.option("--to", "to_date", type=DATE, required=True,
+                     help="Last forecast date scored (YYYY-MM-DD)."),
+        click.option("--models", default=DEFAULT_MODELS, show_default=True,
+                     help=f"Comma-separated models: {', '.join(sorted(MODELS))}."),
+        click.option("--model-version", default=DEFAULT_MODEL_VERSION, show_default=True,
+                     help="Version label of the models scored."),
+        click.option("--fan-date", type=DATE, default=None,
+                     help="Forecast date of the fan chart; default: the newest date scored."),
+        *_store_options(),
+        click.option("--metrics-table", envvar="FORECAST_METRICS_TABLE", show_envvar=True,
+                     default=None, help="Metrics table path/URI or catalog name; default: "
+                                        "forecast_metrics next to the distributions table."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _default_output(home: Path, commodity: str, first: dt.date, last: dt.date,
+                    model_version: str) -> Path:
+    return home / "evaluation" / f"{commodity}_{first}_{last}_{model_version}"
+
+
+def _evaluate(commodity: str, from_date: dt.datetime, to_date: dt.datetime, models: str,
+              model_version: str, fan_date: dt.datetime | None, data: Path | None, home: Path,
+              tracking_uri: str | None, table_location: str | None, table_format: str,
+              spark_master: str, spark_jars: str,
+              metrics_table: str | None) -> tuple[Evaluation, StoreConfig, str]:
+    """Validate the options, read the table and the prices, and compute the evaluation.
+
+    Returns:
+        The evaluation, the store configuration and the metrics table location.
+    """
+    from forecast_core.data import load_dataset
+    from forecast_core.evaluation import (
+        EvaluationConfig,
+        evaluate_forecasts,
+        metrics_table_location,
+    )
+    from forecast_core.spark import build_spark_session
+    from forecast_core.tables import DistributionsTable
+
+    _quiet_libraries()
+    config = EvaluationConfig(commodity=commodity.strip().lower(),
+                              evaluated_from=from_date.date(), evaluated_to=to_date.date(),
+                              models=tuple(models.split(",")), model_version=model_version,
+                              fan_date=fan_date.date() if fan_date else None)
+    stores = _store_config(home, tracking_uri, table_location, table_format, spark_master,
+                           spark_jars)
+    history = load_dataset(data, today=utc_today()).history(config.commodity)
+    spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
+                                table_format=stores.table_format)
+    distributions = DistributionsTable(spark, stores.table_location, stores.table_format)
+    click.echo(f"{config.commodity}: evaluating {', '.join(config.models)} (version "
+               f"{config.model_version}), forecasts {config.evaluated_from}.."
+               f"{config.evaluated_to}, prices to {history.last_date}; table "
+               f"{stores.table_location}")
+    try:
+        evaluation = evaluate_forecasts(config, history, distributions)
+    except TableError as error:
+        _fail(f"cannot read forecasts: {error}", EXIT_MODEL_FAILED)
+        raise  # unreachable: _fail exits
+    _echo_summary(evaluation)
+    return evaluation, stores, metrics_table or metrics_table_location(stores.table_location)
+
+
+def _echo_summary(evaluation: Evaluation) -> None:
+    left_out = evaluation.left_out.groupby("model_name")["n_forecasts"].sum()
+    for name in evaluation.config.models:
+        reasons = evaluation.left_out[(evaluation.left_out["model_name"] == name)
+                                      & (evaluation.left_out["n_forecasts"] > 0)]
+        detail = ", ".join(f"{r.reason} {r.n_forecasts}" for r in reasons.itertuples()) or "-"
+        scored = evaluation.scores.loc[evaluation.scores["model_name"] == name,
+                                       "forecast_start_date"].nunique()
+        click.echo(f"  {name}: scored {scored}, left out {int(left_out.get(name, 0))} ({detail})")
+    if not evaluation.benchmark_scored:
+        click.echo(f"  no {evaluation.config.benchmark} forecasts scored: no skill score")
+    if evaluation.n_scored:
+        shown = [c for c in _CONSOLE_COLUMNS if c in evaluation.headline.columns]
+        click.echo(evaluation.headline[shown].to_string(float_format=lambda value: f"{value:.3f}"))
+
+
+@click.command()
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the PNG figures and CSV files; default: "
+                   "HOME/evaluation/COMMODITY_FROM_TO_VERSION.")
+@_selection_options
+@_exit_on_setup_errors
+def evaluate(output: Path | None, **options: Any) -> None:
+    """Score forecasts against what happened: CRPS, calibration and skill.
+
+    Reads the forecasts of [--from, --to] from the distributions table and the prices
+    after each forecast's data cutoff; forecasts whose 14-day horizon is not realized yet
+    are left out and counted. Writes the metrics to the forecast_metrics table (keys
+    already present are skipped), logs one MLflow evaluation run linked to the model
+    versions scored, and writes the figures and CSV files to --output.
+    """
+    from forecast_core.evaluation import MetricsTable, record_evaluation
+    from forecast_core.mlflow_registry import ModelRegistry
+    from forecast_core.spark import build_spark_session
+
+    evaluation, stores, metrics_location = _evaluate(**options)
+    config = evaluation.config
+    folder = output or _default_output(options["home"], config.commodity, config.evaluated_from,
+                                       config.evaluated_to, config.model_version)
+    registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
+    spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
+                                table_format=stores.table_format)
+    table = MetricsTable(spark, metrics_location, stores.table_format)
+    try:
+        record = record_evaluation(evaluation, table, registry, folder,
+                                   dt.datetime.now(dt.UTC))
+    except ForecastCoreError as error:
+        _fail(f"evaluation not recorded: {error}", EXIT_MODEL_FAILED)
+        return
+    click.echo(f"Wrote {record.rows_written} metric rows to {table.location} "
+               f"({record.rows_offered - record.rows_written} already present)")
+    click.echo(f"MLflow evaluation run {record.run_id}")
+    click.echo(f"Files in {folder}: {', '.join(path.name for path in record.files)}")
+    sys.exit(EXIT_OK)
+
+
+@click.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="HTML file to write; default: report.html in the evaluate output folder.")
+@_selection_options
+@_exit_on_setup_errors
+def report(output: Path | None, **options: Any) -> None:
+    """Write one self-contained HTML page (tables and inlined figures) of an evaluation.
+
+    Computes the same evaluation as ``evaluate`` over the same options, and writes only the
+    page: nothing goes to the metrics table or MLflow.
+    """
+    from forecast_core.evaluation.report import write_report
+
+    evaluation, _, _ = _evaluate(**options)
+    config = evaluation.config
+    path = output or _default_output(options["home"], config.commodity, config.evaluated_from,
+                                     config.evaluated_to, config.model_version) / "report.html"
+    write_report(evaluation, path, dt.datetime.now(dt.UTC))
+    click.echo(f"Wrote {path}")
+    sys.exit(EXIT_OK)

@@ -1,0 +1,95 @@
+"""Run the real ``forecast`` command in subprocesses, kill it, race it, and read what it left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from forecast_core.config import StoreConfig
+from forecast_core.tables import DistributionsTable
+
+
+@dataclass
+class Finished:
+    """A finished ``forecast`` process: its exit code and everything it printed."""
+
+    returncode: int
+    output: str
+
+
+def forecast_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a job process: a private home, loopback Spark, nothing inherited."""
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("FORECAST_", "MLFLOW_", "JOB_COMPLETION"))}
+    return {**environment, "FORECAST_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", **extra}
+
+
+def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start ``forecast ARGS`` in its own process group (so a kill also takes its JVM)."""
+    return subprocess.Popen([sys.executable, "-m", "jobs", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def finish(process: subprocess.Popen[str], timeout: float = 600) -> Finished:
+    output, _ = process.communicate(timeout=timeout)
+    return Finished(process.returncode, output)
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 600) -> Finished:
+    return finish(start(args, env), timeout)
+
+
+def kill_when(args: list[str], env: dict[str, str], marker: str, delay: float) -> Finished:
+    """Run until a line containing ``marker`` is printed, wait ``delay`` s, then SIGKILL all."""
+    process = start(args, env)
+    seen: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            time.sleep(delay)
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    rest = process.stdout.read()
+    return Finished(process.returncode, "".join(seen) + rest)
+
+
+def table_rows(spark, home: Path) -> pd.DataFrame:
+    """The whole distributions table of ``home``, sorted by key and path."""
+    table = DistributionsTable(spark, StoreConfig.embedded(home).table_location).read()
+    if table is None:
+        return pd.DataFrame()
+    return (table.toPandas()
+            .sort_values(["model_name", "forecast_start_date", "path_id"])
+            .reset_index(drop=True))
+
+
+@pytest.fixture
+def postgres_uri() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (the server is started by .ci/run)."""
+    base = os.environ.get("FORECAST_TEST_POSTGRES_URI")
+    if not base:
+        pytest.skip("FORECAST_TEST_POSTGRES_URI is not set: .ci/run starts PostgreSQL with "
+                    "scripts/start_postgres.sh and sets it")
+    import sqlalchemy
+
+    name = f"forecast_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f"create database {name}"))
+    yield base.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f"drop database if exists {name} with (force)"))
+    admin.dispose()
