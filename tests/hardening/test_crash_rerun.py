@@ -1,0 +1,65 @@
+"""SIGKILL a backfill shard at several points, rerun it, and get the uninterrupted result."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from forecast_core.config import StoreConfig
+from forecast_core.mlflow_registry import ModelRegistry
+from tests.hardening.conftest import forecast_env, kill_when, run, table_rows
+
+pytestmark = pytest.mark.slow
+N_PATHS = 200
+# Shard 0 of 2 owns the January and March windows; small flushes give several writes.
+SHARD = ["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--train-frequency",
+         "monthly", "--models", "naive,random_walk", "--n-paths", str(N_PATHS),
+         "--flush-rows", "8000"]
+SHARD_ENV = {"JOB_COMPLETION_INDEX": "0", "FORECAST_SHARD_COUNT": "2"}
+KILL_POINTS = [
+    pytest.param("Checking random_walk... retraining needed", 0.0, id="while-training"),
+    pytest.param("Trained and registered Coffee_RandomWalk_2024-03-01", 0.0,
+                 id="between-registering-and-writing"),
+    pytest.param("Writing ", 1.0, id="early-in-a-table-write"),
+    pytest.param("Writing ", 3.0, id="late-in-a-table-write"),
+]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, spark) -> tuple[pd.DataFrame, list[tuple]]:
+    home = tmp_path_factory.mktemp("uninterrupted")
+    result = run(SHARD, forecast_env(home, **SHARD_ENV))
+    assert result.returncode == 0, result.output
+    return table_rows(spark, home), _registered(home)
+
+
+def _registered(home) -> list[tuple]:
+    registry = ModelRegistry(StoreConfig.embedded(home).tracking_uri)
+    return [(v["name"], v["version"], v["tags"]["training_date"])
+            for v in registry.describe_versions("coffee")]
+
+
+def _assert_no_partial_forecast(rows: pd.DataFrame) -> None:
+    if rows.empty:
+        return
+    forecasts = rows[~rows["is_actuals"]]
+    sizes = forecasts.groupby(["model_name", "forecast_start_date"]).size()
+    assert (sizes == N_PATHS).all(), sizes[sizes != N_PATHS]
+
+
+@pytest.mark.parametrize(("marker", "delay"), KILL_POINTS)
+def test_a_killed_shard_rerun_equals_an_uninterrupted_run(tmp_path, spark, uninterrupted,
+                                                          marker, delay):
+    home = tmp_path / "home"
+    env = forecast_env(home, **SHARD_ENV)
+    killed = kill_when(SHARD, env, marker, delay)
+    assert killed.returncode == -9, killed.output  # it really died mid-run
+    _assert_no_partial_forecast(table_rows(spark, home))  # what a reader sees after the crash
+
+    rerun = run(SHARD, env)
+    assert rerun.returncode == 0, rerun.output
+    expected_rows, expected_models = uninterrupted
+    rows = table_rows(spark, home)
+    pd.testing.assert_frame_equal(rows.drop(columns="generation_timestamp"),
+                                  expected_rows.drop(columns="generation_timestamp"))
+    assert _registered(home) == expected_models
