@@ -17,6 +17,7 @@ by a killed writer start with a dot and are ignored by readers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -182,6 +183,17 @@ def _is_missing_table(error: AnalysisException) -> bool:
 
 
 def first_line(error: BaseException) -> str:
-    """The first line of an error's message (JVM errors carry pages of stack trace)."""
+    """One line saying what went wrong; for a JVM error, its root cause.
+
+    A failed Spark write surfaces as "An error occurred while calling o189.save" with the
+    useful part (``FileAlreadyExistsException: ...``, ``No space left on device``) deep in
+    the Java cause chain.
+    """
+    java_error = getattr(error, "java_exception", None)
+    if java_error is not None:
+        with contextlib.suppress(Exception):  # the JVM may be gone; fall back to the text
+            while java_error.getCause() is not None:
+                java_error = java_error.getCause()
+            return str(java_error.toString()).strip().splitlines()[0]
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
