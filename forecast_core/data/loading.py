@@ -106,6 +106,10 @@ def validate_prices(raw: pd.DataFrame, source: str, today: dt.date | None = None
     """Check and normalise a prices frame to the ``prices`` schema."""
     frame = _with_columns(raw, PRICE_COLUMNS, source)
     frame["date"] = _parse_dates(frame["date"], source)
+    unnamed = frame["commodity"].isna() | (frame["commodity"].astype(str).str.strip() == "")
+    if unnamed.any():
+        raise DataError(f"{source}: column 'commodity': missing value on "
+                        f"{frame.loc[unnamed, 'date'].iloc[0].date()}; expected a commodity name")
     frame["commodity"] = frame["commodity"].astype(str).str.strip().str.lower()
     for column in PRICE_VALUE_COLUMNS:
         frame[column] = _parse_numbers(frame[column], source, column)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,13 +17,6 @@ def _free_loopback_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-def _bad_prices_folder(tmp_path: Path) -> str:
-    folder = tmp_path / "bad-data"
-    folder.mkdir()
-    (folder / "prices.csv").write_text("date,commodity,open,high,low,close\n")
-    return str(folder)
 
 
 BAD_INPUTS = [
@@ -72,11 +64,39 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(invoke, home, args, me
     assert not (home / "tables").exists()
 
 
-def test_a_bad_data_file_is_exit_2(invoke, home, tmp_path):
-    result = invoke("daily", "--forecast-date", "2024-07-15", "--data",
-                    _bad_prices_folder(tmp_path))
-    assert result.exit_code == EXIT_USAGE
-    assert "Error: prices.csv: no rows; expected at least one row" in result.output
+GOOD_CSV = ("date,commodity,open,high,low,close\n"
+            + "".join(f"2024-0{month}-{day:02d},coffee,100,101,99,100.5\n"
+                      for month in (5, 6) for day in range(3, 29)))
+BAD_DATA_FILES = [
+    pytest.param("", "prices.csv: no rows; expected at least one row", id="empty"),
+    pytest.param("date,commodity,open,high,low,close\n",
+                 "prices.csv: no rows; expected at least one row", id="header-only"),
+    pytest.param(GOOD_CSV[:-25], "column 'commodity': missing value on 2024-06-28",
+                 id="truncated"),
+    pytest.param(GOOD_CSV.replace("2024-05-10,coffee,100,101,99,100.5",
+                                  "2024-05-10,coffee,NaN,NaN,NaN,NaN"),
+                 "column 'open': missing value on 2024-05-10", id="nan-filled"),
+    pytest.param(GOOD_CSV.replace("2024-05-11", "2024-05-10"), "duplicate date 2024-05-10",
+                 id="duplicated"),
+    pytest.param(GOOD_CSV.replace("2024-05-04", "2024-05-02"), "2024-05-02 (coffee) comes after",
+                 id="unsorted"),
+    pytest.param(GOOD_CSV.replace("2024-05-12,coffee,100,", "2024-05-12,coffee,cheap,"),
+                 "column 'open': 'cheap' is not a number", id="wrong-type"),
+    pytest.param(GOOD_CSV.replace("2024-05-12,", "12/05/24x,"),
+                 "cannot parse '12/05/24x' as a date", id="bad-date-in-file"),
+]
+
+
+@pytest.mark.parametrize(("content", "message"), BAD_DATA_FILES)
+def test_a_bad_data_file_is_one_line_exit_2_and_nothing_written(invoke, home, tmp_path,
+                                                                 content, message):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "prices.csv").write_text(content)
+    result = invoke("daily", "--forecast-date", "2024-07-01", "--data", str(folder))
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "Error: " in result.output and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
     assert not home.exists()
 
 
