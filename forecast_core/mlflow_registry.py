@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import io
 import logging
-import re
 import tempfile
 import time
 import urllib.error
@@ -42,19 +41,14 @@ from forecast_core.data.schemas import commodity_info
 from forecast_core.errors import RegistryError
 from forecast_core.models.base import DEFAULT_HORIZON, DEFAULT_N_PATHS, Forecaster
 from forecast_core.plots import fan_chart
+from forecast_core.redaction import redact_credentials
 
 logger = logging.getLogger(__name__)
 
 EXPERIMENT_PREFIX = "commodity-forecast"
 # Explicit requirements: MLflow's environment inference costs seconds per model.
 _REQUIREMENT_DISTRIBUTIONS = ("numpy", "pandas", "statsmodels", "xgboost-cpu", "cloudpickle")
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 _SEARCH_PAGE_SIZE = 1000
-
-
-def redact_uri(uri: str) -> str:
-    """``uri`` with any ``user:password@`` part replaced, safe to print."""
-    return _CREDENTIALS.sub("***@", uri)
 
 
 def model_id(commodity: str, display_name: str, training_date: dt.date, model_version: str) -> str:
@@ -182,7 +176,7 @@ def check_tracking_server(tracking_uri: str, attempts: int = 3, timeout_seconds:
             last_error = str(getattr(error, "reason", error))
         if attempt + 1 < attempts:
             time.sleep(backoff_seconds * 2**attempt)
-    raise RegistryError(f"MLflow tracking server {redact_uri(tracking_uri)} is unreachable "
+    raise RegistryError(f"MLflow tracking server {redact_credentials(tracking_uri)} is unreachable "
                         f"({last_error}) after {attempts} attempts; expected a running server")
 
 
@@ -232,7 +226,7 @@ class ModelRegistry:
                     return found
         except MlflowException as error:
             raise RegistryError(f"cannot search model versions ({query}) at "
-                                f"{redact_uri(self.tracking_uri)}: {_first_line(error)}") from error
+                                f"{redact_credentials(self.tracking_uri)}: {_first_line(error)}") from error
 
     def register(self, forecaster: Forecaster, history: MarketHistory,
                  model_version: str) -> ModelVersionInfo:
@@ -287,7 +281,7 @@ class ModelRegistry:
                     info.model_uri, registered_model_name(commodity, forecaster.name), tags=tags)
         except MlflowException as error:
             raise RegistryError(f"cannot register {identifier} at "
-                                f"{redact_uri(self.tracking_uri)}: {_first_line(error)}") from error
+                                f"{redact_credentials(self.tracking_uri)}: {_first_line(error)}") from error
         registered = _version_info(self.client.get_model_version(version.name, version.version))
         logger.debug("registered %s as %s version %s (run %s)", identifier, version.name,
                      version.version, run.info.run_id)

@@ -39,6 +39,7 @@ from forecast_core.mlflow_registry import (
 )
 from forecast_core.models.base import Forecaster
 from forecast_core.models.registry import build_model
+from forecast_core.redaction import redact_credentials
 from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.rows import Forecast, actuals_forecast, forecasts_to_frame
 from forecast_core.tables.schemas import ACTUALS, HORIZON_DAYS
@@ -304,7 +305,8 @@ class ForecastPipeline:
         self.reporter.line(f"Wrote {written} rows ({len(fresh)} forecasts)")
 
     def _fail(self, summary: RunSummary, name: str, scope: str, error: BaseException) -> None:
-        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = redact_credentials(str(error)).strip()
+        text = message.splitlines()[0] if message else type(error).__name__
         failure = ModelFailure(name, scope, f"{type(error).__name__}: {text}")
         summary.failures.append(failure)
         self.reporter.line(f"  FAILED {name} ({scope}): {failure.error}")

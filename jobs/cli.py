@@ -36,6 +36,7 @@ from forecast_core.errors import ConfigError, DataError, ForecastCoreError, Regi
 from forecast_core.models.base import DEFAULT_N_PATHS
 from forecast_core.models.registry import MODELS, parse_model_names
 from forecast_core.planning import plan_backfill
+from forecast_core.redaction import redact_credentials
 from jobs.k8s_commands import k8s
 from jobs.reporting import ConsoleReporter
 
@@ -65,7 +66,7 @@ def _quiet_libraries() -> None:
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(f"Error: {redact_credentials(message)}", err=True)
     sys.exit(code)
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from forecast_core.redaction import redact_credentials
+
 
 class ConsoleReporter:
     """Prints the run log; on a terminal also draws a progress bar over forecasts.
@@ -25,7 +27,7 @@ class ConsoleReporter:
     def line(self, text: str) -> None:
         if self._bar is not None:
             click.echo("")  # leave the bar's line before printing
-        click.echo(text)
+        click.echo(redact_credentials(text))
 
     def start(self, total_forecasts: int) -> None:
         self._total = total_forecasts

@@ -15,10 +15,10 @@ from forecast_core.mlflow_registry import (
     ModelVersionInfo,
     check_tracking_server,
     model_id,
-    redact_uri,
     resolve_model,
 )
 from forecast_core.models import build_model
+from forecast_core.redaction import redact_credentials
 
 TRAINING_DATE = dt.date(2024, 7, 1)
 
@@ -105,9 +105,11 @@ def test_model_id_form():
 
 
 def test_credentials_are_redacted():
-    assert redact_uri("https://alice:s3cret@mlflow.example:5000/x") == \
+    assert redact_credentials("https://alice:s3cret@mlflow.example:5000/x") == \
         "https://***@mlflow.example:5000/x"
-    assert redact_uri("sqlite:///tmp/mlflow.db") == "sqlite:///tmp/mlflow.db"
+    assert redact_credentials("sqlite:///tmp/mlflow.db") == "sqlite:///tmp/mlflow.db"
+    assert redact_credentials("API request to http://u:p@h:1/api failed; retry https://a:b@c") \
+        == "API request to http://***@h:1/api failed; retry https://***@c"
 
 
 def test_unreachable_tracking_server_is_a_clear_error_without_the_password():

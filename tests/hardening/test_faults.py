@@ -39,7 +39,9 @@ def test_a_lost_model_artifact_fails_that_model_and_the_others_go_on(tmp_path, s
 def test_a_tracking_server_going_away_mid_run_fails_cleanly(tmp_path, spark):
     home = tmp_path / "home"
     with mlflow_server(tmp_path) as uri:
-        env = forecast_env(home, MLFLOW_TRACKING_URI=uri)
+        # Credentials in the URI must never reach the log, even in error messages.
+        secret_uri = uri.replace("http://", "http://ops:s3cr3t@")
+        env = forecast_env(home, MLFLOW_TRACKING_URI=secret_uri)
         process = start([*DAILY, "--forecast-date", "2024-07-15"], env)
         assert process.stdout is not None
         for line in process.stdout:
@@ -49,6 +51,7 @@ def test_a_tracking_server_going_away_mid_run_fails_cleanly(tmp_path, spark):
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 1, output
     assert "failed: random_walk" in output
+    assert "s3cr3t" not in output
     rows = table_rows(spark, home)
     if not rows.empty:  # whatever was written is whole
         forecasts = rows[~rows["is_actuals"]]
