@@ -192,6 +192,7 @@ class ModelRegistry:
     def __init__(self, tracking_uri: str, artifact_root: str | None = None) -> None:
         check_tracking_server(tracking_uri)
         self.tracking_uri = tracking_uri
+        self.safe_uri = redact_credentials(tracking_uri)  # for messages
         self.artifact_root = artifact_root
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         self._experiment_ids: dict[str, str] = {}
@@ -226,7 +227,7 @@ class ModelRegistry:
                     return found
         except MlflowException as error:
             raise RegistryError(f"cannot search model versions ({query}) at "
-                                f"{redact_credentials(self.tracking_uri)}: {_first_line(error)}") from error
+                                f"{self.safe_uri}: {_first_line(error)}") from error
 
     def register(self, forecaster: Forecaster, history: MarketHistory,
                  model_version: str) -> ModelVersionInfo:
@@ -281,7 +282,7 @@ class ModelRegistry:
                     info.model_uri, registered_model_name(commodity, forecaster.name), tags=tags)
         except MlflowException as error:
             raise RegistryError(f"cannot register {identifier} at "
-                                f"{redact_credentials(self.tracking_uri)}: {_first_line(error)}") from error
+                                f"{self.safe_uri}: {_first_line(error)}") from error
         registered = _version_info(self.client.get_model_version(version.name, version.version))
         logger.debug("registered %s as %s version %s (run %s)", identifier, version.name,
                      version.version, run.info.run_id)
