@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from pyspark.errors import AnalysisException
@@ -31,6 +34,8 @@ from pyspark.sql.types import StructType
 from forecast_core.errors import ConfigError, TableError
 
 TABLE_FORMATS: tuple[str, ...] = ("parquet", "delta")
+# A write's staging folder lives for seconds to minutes; one this old was left by a kill.
+STALE_STAGING_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ class SparkTable:
             raise TableError(f"rows for {self.location!r} lack column(s) {', '.join(missing)}; "
                              f"expected the {self.spec.name} schema")
         rows = rows[list(self.spec.columns)]
+        self._remove_stale_staging()
         frame = self.spark.createDataFrame(rows, schema=self.spec.schema)
         carried = self._rows_sharing_partitions(rows)
         if carried is not None:
@@ -129,6 +135,18 @@ class SparkTable:
             raise TableError(f"cannot write {len(rows)} rows to {self.location!r} "
                              f"({self.table_format}): {first_line(error)}") from error
         return len(rows)
+
+    def _remove_stale_staging(self) -> None:
+        """Delete staging folders a killed writer left (local tables; readers ignore them)."""
+        if self.is_catalog_table or "://" in self.location.replace("file://", ""):
+            return
+        root = Path(self.location.removeprefix("file://"))
+        if not root.is_dir():
+            return
+        now = time.time()
+        for staging in root.glob(".spark-staging-*"):
+            if now - staging.stat().st_mtime > STALE_STAGING_SECONDS:
+                shutil.rmtree(staging, ignore_errors=True)
 
     def _overwrite_partitions(self, frame: DataFrame) -> None:
         if self.is_catalog_table and self.spark.catalog.tableExists(self.location):

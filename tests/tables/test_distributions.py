@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -126,3 +128,15 @@ def test_a_table_with_coarser_partitions_carries_other_keys_over(spark, tmp_path
     table.write(pd.DataFrame({"run": ["a"], "metric": ["y"], "value": [20.0]}))
     stored = {(r.run, r.metric): r.value for r in table.read().collect()}
     assert stored == {("a", "x"): 1.0, ("a", "y"): 20.0, ("a", "z"): 3.0, ("b", "x"): 4.0}
+
+
+def test_staging_left_by_a_killed_writer_is_removed_once_stale(table, tmp_path):
+    root = tmp_path / "distributions"
+    stale, fresh = root / ".spark-staging-dead", root / ".spark-staging-live"
+    for folder in (stale, fresh):
+        folder.mkdir(parents=True)
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    table.write(forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15))], NOW))
+    assert not stale.exists()
+    assert fresh.exists()  # may belong to a writer still running
