@@ -45,7 +45,8 @@ class TableSpec:
     Attributes:
         name: Short name for messages (``distributions``).
         schema: The explicit Spark schema, in column order.
-        key: Columns identifying one record (a forecast, a metric); writes skip keys present.
+        key: Columns identifying one record (a forecast, a metric); a write replaces the
+            records of the keys it holds.
         partitioning: Partition columns.
         derived: Columns the writer computes from the others (name -> expression), so no
             caller can hard-code them.
