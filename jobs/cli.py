@@ -1,4 +1,4 @@
-"""The ``forecast`` command: daily, backfill, plan and inspect.
+"""The ``forecast`` command: daily, backfill, plan, inspect (and evaluate, report, k8s).
 
 Every command reads its common options from the environment too (``show_envvar`` in
 ``--help``). Exit codes: 0 every requested forecast exists; 1 at least one model failed
@@ -9,14 +9,10 @@ configuration (nothing written).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-import logging
-import os
 import signal
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,61 +22,30 @@ import click
 from forecast_core.cadence import FREQUENCIES, Cadence, parse_frequency, shard_windows
 from forecast_core.config import (
     DEFAULT_FLUSH_ROWS,
-    DEFAULT_HOME,
     DEFAULT_MAX_STALENESS_DAYS,
     DEFAULT_MODEL_VERSION,
     RunConfig,
-    StoreConfig,
 )
-from forecast_core.errors import ConfigError, DataError, ForecastCoreError, RegistryError
+from forecast_core.errors import ConfigError, ForecastCoreError
 from forecast_core.models.base import DEFAULT_N_PATHS
 from forecast_core.models.registry import MODELS, parse_model_names
 from forecast_core.planning import plan_backfill
-from forecast_core.redaction import redact_credentials
+from jobs.common import (
+    DATE,
+    DEFAULT_MODELS,
+    EXIT_MODEL_FAILED,
+    EXIT_OK,
+    data_option,
+    exit_on_setup_errors,
+    fail,
+    quiet_libraries,
+    store_config,
+    store_options,
+    utc_today,
+)
+from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
 from jobs.reporting import ConsoleReporter
-
-EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_MODELS = "naive,random_walk,sarimax,xgboost"
-DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def utc_today() -> dt.date:
-    """Today's date in UTC: the only place the clock is read."""
-    return dt.datetime.now(dt.UTC).date()
-
-
-def _quiet_libraries() -> None:
-    """Keep MLflow's and Spark's chatter out of the job log (errors still show)."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    # Bounded retries with backoff when the tracking server goes away mid-run (MLflow's
-    # defaults retry for minutes): about 1 + 2 + 4 s, then the model fails with one line.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-    # Spark's driver binds to loopback unless told otherwise (and stops warning about it).
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    logging.getLogger("py4j").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> None:
-    click.echo(f"Error: {redact_credentials(message)}", err=True)
-    sys.exit(code)
-
-
-def _exit_on_setup_errors(command: Callable[..., None]) -> Callable[..., None]:
-    """Before the run starts, any ForecastCoreError is bad usage: one line, exit 2."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        try:
-            command(*args, **kwargs)
-        except (ConfigError, DataError, RegistryError) as error:
-            _fail(str(error))
-
-    return wrapper
 
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -104,47 +69,10 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--flush-rows", default=DEFAULT_FLUSH_ROWS, show_default=True,
                      type=click.IntRange(min=1), envvar="FORECAST_FLUSH_ROWS", show_envvar=True,
                      help="Table rows buffered before one batched write."),
-        *_store_options(),
     ]
     for option in reversed(options):
         command = option(command)
-    return command
-
-
-def _store_options() -> list[Callable[..., Any]]:
-    return [
-        click.option("--data", envvar="FORECAST_DATA", show_envvar=True, default=None,
-                     type=click.Path(path_type=Path),
-                     help="Data folder or prices file (CSV/Parquet); default: bundled sample."),
-        click.option("--home", envvar="FORECAST_HOME", show_envvar=True, default=DEFAULT_HOME,
-                     show_default=True, type=click.Path(path_type=Path),
-                     help="Folder of the embedded MLflow store and table."),
-        click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", show_envvar=True,
-                     default=None, help="MLflow tracking URI; default: SQLite under --home."),
-        click.option("--table", "table_location", envvar="FORECAST_TABLE", show_envvar=True,
-                     default=None,
-                     help="Distributions table path/URI or catalog name; default: under --home."),
-        click.option("--table-format", envvar="FORECAST_TABLE_FORMAT", show_envvar=True,
-                     default="parquet", show_default=True,
-                     type=click.Choice(["parquet", "delta"]), help="Table format."),
-        click.option("--spark-master", envvar="FORECAST_SPARK_MASTER", show_envvar=True,
-                     default="local[2]", show_default=True, help="Spark master URL."),
-        click.option("--spark-jars", envvar="FORECAST_SPARK_JARS", show_envvar=True,
-                     default="", help="Comma-separated extra jars (Delta Lake)."),
-    ]
-
-
-def _store_config(home: Path, tracking_uri: str | None, table_location: str | None,
-                  table_format: str, spark_master: str, spark_jars: str) -> StoreConfig:
-    jars = tuple(j for j in spark_jars.split(",") if j.strip())
-    return StoreConfig.embedded(
-        home,
-        tracking_uri=tracking_uri,
-        table_location=table_location,
-        table_format=table_format,
-        spark_master=spark_master,
-        spark_jars=jars,
-    )
+    return data_option(store_options(command))
 
 
 def _run(commodity: str, models: str, train_frequency: str, model_version: str, n_paths: int,
@@ -159,12 +87,12 @@ def _run(commodity: str, models: str, train_frequency: str, model_version: str, 
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
 
-    _quiet_libraries()
+    quiet_libraries()
     config = RunConfig(commodity=commodity.strip().lower(), models=tuple(models.split(",")),
                        cadence=Cadence(parse_frequency(train_frequency)),
                        model_version=model_version, n_paths=n_paths, seed=seed,
                        max_staleness_days=max_staleness_days, flush_rows=flush_rows)
-    stores = _store_config(home, tracking_uri, table_location, table_format, spark_master,
+    stores = store_config(home, tracking_uri, table_location, table_format, spark_master,
                            spark_jars)
     today = utc_today()
     started = time.perf_counter()
@@ -187,7 +115,7 @@ def _run(commodity: str, models: str, train_frequency: str, model_version: str, 
         summary = ForecastPipeline(config, history, registry, table, reporter).run(windows)
     except ForecastCoreError as error:
         reporter.finish()
-        _fail(f"run stopped: {error}", EXIT_MODEL_FAILED)
+        fail(f"run stopped: {error}", EXIT_MODEL_FAILED)
         return
     reporter.finish()
     summary.timings = {"data_load": data_load_seconds, "spark_start": spark_start_seconds,
@@ -213,7 +141,7 @@ def cli() -> None:
 @click.option("--forecast-date", type=DATE, default=None,
               help="Day 1 of the forecast (YYYY-MM-DD); default: today (UTC).")
 @_run_options
-@_exit_on_setup_errors
+@exit_on_setup_errors
 def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
     """Train models whose cadence is due, then forecast one date with every model."""
     day = forecast_date.date() if forecast_date else utc_today()
@@ -228,7 +156,7 @@ def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
 @click.option("--shard-count", type=int, envvar="FORECAST_SHARD_COUNT", show_envvar=True,
               default=None, help="Number of shards; without it one process does everything.")
 @_run_options
-@_exit_on_setup_errors
+@exit_on_setup_errors
 def backfill(start: dt.datetime, end: dt.datetime, shard_index: int | None,
              shard_count: int | None, **options: Any) -> None:
     """Train at every cadence date of [start, end] and forecast every date in it.
@@ -256,7 +184,7 @@ def backfill(start: dt.datetime, end: dt.datetime, shard_index: int | None,
 @click.option("--shard-count", type=int, default=1, show_default=True, help="Number of shards.")
 @click.option("--models", default=DEFAULT_MODELS, show_default=True, help="Comma-separated models.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@_exit_on_setup_errors
+@exit_on_setup_errors
 def plan(start: dt.datetime, end: dt.datetime, train_frequency: str, shard_count: int,
          models: str, as_json: bool) -> None:
     """Show the training dates, windows and what each shard writes (to size a backfill Job)."""
@@ -286,16 +214,8 @@ def plan(start: dt.datetime, end: dt.datetime, train_frequency: str, shard_count
 @click.option("--from", "from_date", type=DATE, default=None, help="First forecast date shown.")
 @click.option("--to", "to_date", type=DATE, default=None, help="Last forecast date shown.")
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON format.")
-@click.option("--home", envvar="FORECAST_HOME", show_envvar=True, default=DEFAULT_HOME,
-              show_default=True, type=click.Path(path_type=Path))
-@click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", show_envvar=True, default=None)
-@click.option("--table", "table_location", envvar="FORECAST_TABLE", show_envvar=True, default=None)
-@click.option("--table-format", envvar="FORECAST_TABLE_FORMAT", show_envvar=True,
-              default="parquet", type=click.Choice(["parquet", "delta"]))
-@click.option("--spark-master", envvar="FORECAST_SPARK_MASTER", show_envvar=True,
-              default="local[2]")
-@click.option("--spark-jars", envvar="FORECAST_SPARK_JARS", show_envvar=True, default="")
-@_exit_on_setup_errors
+@store_options
+@exit_on_setup_errors
 def inspect(commodity: str | None, from_date: dt.datetime | None, to_date: dt.datetime | None,
             as_json: bool, home: Path, tracking_uri: str | None, table_location: str | None,
             table_format: str, spark_master: str, spark_jars: str) -> None:
@@ -310,8 +230,8 @@ def inspect(commodity: str | None, from_date: dt.datetime | None, to_date: dt.da
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
 
-    _quiet_libraries()
-    stores = _store_config(home, tracking_uri, table_location, table_format, spark_master,
+    quiet_libraries()
+    stores = store_config(home, tracking_uri, table_location, table_format, spark_master,
                            spark_jars)
     home.mkdir(parents=True, exist_ok=True)
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
@@ -343,9 +263,13 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 cli.add_command(k8s)
+cli.add_command(evaluate)
+cli.add_command(report)
 
 
 def main() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cli(prog_name="forecast")
+
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,20 +20,23 @@ import click
 from forecast_core.config import DEFAULT_MODEL_VERSION, StoreConfig
 from forecast_core.errors import ForecastCoreError, TableError
 from forecast_core.models.registry import MODELS
-from jobs.cli import (
+from jobs.common import (
     DATE,
     DEFAULT_MODELS,
     EXIT_MODEL_FAILED,
     EXIT_OK,
-    _exit_on_setup_errors,
-    _fail,
-    _quiet_libraries,
-    _store_config,
-    _store_options,
+    data_option,
+    exit_on_setup_errors,
+    fail,
+    quiet_libraries,
+    store_config,
+    store_options,
     utc_today,
 )
 
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
+    from pyspark.sql import SparkSession
+
     from forecast_core.evaluation import Evaluation
 
 
@@ -56,14 +60,13 @@ def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
                      help="Version label of the models scored."),
         click.option("--fan-date", type=DATE, default=None,
                      help="Forecast date of the fan chart; default: the newest date scored."),
-        *_store_options(),
         click.option("--metrics-table", envvar="FORECAST_METRICS_TABLE", show_envvar=True,
                      default=None, help="Metrics table path/URI or catalog name; default: "
                                         "forecast_metrics next to the distributions table."),
     ]
     for option in reversed(options):
         command = option(command)
-    return command
+    return data_option(store_options(command))
 
 
 def _default_output(home: Path, commodity: str, first: dt.date, last: dt.date,
@@ -71,15 +74,25 @@ def _default_output(home: Path, commodity: str, first: dt.date, last: dt.date,
     return home / "evaluation" / f"{commodity}_{first}_{last}_{model_version}"
 
 
+@dataclass(frozen=True)
+class _Evaluated:
+    """An evaluation computed by a command, with the stores it came from."""
+
+    evaluation: Evaluation
+    stores: StoreConfig
+    spark: SparkSession
+    metrics_location: str
+
+
 def _evaluate(commodity: str, from_date: dt.datetime, to_date: dt.datetime, models: str,
               model_version: str, fan_date: dt.datetime | None, data: Path | None, home: Path,
               tracking_uri: str | None, table_location: str | None, table_format: str,
-              spark_master: str, spark_jars: str,
-              metrics_table: str | None) -> tuple[Evaluation, StoreConfig, str]:
+              spark_master: str, spark_jars: str, metrics_table: str | None) -> _Evaluated:
     """Validate the options, read the table and the prices, and compute the evaluation.
 
-    Returns:
-        The evaluation, the store configuration and the metrics table location.
+    Raises:
+        ConfigError, DataError, RegistryError: Bad options, data, or an unreachable tracking
+            server (exit 2 through ``_exit_on_setup_errors``); nothing is written.
     """
     from forecast_core.data import load_dataset
     from forecast_core.evaluation import (
@@ -87,17 +100,19 @@ def _evaluate(commodity: str, from_date: dt.datetime, to_date: dt.datetime, mode
         evaluate_forecasts,
         metrics_table_location,
     )
+    from forecast_core.mlflow_registry import check_tracking_server
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
 
-    _quiet_libraries()
+    quiet_libraries()
     config = EvaluationConfig(commodity=commodity.strip().lower(),
                               evaluated_from=from_date.date(), evaluated_to=to_date.date(),
                               models=tuple(models.split(",")), model_version=model_version,
                               fan_date=fan_date.date() if fan_date else None)
-    stores = _store_config(home, tracking_uri, table_location, table_format, spark_master,
+    stores = store_config(home, tracking_uri, table_location, table_format, spark_master,
                            spark_jars)
     history = load_dataset(data, today=utc_today()).history(config.commodity)
+    check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
     spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
                                 table_format=stores.table_format)
     distributions = DistributionsTable(spark, stores.table_location, stores.table_format)
@@ -108,10 +123,11 @@ def _evaluate(commodity: str, from_date: dt.datetime, to_date: dt.datetime, mode
     try:
         evaluation = evaluate_forecasts(config, history, distributions)
     except TableError as error:
-        _fail(f"cannot read forecasts: {error}", EXIT_MODEL_FAILED)
+        fail(f"cannot read forecasts: {error}", EXIT_MODEL_FAILED)
         raise  # unreachable: _fail exits
     _echo_summary(evaluation)
-    return evaluation, stores, metrics_table or metrics_table_location(stores.table_location)
+    return _Evaluated(evaluation, stores, spark,
+                      metrics_table or metrics_table_location(stores.table_location))
 
 
 def _echo_summary(evaluation: Evaluation) -> None:
@@ -135,36 +151,34 @@ def _echo_summary(evaluation: Evaluation) -> None:
               help="Folder for the PNG figures and CSV files; default: "
                    "HOME/evaluation/COMMODITY_FROM_TO_VERSION.")
 @_selection_options
-@_exit_on_setup_errors
+@exit_on_setup_errors
 def evaluate(output: Path | None, **options: Any) -> None:
     """Score forecasts against what happened: CRPS, calibration and skill.
 
     Reads the forecasts of [--from, --to] from the distributions table and the prices
     after each forecast's data cutoff; forecasts whose 14-day horizon is not realized yet
-    are left out and counted. Writes the metrics to the forecast_metrics table (keys
-    already present are skipped), logs one MLflow evaluation run linked to the model
-    versions scored, and writes the figures and CSV files to --output.
+    are left out and counted. Writes the metrics to the forecast_metrics table (a rerun of
+    the span replaces its own rows and adds none), logs one MLflow evaluation run linked
+    to the model versions scored, and writes the figures and CSV files to --output.
     """
     from forecast_core.evaluation import MetricsTable, record_evaluation
     from forecast_core.mlflow_registry import ModelRegistry
-    from forecast_core.spark import build_spark_session
 
-    evaluation, stores, metrics_location = _evaluate(**options)
-    config = evaluation.config
+    evaluated = _evaluate(**options)
+    config = evaluated.evaluation.config
     folder = output or _default_output(options["home"], config.commodity, config.evaluated_from,
                                        config.evaluated_to, config.model_version)
-    registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-    spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
-                                table_format=stores.table_format)
-    table = MetricsTable(spark, metrics_location, stores.table_format)
+    stores = evaluated.stores
+    table = MetricsTable(evaluated.spark, evaluated.metrics_location, stores.table_format)
     try:
-        record = record_evaluation(evaluation, table, registry, folder,
+        registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
+        record = record_evaluation(evaluated.evaluation, table, registry, folder,
                                    dt.datetime.now(dt.UTC))
     except ForecastCoreError as error:
-        _fail(f"evaluation not recorded: {error}", EXIT_MODEL_FAILED)
+        fail(f"evaluation not recorded: {error}", EXIT_MODEL_FAILED)
         return
     click.echo(f"Wrote {record.rows_written} metric rows to {table.location} "
-               f"({record.rows_offered - record.rows_written} already present)")
+               f"({record.rows_new} new, {record.rows_written - record.rows_new} replaced)")
     click.echo(f"MLflow evaluation run {record.run_id}")
     click.echo(f"Files in {folder}: {', '.join(path.name for path in record.files)}")
     sys.exit(EXIT_OK)
@@ -174,7 +188,7 @@ def evaluate(output: Path | None, **options: Any) -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="HTML file to write; default: report.html in the evaluate output folder.")
 @_selection_options
-@_exit_on_setup_errors
+@exit_on_setup_errors
 def report(output: Path | None, **options: Any) -> None:
     """Write one self-contained HTML page (tables and inlined figures) of an evaluation.
 
@@ -183,7 +197,7 @@ def report(output: Path | None, **options: Any) -> None:
     """
     from forecast_core.evaluation.report import write_report
 
-    evaluation, _, _ = _evaluate(**options)
+    evaluation = _evaluate(**options).evaluation
     config = evaluation.config
     path = output or _default_output(options["home"], config.commodity, config.evaluated_from,
                                      config.evaluated_to, config.model_version) / "report.html"

@@ -1,11 +1,13 @@
-"""Shared fixtures: bundled sample data, one Spark session, a fresh MLflow store per test."""
+"""Shared fixtures: sample data, one Spark session, a fresh store per test, the CLI in-process."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from forecast_core.config import StoreConfig
 from forecast_core.data import MarketDataset, MarketHistory, load_dataset
@@ -46,3 +48,25 @@ def registry(store: StoreConfig):
 
     (Path(store.table_location).parents[1]).mkdir(parents=True, exist_ok=True)
     return ModelRegistry(store.tracking_uri, store.artifact_root)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """The FORECAST_HOME of one test."""
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def invoke(home: Path) -> Callable[..., Result]:
+    """Run ``forecast ARGS`` in-process against a private home (SQLite MLflow, Parquet)."""
+    from jobs.cli import cli
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Result:
+        environment = {"FORECAST_HOME": str(home), "MLFLOW_TRACKING_URI": "",
+                       "FORECAST_TABLE": "", "FORECAST_DATA": "", "FORECAST_METRICS_TABLE": "",
+                       **(env or {})}
+        # Empty strings stand for "unset" so the developer's own environment never leaks in.
+        environment = {key: (value or None) for key, value in environment.items()}
+        return CliRunner().invoke(cli, list(args), env=environment, catch_exceptions=False)
+
+    return run

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from forecast_core.evaluation.aggregate import ALL_DAYS, ALL_PERIODS
 from forecast_core.evaluation.metrics import INTERVALS
+from forecast_core.models.registry import MODELS
 from forecast_core.plots import BANDS
 from forecast_core.tables.schemas import HORIZON_DAYS
 
@@ -49,6 +50,12 @@ class FanChartData:
     recent: pd.DataFrame
     paths: dict[str, np.ndarray]
     realized: np.ndarray
+
+
+def model_color(model_name: str) -> str:
+    """The same color for a model in every figure (its place among the registered models)."""
+    names = sorted(MODELS)
+    return f"C{names.index(model_name) % 10}" if model_name in names else "0.5"
 
 
 def figure_png(figure: Figure, dpi: int = 90) -> bytes:
@@ -95,7 +102,8 @@ def coverage_by_horizon_figure(metrics: pd.DataFrame) -> Figure:
     for axes, nominal in zip(axes_pair, INTERVALS, strict=True):
         rows = per_day[per_day["metric"] == f"coverage_{nominal}"]
         for name, line in rows.groupby("model_name", sort=True):
-            axes.plot(line["horizon_day"], line["value"], marker="o", markersize=3, label=name)
+            axes.plot(line["horizon_day"], line["value"], marker="o", markersize=3, label=name,
+                      color=model_color(str(name)))
         axes.axhline(nominal / 100, color="black", linestyle="--", linewidth=1.0,
                      label="nominal")
         axes.set_title(f"{nominal}% interval coverage")
@@ -115,7 +123,7 @@ def pit_histogram_figure(scores: pd.DataFrame, model_names: Sequence[str]) -> Fi
     edges = np.linspace(0.0, 1.0, PIT_BINS + 1)
     for axes, name in zip(axes_row, names, strict=False):
         values = scores.loc[scores["model_name"] == name, "pit"].to_numpy()
-        axes.hist(values, bins=edges, density=True, color="tab:blue", alpha=0.7)
+        axes.hist(values, bins=edges, density=True, color=model_color(name), alpha=0.7)
         axes.axhline(1.0, color="black", linestyle="--", linewidth=1.0)
         axes.set_title(f"{name} (n={len(values)})", fontsize="medium")
         axes.set_xlabel("PIT")
@@ -132,7 +140,8 @@ def skill_over_time_figure(metrics: pd.DataFrame, benchmark: str | None) -> Figu
     axes = figure.subplots()
     for name, line in monthly.groupby("model_name", sort=True):
         months = pd.to_datetime(line["period"], format="%Y-%m")
-        axes.plot(months, line["value"], marker="o", markersize=3, label=name)
+        axes.plot(months, line["value"], marker="o", markersize=3, label=name,
+                  color=model_color(str(name)))
     axes.axhline(0.0, color="black", linestyle="--", linewidth=1.0)
     axes.set_title(f"CRPS skill vs {benchmark or 'no benchmark'} by month of forecast date")
     axes.set_ylabel("1 - CRPS / CRPS benchmark")

@@ -1,18 +1,16 @@
-"""The evaluation of one commodity's forecasts over a span: compute, then record.
+"""The evaluation of one commodity's forecasts over a span, computed in memory.
 
 ``evaluate_forecasts`` reads the distributions table and the price history and computes
-everything in memory (no writes): scores, metrics, counts of forecasts left out, the
-model URIs scored and the fan chart's data. ``record_evaluation`` writes the results: PNG
-figures and CSV files to a folder, the metric rows to the ``forecast_metrics`` table
-(idempotent by key) and one MLflow evaluation run linked to the model versions scored.
+everything without writing: scores, metrics, counts of forecasts left out, the model URIs
+scored and the fan chart's data. ``score_span`` is its table-free core. Writing the
+result is ``recording.record_evaluation``'s job.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,36 +21,19 @@ from forecast_core.data.history import MarketHistory
 from forecast_core.errors import ConfigError, DataError
 from forecast_core.evaluation.aggregate import aggregate_metrics, forecast_counts, headline
 from forecast_core.evaluation.figures import (
-    FIGURE_FILES,
     FanChartData,
     coverage_by_horizon_figure,
     fan_chart_figure,
-    figure_png,
     pit_histogram_figure,
     skill_over_time_figure,
 )
-from forecast_core.evaluation.metrics import CRPS_ESTIMATOR
-from forecast_core.evaluation.reading import (
-    DEFAULT_CHUNK_DATES,
-    read_forecast_index,
-    read_paths,
-)
+from forecast_core.evaluation.reading import DEFAULT_CHUNK_DATES, ForecastReader
 from forecast_core.evaluation.scoring import (
     Triage,
     empty_scores,
     score_forecast,
     triage_forecasts,
 )
-from forecast_core.evaluation.table import MetricsTable, metrics_rows
-from forecast_core.evaluation.tracking import (
-    finish_run,
-    link_scored_models,
-    log_evaluation,
-    run_tags,
-    start_evaluation_run,
-    write_scored_models,
-)
-from forecast_core.mlflow_registry import ModelRegistry
 from forecast_core.models.registry import get_model_class, parse_model_names
 from forecast_core.tables.distributions import DistributionsTable
 
@@ -157,26 +138,13 @@ class Evaluation:
         }
 
 
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """Where an evaluation was recorded.
-
-    Attributes:
-        run_id: The MLflow evaluation run.
-        rows_written: Metric rows newly written to the table (0 on a rerun).
-        rows_offered: Metric rows the evaluation produced.
-        files: The files written to the output folder (also the run's artifacts).
-    """
-
-    run_id: str
-    rows_written: int
-    rows_offered: int
-    files: tuple[Path, ...]
+# (model_name, forecast dates) -> (forecast date, paths) in date order; dates without paths skipped.
+PathReader = Callable[[str, Sequence[dt.date]], Iterable[tuple[dt.date, np.ndarray]]]
 
 
 def evaluate_forecasts(config: EvaluationConfig, history: MarketHistory,
                        distributions: DistributionsTable) -> Evaluation:
-    """Score every forecast of the span whose horizon is realized; write nothing.
+    """Score every forecast of the span in the table whose horizon is realized; write nothing.
 
     Args:
         config: What to evaluate.
@@ -191,28 +159,48 @@ def evaluate_forecasts(config: EvaluationConfig, history: MarketHistory,
         DataError: The table holds no forecast of the reported models in the span.
         TableError: The table cannot be read or is inconsistent.
     """
+    reader = ForecastReader(distributions, config.commodity, config.model_version,
+                            config.chunk_dates)
+    index = reader.index(config.models_read, config.evaluated_from, config.evaluated_to)
+    return score_span(config, history, index, reader.paths, repr(distributions.location))
+
+
+def score_span(config: EvaluationConfig, history: MarketHistory, index: pd.DataFrame,
+               read_model_paths: PathReader, source: str = "the table") -> Evaluation:
+    """Score the forecasts of ``index`` whose horizon is realized (the table-free core).
+
+    Args:
+        config: What to evaluate.
+        history: The commodity's prices; outcomes are read only after each forecast's cutoff.
+        index: One row per forecast held (``reading.INDEX_COLUMNS``).
+        read_model_paths: Gives the paths of one model's forecasts for some dates.
+        source: Where the forecasts come from, for messages.
+
+    Returns:
+        The evaluation.
+
+    Raises:
+        ConfigError: The history is of another commodity, or the fan date was not scored.
+        DataError: ``index`` holds no forecast of the reported models.
+    """
     if history.commodity != config.commodity:
         raise ConfigError(f"history of {history.commodity!r} given to evaluate "
                           f"{config.commodity!r}")
-    index = read_forecast_index(distributions, config.commodity, config.model_version,
-                                config.models_read, config.evaluated_from, config.evaluated_to)
     reported = index[index["model_name"].isin(list(config.models))]
     if reported.empty:
         raise DataError(f"no {config.commodity} forecasts of {', '.join(config.models)} "
                         f"(version {config.model_version}) from {config.evaluated_from} to "
-                        f"{config.evaluated_to} in {distributions.location!r}; expected a "
-                        f"backfill of that span first")
+                        f"{config.evaluated_to} in {source}; expected a backfill of that "
+                        f"span first")
     triage = triage_forecasts(index, history)
     fan_date = _fan_date(config, triage)
     fan_paths: dict[str, np.ndarray] = {}
     parts = []
     for model_name in config.models_read:
-        dates = triage.dates_to_score(model_name)
         cutoffs = index[index["model_name"] == model_name].set_index(
             "forecast_start_date")["data_cutoff_date"]
-        for forecast_date, paths in read_paths(distributions, config.commodity,
-                                               config.model_version, model_name, dates,
-                                               config.chunk_dates):
+        for forecast_date, paths in read_model_paths(model_name,
+                                                     triage.dates_to_score(model_name)):
             outcome = triage.outcomes[(model_name, forecast_date)]
             parts.append(score_forecast(model_name, forecast_date, cutoffs[forecast_date],
                                         paths, outcome))
@@ -281,78 +269,3 @@ def _scored_uris(index: pd.DataFrame, scores: pd.DataFrame,
     scored = scored[scored["model_name"].isin(list(model_names))]
     return (scored.groupby(["model_name", "model_uri"], sort=True).size()
             .rename("n_forecasts").reset_index())
-
-
-def record_evaluation(evaluation: Evaluation, metrics_table: MetricsTable,
-                      registry: ModelRegistry, output_dir: Path,
-                      evaluated_at: dt.datetime) -> EvaluationRecord:
-    """Write an evaluation: files, metric rows (idempotent) and one MLflow run.
-
-    Args:
-        evaluation: The computed evaluation.
-        metrics_table: The ``forecast_metrics`` table.
-        registry: The model registry (links the run to the versions scored).
-        output_dir: Folder for the PNG figures and CSV/JSON files (created if needed).
-        evaluated_at: When the evaluation ran (the row timestamp).
-
-    Returns:
-        The run id, the row counts and the files written.
-
-    Raises:
-        RegistryError: MLflow failed (the run is marked FAILED if it exists).
-        TableError: The metric rows could not be written (the run is marked FAILED).
-    """
-    config = evaluation.config
-    output_dir.mkdir(parents=True, exist_ok=True)
-    scored = link_scored_models(evaluation.scored_uris, registry, config.commodity,
-                                config.model_version)
-    files = [*_write_figures(evaluation, output_dir),
-             write_scored_models(scored, output_dir / "scored_models.json")]
-    evaluation.scores.to_csv(output_dir / "scores.csv", index=False)
-    evaluation.left_out.to_csv(output_dir / "left_out.csv", index=False)
-    files += [output_dir / "scores.csv", output_dir / "left_out.csv"]
-    benchmark = config.benchmark if evaluation.benchmark_scored else None
-    run_name = f"evaluate {config.commodity} {config.evaluated_from}..{config.evaluated_to}"
-    run_id = start_evaluation_run(registry, config.commodity, run_name, run_tags(
-        config.commodity, config.model_version, config.evaluated_from, config.evaluated_to,
-        config.models, benchmark, scored))
-    ok = False
-    try:
-        rows = metrics_rows(evaluation.metrics, config.commodity, config.model_version,
-                            config.evaluated_from, config.evaluated_to, evaluated_at, run_id)
-        rows.to_csv(output_dir / "metrics.csv", index=False)
-        files.append(output_dir / "metrics.csv")
-        written = metrics_table.write(rows)
-        log_evaluation(registry, run_id, evaluation.metrics, _run_params(evaluation, metrics_table),
-                       files)
-        ok = True
-    finally:
-        finish_run(registry, run_id, ok)
-    return EvaluationRecord(run_id, written, len(rows), tuple(files))
-
-
-def _write_figures(evaluation: Evaluation, output_dir: Path) -> list[Path]:
-    paths = []
-    for name, figure in evaluation.figures().items():
-        path = output_dir / FIGURE_FILES[name]
-        path.write_bytes(figure_png(figure))
-        paths.append(path)
-    return paths
-
-
-def _run_params(evaluation: Evaluation, metrics_table: MetricsTable) -> dict[str, str]:
-    config = evaluation.config
-    return {
-        "commodity": config.commodity,
-        "evaluated_from": config.evaluated_from.isoformat(),
-        "evaluated_to": config.evaluated_to.isoformat(),
-        "models": ",".join(config.models),
-        "model_version": config.model_version,
-        "benchmark": config.benchmark or "",
-        "crps": f"scoringrules.crps_ensemble(estimator={CRPS_ESTIMATOR!r})",
-        "scoringrules_version": metadata.version("scoringrules"),
-        "data_last_date": evaluation.data_last_date.isoformat(),
-        "fan_chart_date": evaluation.fan.forecast_date.isoformat() if evaluation.fan else "",
-        "forecasts_scored": str(evaluation.n_scored),
-        "metrics_table": metrics_table.location,
-    }

@@ -2,8 +2,9 @@
 
 One row per (commodity, model_name, model_version, evaluated_from, evaluated_to, metric,
 horizon_day, period): the key. ``horizon_day`` 0 pools days 1..14; ``period`` is ``all``
-or a month ``YYYY-MM`` of the forecast start dates. Writes go through ``SparkTable``, so
-an evaluation rerun over the same span writes nothing new (keys present are skipped).
+or a month ``YYYY-MM`` of the forecast start dates. Writes go through ``SparkTable``,
+which replaces exactly the keys written: an evaluation rerun over the same span adds no
+row, and its values (more forecasts realized since) replace the old ones.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import (
     DateType,
     DoubleType,
@@ -46,12 +48,15 @@ FORECAST_METRICS_SCHEMA = StructType(
 FORECAST_METRICS_KEY: tuple[str, ...] = ("commodity", "model_name", "model_version",
                                          "evaluated_from", "evaluated_to", "metric",
                                          "horizon_day", "period")
-# A few thousand rows per evaluation: one partition level keeps files few.
+# One partition per evaluated model and span (a few hundred rows): a rewrite touches only
+# the partitions of its own evaluation, so the rows the writer carries over stay few.
+FORECAST_METRICS_PARTITIONING: tuple[str, ...] = ("commodity", "model_name", "model_version",
+                                                  "evaluated_from", "evaluated_to")
 FORECAST_METRICS = TableSpec(
     name="forecast_metrics",
     schema=FORECAST_METRICS_SCHEMA,
     key=FORECAST_METRICS_KEY,
-    partitioning=("commodity",),
+    partitioning=FORECAST_METRICS_PARTITIONING,
 )
 METRICS_TABLE_NAME = "forecast_metrics"
 
@@ -61,6 +66,26 @@ class MetricsTable(SparkTable):
 
     def __init__(self, spark: SparkSession, location: str, table_format: str = "parquet") -> None:
         super().__init__(spark, location, table_format, FORECAST_METRICS)
+
+    def new_keys(self, rows: pd.DataFrame) -> int:
+        """How many rows of ``rows`` have a key the table does not hold yet.
+
+        Args:
+            rows: Rows of one evaluation (one commodity, version and span).
+
+        Returns:
+            The count of rows a write would add (the others replace rows already there).
+        """
+        if rows.empty:
+            return 0
+        first = rows.iloc[0]
+        span = ((F.col("commodity") == first["commodity"])
+                & (F.col("model_version") == first["model_version"])
+                & (F.col("evaluated_from") == first["evaluated_from"])
+                & (F.col("evaluated_to") == first["evaluated_to"]))
+        present = self.keys(span)
+        keys = zip(*(rows[column] for column in FORECAST_METRICS_KEY), strict=True)
+        return sum(1 for key in keys if tuple(key) not in present)
 
 
 def metrics_table_location(distributions_location: str) -> str:

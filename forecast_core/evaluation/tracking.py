@@ -27,8 +27,8 @@ from forecast_core.mlflow_registry import (
     EXPERIMENT_PREFIX,
     ModelRegistry,
     ModelVersionInfo,
-    redact_uri,
 )
+from forecast_core.redaction import redact_credentials
 
 # Per-horizon metrics logged as MLflow metric histories (step = horizon day).
 HORIZON_METRICS: tuple[str, ...] = ("crps", "crps_skill", "coverage_80", "coverage_95")
@@ -77,16 +77,19 @@ def link_scored_models(scored_uris: pd.DataFrame, registry: ModelRegistry, commo
         model_version: Version label of the models.
 
     Returns:
-        One entry per URI, sorted by model and URI.
+        One entry per URI, sorted by model and registered version number.
     """
     linked = []
     for model_name, rows in scored_uris.groupby("model_name", sort=True):
         versions = {v.uri: v for v in registry.list_versions(commodity, str(model_name),
                                                              model_version)}
-        for row in rows.sort_values("model_uri").itertuples(index=False):
+        for row in rows.itertuples(index=False):
             linked.append(ScoredModel(str(model_name), str(row.model_uri),
                                       int(row.n_forecasts), versions.get(row.model_uri)))
-    return linked
+    # Version numbers in numeric order (2 before 10); unregistered URIs last.
+    return sorted(linked, key=lambda s: (s.model_name, s.registered is None,
+                                         s.registered.version if s.registered else 0,
+                                         s.model_uri))
 
 
 def evaluation_experiment_id(registry: ModelRegistry, commodity: str) -> str:
@@ -112,8 +115,9 @@ def evaluation_experiment_id(registry: ModelRegistry, commodity: str) -> str:
                 raise
             return experiment.experiment_id
     except MlflowException as error:
-        raise RegistryError(f"cannot create or find experiment {name!r} at "
-                            f"{redact_uri(registry.tracking_uri)}: {_first_line(error)}") from error
+        where = redact_credentials(registry.tracking_uri)
+        raise RegistryError(f"cannot create or find experiment {name!r} at {where}: "
+                            f"{_first_line(error)}") from error
 
 
 def start_evaluation_run(registry: ModelRegistry, commodity: str, run_name: str,
