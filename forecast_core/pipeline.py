@@ -229,41 +229,71 @@ class ForecastPipeline:
 
     def _forecast(self, name: str, dates: list[dt.date], versions: list[ModelVersionInfo],
                   summary: RunSummary) -> None:
-        """Phase 2 for one model and window: sample every missing date."""
-        loaded: dict[str, Forecaster] = {}
+        """Phase 2 for one model and window: sample every missing date.
+
+        Dates served by the same model version are sampled in one batch (the model is
+        loaded once and reuses work from date to date); a failing batch is retried date by
+        date, so one bad date fails alone.
+        """
+        groups: dict[ModelVersionInfo | None, list[dt.date]] = {}
         for forecast_date in dates:
-            version = resolve_model(versions, forecast_date)
+            groups.setdefault(resolve_model(versions, forecast_date), []).append(forecast_date)
+        for version, group in groups.items():
             try:
                 if version is None:
                     raise DataError(f"no registered {name} model with training date on or "
-                                    f"before {forecast_date}")
-                if version.uri not in loaded:
-                    with summary.timed("registry"):
-                        loaded[version.uri] = self.registry.load(version)
-                    self.reporter.line(f"{name}... Using model trained on {version.training_date} "
-                                       f"({version.model_id})")
-                with summary.timed("sampling"):
-                    paths = loaded[version.uri].sample_paths(
-                        self.history, forecast_date, HORIZON_DAYS, self.config.n_paths,
-                        forecast_seed(self.config.seed, self.config.commodity, name,
-                                      forecast_date))
-            except Exception as error:  # fail-open: this model and date only
-                self._fail(summary, name, str(forecast_date), error)
-                summary.failed_forecasts += 1
-                self.reporter.advance(1)
+                                    f"before {group[0]}")
+                with summary.timed("registry"):
+                    model = self.registry.load(version)
+            except Exception as error:  # fail-open: this model and these dates only
+                for forecast_date in group:
+                    self._fail(summary, name, str(forecast_date), error)
+                summary.failed_forecasts += len(group)
+                self.reporter.advance(len(group))
                 continue
-            self._buffer_forecast(Forecast(
-                commodity=self.config.commodity,
-                model_name=name,
-                model_version=self.config.model_version,
-                forecast_start_date=forecast_date,
-                data_cutoff_date=self.history.as_of(forecast_date).last_date,
-                training_date=version.training_date,
-                model_uri=version.uri,
-                paths=paths,
-            ), summary)
-            summary.generated += 1
-            self.reporter.advance(1)
+            self.reporter.line(f"{name}... Using model trained on {version.training_date} "
+                               f"({version.model_id})")
+            for forecast_date, paths in zip(group, self._sample(name, model, group, summary),
+                                            strict=True):
+                if paths is None:
+                    summary.failed_forecasts += 1
+                    self.reporter.advance(1)
+                    continue
+                self._buffer_forecast(Forecast(
+                    commodity=self.config.commodity,
+                    model_name=name,
+                    model_version=self.config.model_version,
+                    forecast_start_date=forecast_date,
+                    data_cutoff_date=self.history.as_of(forecast_date).last_date,
+                    training_date=version.training_date,
+                    model_uri=version.uri,
+                    paths=paths,
+                ), summary)
+                summary.generated += 1
+                self.reporter.advance(1)
+
+    def _sample(self, name: str, model: Forecaster, dates: list[dt.date],
+                summary: RunSummary) -> list[np.ndarray | None]:
+        """Paths of every date in one batch; None (and a recorded failure) for a failed date."""
+        config = self.config
+        seeds = [forecast_seed(config.seed, config.commodity, name, forecast_date)
+                 for forecast_date in dates]
+        with summary.timed("sampling"):
+            try:
+                return list(model.sample_paths_batch(self.history, dates, HORIZON_DAYS,
+                                                     config.n_paths, seeds))
+            except Exception:  # some date failed: find it
+                # A date's paths do not depend on the rest of its batch, so sampling date
+                # by date gives the same paths for the others.
+                paths: list[np.ndarray | None] = []
+                for forecast_date, seed in zip(dates, seeds, strict=True):
+                    try:
+                        paths.append(model.sample_paths(self.history, forecast_date,
+                                                        HORIZON_DAYS, config.n_paths, seed))
+                    except Exception as error:  # fail-open: this model and date only
+                        self._fail(summary, name, str(forecast_date), error)
+                        paths.append(None)
+                return paths
 
     def _add_actuals(self, window: TrainingWindow, present: set[tuple[str, dt.date]],
                      summary: RunSummary) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import pickle
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -109,7 +110,8 @@ class Forecaster(abc.ABC):
         """Sample price paths for the ``horizon`` calendar days starting on ``forecast_date``.
 
         Uses every row of ``history`` before ``forecast_date`` without refitting: the
-        fitted state is updated with the rows after the training data cutoff.
+        fitted state is updated with the rows after the training data cutoff. This is
+        ``sample_paths_batch`` for one date, so both give bit-identical paths.
 
         Args:
             history: Any history of the commodity; rows on or after ``forecast_date`` are
@@ -128,28 +130,80 @@ class Forecaster(abc.ABC):
             NotFittedError: The model has not been fitted.
             ModelError: ``forecast_date`` is before the training date.
         """
+        return self.sample_paths_batch(history, [forecast_date], horizon, n_paths, [seed])[0]
+
+    def sample_paths_batch(
+        self,
+        history: MarketHistory,
+        forecast_dates: Sequence[dt.date],
+        horizon: int = DEFAULT_HORIZON,
+        n_paths: int = DEFAULT_N_PATHS,
+        seeds: Sequence[Seed] | None = None,
+    ) -> list[np.ndarray]:
+        """``sample_paths`` for many dates at once, reusing work across them.
+
+        Each date's paths are bit-identical to ``sample_paths`` for that date and its
+        seed: every date is cut off at its own forecast date and draws from its own
+        generator. Models override ``_sample_steps_batch`` to share the work that does
+        not depend on the date (a state filtered forward date by date, one prediction
+        call for all dates).
+
+        Args:
+            history: Any history of the commodity; each date sees only its earlier rows.
+            forecast_dates: Day 1 of each forecast, in any order.
+            horizon: Calendar days forecast.
+            n_paths: Monte Carlo paths per date.
+            seeds: One seed per date (default 0 for all).
+
+        Returns:
+            One float64 array of shape (n_paths, horizon) per date, in the given order.
+
+        Raises:
+            NotFittedError: The model has not been fitted.
+            ModelError: A forecast date is before the training date, or the model produced
+                wrong shapes or non-finite prices (for any date of the batch).
+        """
         if self.training_date_ is None:
             raise NotFittedError(f"model {self.name!r} must be fitted before sampling paths")
-        if forecast_date < self.training_date_:
-            raise ModelError(
-                f"model {self.name!r} trained on {self.training_date_} cannot forecast "
-                f"{forecast_date}; expected a forecast date on or after its training date"
-            )
         if horizon < 1 or n_paths < 1:
             raise ConfigError(f"horizon {horizon} and n_paths {n_paths} must both be >= 1")
-        known = history.as_of(forecast_date)
-        steps = trading_steps(known.last_date, forecast_date, horizon)
-        n_steps = int(steps[-1])
+        seeds = [0] * len(forecast_dates) if seeds is None else list(seeds)
+        if len(seeds) != len(forecast_dates):
+            raise ConfigError(f"{len(seeds)} seeds given for {len(forecast_dates)} forecast "
+                              f"dates; expected one seed per date")
+        for forecast_date in forecast_dates:
+            if forecast_date < self.training_date_:
+                raise ModelError(
+                    f"model {self.name!r} trained on {self.training_date_} cannot forecast "
+                    f"{forecast_date}; expected a forecast date on or after its training date"
+                )
+        # Models may carry state from one date to the next: hand them the dates in order.
+        order = sorted(range(len(forecast_dates)), key=forecast_dates.__getitem__)
+        knowns = {i: history.as_of(forecast_dates[i]) for i in order}
+        steps = {i: trading_steps(knowns[i].last_date, forecast_dates[i], horizon) for i in order}
+        # A horizon without a trading step (a one-day weekend forecast) repeats the last close.
+        moving = [i for i in order if steps[i][-1] > 0]
+        simulated = self._sample_steps_batch(
+            [knowns[i] for i in moving], [int(steps[i][-1]) for i in moving], n_paths,
+            [np.random.default_rng(seeds[i]) for i in moving])
+        if len(simulated) != len(moving):
+            raise ModelError(f"model {self.name!r} returned {len(simulated)} path arrays for "
+                             f"{len(moving)} forecast dates")
+        by_date = dict(zip(moving, simulated, strict=True))
+        return [self._calendar_paths(knowns[i], forecast_dates[i], steps[i], by_date.get(i),
+                                     n_paths)
+                for i in range(len(forecast_dates))]
+
+    def _calendar_paths(self, known: MarketHistory, forecast_date: dt.date, steps: np.ndarray,
+                        step_paths: np.ndarray | None, n_paths: int) -> np.ndarray:
+        """Check one date's simulated trading steps and lay them on the calendar horizon."""
         start = np.full((n_paths, 1), known.last_close)
-        if n_steps == 0:
-            return np.repeat(start, horizon, axis=1)
-        rng = np.random.default_rng(seed)
-        step_paths = self._sample_steps(known, n_steps, n_paths, rng)
-        if step_paths.shape != (n_paths, n_steps):
-            raise ModelError(
-                f"model {self.name!r} returned paths of shape {step_paths.shape}; "
-                f"expected {(n_paths, n_steps)}"
-            )
+        if step_paths is None:
+            return np.repeat(start, steps.size, axis=1)
+        expected = (n_paths, int(steps[-1]))
+        if step_paths.shape != expected:
+            raise ModelError(f"model {self.name!r} returned paths of shape {step_paths.shape} "
+                             f"for {forecast_date}; expected {expected}")
         if not np.all(np.isfinite(step_paths)):
             raise ModelError(f"model {self.name!r} produced non-finite prices for {forecast_date}")
         return np.concatenate([start, step_paths], axis=1)[:, steps]
@@ -186,6 +240,19 @@ class Forecaster(abc.ABC):
         Returns:
             Price levels of shape (n_paths, n_steps); column j is the price after j+1 steps.
         """
+
+    def _sample_steps_batch(
+        self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
+        rngs: Sequence[np.random.Generator],
+    ) -> list[np.ndarray]:
+        """``_sample_steps`` for several forecast dates, given in ascending date order.
+
+        The default calls ``_sample_steps`` per date. Override it to reuse work across
+        dates; each date must still draw only from its own generator, in the same order as
+        a batch of one, so its paths do not depend on the other dates of the batch.
+        """
+        return [self._sample_steps(known, steps, n_paths, rng)
+                for known, steps, rng in zip(knowns, n_steps, rngs, strict=True)]
 
     # -- helpers shared by models --------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
+import math
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -14,13 +15,15 @@ from statsmodels.tsa.statespace.sarimax import SARIMAX
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import DataError, ModelError
 from forecast_core.models.base import Forecaster
+from forecast_core.models.state_space import (
+    PredictedState,
+    StateSpace,
+    filter_rows,
+    simulate_paths,
+)
 
 # Fewer complete rows than this leave the ARMA and weather coefficients unidentified.
 MIN_FIT_ROWS = 100
-# statsmodels 0.15 renamed simulate's ``random_state`` to ``rng``; an unknown keyword would
-# be swallowed by ``**kwargs`` and the paths drawn from fresh OS entropy, so pick the name.
-_SIMULATE_RNG_KEYWORD = ("rng" if "rng" in inspect.signature(MLEResults.simulate).parameters
-                         else "random_state")
 
 
 class SarimaxForecaster(Forecaster):
@@ -44,9 +47,11 @@ class SarimaxForecaster(Forecaster):
     - ``training_metrics_``: aic, bic, sigma2, loglike, in-sample one-step RMSE of the log
       close, whether the optimiser converged, and the weather coefficients.
 
-    Sampling extends ``state_results_`` with the rows after the data cutoff (filtering with
-    the fitted parameters, no refit) and simulates from the end of that sample, so every
-    path starts at the newest close before the forecast date.
+    Sampling filters the rows after the data cutoff with the fitted parameters (no refit;
+    what ``state_results_.extend`` does) and draws the paths from the end of that sample
+    (the distribution of ``simulate(anchor="end")``), both in numpy
+    (``forecast_core.models.state_space``), so every path starts at the newest close
+    before the forecast date. A batch of dates filters each new row once.
     """
 
     name = "sarimax"
@@ -112,23 +117,58 @@ class SarimaxForecaster(Forecaster):
     def _sample_steps(
         self, known: MarketHistory, n_steps: int, n_paths: int, rng: np.random.Generator
     ) -> np.ndarray:
-        state = self.state_results_
-        new_rows = known.rows_after(self.data_cutoff_)
-        if len(new_rows):
-            new_features = new_rows.weather_matrix()
-            if np.isnan(new_features).any():
-                raise DataError(
-                    f"{known.commodity} weather features are missing after {self.data_cutoff_} "
-                    f"(before {known.known_before}); expected forward-filled features"
-                )
-            state = state.extend(np.log(new_rows.closes), exog=self._standardise(new_features))
-        future_exog = (self._standardise(self.future_weather(known, n_steps))
-                       if known.weather_features else None)
-        simulated = state.simulate(nsimulations=n_steps, repetitions=n_paths, anchor="end",
-                                   exog=future_exog, **{_SIMULATE_RNG_KEYWORD: rng})
-        # statsmodels returns (n_steps, k_endog = 1, n_paths).
-        log_paths = np.asarray(simulated, dtype=np.float64).reshape(n_steps, n_paths).T
-        return np.exp(log_paths)
+        return self._sample_steps_batch([known], [n_steps], n_paths, [rng])[0]
+
+    def _sample_steps_batch(
+        self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
+        rngs: Sequence[np.random.Generator],
+    ) -> list[np.ndarray]:
+        """Filter the state forward date by date (only the new rows), draw paths per date.
+
+        Filtering row by row is what ``state_results_.extend`` does, without its model
+        clone; a batch filters each row once instead of from the data cutoff every date.
+        """
+        space = StateSpace.from_results(self.state_results_)
+        state = PredictedState.after(self.state_results_)
+        coefficients = self._exog_coefficients()
+        cutoff = self.data_cutoff_
+        paths = []
+        for known, steps, rng in zip(knowns, n_steps, rngs, strict=True):
+            new_rows = known.rows_after(cutoff)
+            if len(new_rows):
+                new_features = new_rows.weather_matrix()
+                if np.isnan(new_features).any():
+                    raise DataError(
+                        f"{known.commodity} weather features are missing after "
+                        f"{self.data_cutoff_} (before {known.known_before}); expected "
+                        f"forward-filled features"
+                    )
+                log_closes = np.array([math.log(close) for close in new_rows.closes])
+                state = filter_rows(space, state, log_closes,
+                                    self._intercepts(new_features, coefficients))
+                cutoff = new_rows.last_date
+            # Over the horizon the newest observed weather persists (``future_weather``).
+            future = (self.future_weather(known, steps) if known.weather_features
+                      else np.zeros((steps, 0)))
+            log_paths = simulate_paths(space, state, self._intercepts(future, coefficients),
+                                       n_paths, rng)
+            paths.append(np.exp(log_paths))
+        return paths
+
+    def _exog_coefficients(self) -> np.ndarray:
+        """The fitted weather coefficients, in feature order (statsmodels puts them first)."""
+        model = self.state_results_.model
+        return np.asarray(self.state_results_.params)[model.k_trend:model.k_trend + model.k_exog]
+
+    def _intercepts(self, features: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+        """The observation intercept (weather effect) of each row of raw weather features.
+
+        One dot product per row, so a row's value does not depend on the rows around it.
+        """
+        standardised = self._standardise(features)
+        if standardised is None:
+            return np.zeros(features.shape[0])
+        return np.array([float(row @ coefficients) for row in standardised])
 
     def _standardise(self, features: np.ndarray) -> np.ndarray | None:
         if features.shape[1] == 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +26,9 @@ PRICE_FEATURES: tuple[str, ...] = (
 )
 # Fewer training rows than this make the residual bootstrap and the trees meaningless.
 MIN_FIT_ROWS = 100
+# Rows simulated together in one prediction call: past ~100,000 the call gains nothing
+# and the feature arrays (~0.5 KB a row) only take memory.
+MAX_ROWS_PER_CALL = 131_072
 
 
 class XGBoostForecaster(Forecaster):
@@ -120,24 +125,66 @@ class XGBoostForecaster(Forecaster):
     def _sample_steps(
         self, known: MarketHistory, n_steps: int, n_paths: int, rng: np.random.Generator
     ) -> np.ndarray:
-        # The newest closes before the forecast date: fresh lag features, no refit.
-        recent = np.log(known.closes[-LOOKBACK_CLOSES:])
-        buffer = np.repeat(recent[np.newaxis, :], n_paths, axis=0)
-        # Features of the day each step starts from: the newest observed weather, then the
-        # persistence forecast of the simulated days.
-        weather = known.weather_matrix()[-1:]
-        if known.weather_features:
-            weather = np.vstack([weather, self.future_weather(known, n_steps)[:-1]])
-        else:
-            weather = np.zeros((n_steps, 0))
-        shocks = self.residuals_[rng.integers(0, self.residuals_.size, size=(n_steps, n_paths))]
-        log_paths = np.empty((n_paths, n_steps))
-        for step in range(n_steps):
-            step_weather = np.repeat(weather[step:step + 1], n_paths, axis=0)
-            mean_returns = self._predict(price_and_weather_features(buffer, step_weather))
-            log_paths[:, step] = buffer[:, -1] + mean_returns + shocks[step]
-            buffer = np.concatenate([buffer[:, 1:], log_paths[:, step:step + 1]], axis=1)
-        return np.exp(log_paths)
+        return self._sample_steps_batch([known], [n_steps], n_paths, [rng])[0]
+
+    def _sample_steps_batch(
+        self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
+        rngs: Sequence[np.random.Generator],
+    ) -> list[np.ndarray]:
+        """Simulate every date's paths together: one prediction call per step for all.
+
+        A call on 2,000 rows costs about 2 us a row, on 100,000 rows about 0.5 us: the
+        trees are walked for many rows at a time. Every row's features and prediction
+        depend on that row alone, so a date's paths are the same in any batch.
+        """
+        paths: list[np.ndarray] = []
+        per_chunk = max(1, MAX_ROWS_PER_CALL // n_paths)  # bounds the memory of one batch
+        for first in range(0, len(knowns), per_chunk):
+            chunk = slice(first, first + per_chunk)
+            paths.extend(self._simulate_together(knowns[chunk], n_steps[chunk], n_paths,
+                                                 rngs[chunk]))
+        return paths
+
+    def _simulate_together(
+        self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
+        rngs: Sequence[np.random.Generator],
+    ) -> list[np.ndarray]:
+        # Dates with more steps first, so the rows still moving at each step are a prefix.
+        order = sorted(range(len(knowns)), key=lambda i: -n_steps[i])
+        # The newest closes before each forecast date: fresh lag features, no refit.
+        buffer = np.concatenate([
+            np.repeat(np.log(knowns[i].closes[-LOOKBACK_CLOSES:])[np.newaxis, :], n_paths, axis=0)
+            for i in order])
+        # Weather of the day each step starts from: the newest observed row, held over the
+        # simulated days (``future_weather``: persistence, never the realized weather).
+        weather = np.concatenate([
+            np.repeat(self.future_weather(knowns[i], 1) if knowns[i].weather_features
+                      else np.zeros((1, 0)), n_paths, axis=0)
+            for i in order])
+        max_steps = n_steps[order[0]] if order else 0
+        # Bootstrapped residuals, drawn per date in the order of a batch of one.
+        shocks = np.zeros((len(order) * n_paths, max_steps))
+        for rank, i in enumerate(order):
+            draws = rngs[i].integers(0, self.residuals_.size, size=(n_steps[i], n_paths))
+            shocks[rank * n_paths:(rank + 1) * n_paths, :n_steps[i]] = self.residuals_[draws].T
+        log_paths = np.empty((len(order) * n_paths, max_steps))
+        # Predict on every core (half the time on two): a row's prediction does not depend
+        # on the thread count, and training keeps its own single thread.
+        self.booster_.set_param({"nthread": os.cpu_count() or 1})
+        try:
+            for step in range(max_steps):
+                moving = n_paths * sum(1 for i in order if n_steps[i] > step)
+                mean_returns = self._predict(price_and_weather_features(buffer[:moving],
+                                                                        weather[:moving]))
+                log_paths[:moving, step] = (buffer[:moving, -1] + mean_returns
+                                            + shocks[:moving, step])
+                buffer = np.concatenate([buffer[:moving, 1:], log_paths[:moving, step:step + 1]],
+                                        axis=1)
+        finally:
+            self.booster_.set_param({"nthread": int(self.params["n_jobs"])})
+        by_date = {i: np.exp(log_paths[rank * n_paths:(rank + 1) * n_paths, :n_steps[i]])
+                   for rank, i in enumerate(order)}
+        return [by_date[i] for i in range(len(knowns))]
 
     def _predict(self, features: np.ndarray) -> np.ndarray:
         # inplace_predict returns float32; widen so path arithmetic stays float64.

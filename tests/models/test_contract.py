@@ -59,6 +59,46 @@ def test_same_seed_gives_identical_paths_and_new_seed_different(name, fitted_mod
 
 
 @model_names
+def test_batch_paths_are_bit_identical_to_one_date_at_a_time(name, fitted_models,
+                                                             coffee_history):
+    """Consecutive dates (weekends, a holiday gap, the training date itself), out of order."""
+    model = fitted_models[name]
+    forecast_dates = [TRAINING_DATE + dt.timedelta(days=offset)
+                      for offset in (40, 0, 1, 2, 3, 4, 5, 6, 7, 8, 30, 31, 45, 120, 121)]
+    seeds = [np.random.SeedSequence([9, index]) for index in range(len(forecast_dates))]
+    batch = model.sample_paths_batch(coffee_history, forecast_dates, HORIZON, N_PATHS, seeds)
+    assert len(batch) == len(forecast_dates)
+    for forecast_date, seed, paths in zip(forecast_dates, seeds, batch, strict=True):
+        np.testing.assert_array_equal(
+            paths, model.sample_paths(coffee_history, forecast_date, HORIZON, N_PATHS, seed),
+            err_msg=f"{name} {forecast_date}")
+
+
+@model_names
+def test_batch_of_no_dates_and_one_short_horizon(name, fitted_models, coffee_history):
+    model = fitted_models[name]
+    assert model.sample_paths_batch(coffee_history, [], HORIZON, N_PATHS, []) == []
+    saturday = dt.date(2023, 3, 18)  # a one-day horizon on a weekend has no trading step
+    weekend, weekday = model.sample_paths_batch(
+        coffee_history, [saturday, FORECAST_DATE], 1, N_PATHS, [1, 2])
+    np.testing.assert_array_equal(weekend, coffee_history.as_of(saturday).last_close)
+    np.testing.assert_array_equal(
+        weekday, model.sample_paths(coffee_history, FORECAST_DATE, 1, N_PATHS, seed=2))
+
+
+@model_names
+def test_batch_needs_one_seed_per_date_and_dates_after_training(name, fitted_models,
+                                                                 coffee_history):
+    model = fitted_models[name]
+    with pytest.raises(ConfigError, match="1 seeds given for 2 forecast dates"):
+        model.sample_paths_batch(coffee_history, [FORECAST_DATE, FORECAST_DATE], HORIZON,
+                                 N_PATHS, [1])
+    with pytest.raises(ModelError, match="cannot forecast 2022-12-30"):
+        model.sample_paths_batch(coffee_history, [FORECAST_DATE, dt.date(2022, 12, 30)],
+                                 HORIZON, N_PATHS, [1, 2])
+
+
+@model_names
 def test_fit_is_deterministic(name, fitted_models, coffee_history):
     refitted = _fitted(name, coffee_history)
     np.testing.assert_array_equal(

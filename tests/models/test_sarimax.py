@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from forecast_core.data import MarketDataset, MarketHistory
+from forecast_core.data.history import trading_steps
 from forecast_core.data.weather import WEATHER_FEATURES
 from forecast_core.models.sarimax import SarimaxForecaster
+from forecast_core.models.state_space import PredictedState, StateSpace, filter_rows
 
 TRAINING_DATE = dt.date(2024, 1, 1)
 N_PATHS = 200
@@ -134,3 +136,48 @@ def test_day_14_interval_covers_the_realized_price_on_real_coffee(coffee_history
         widths.append((high - low) / median)
     assert covered >= 21
     assert np.median(widths) < 0.35
+
+
+def test_filtered_state_equals_statsmodels_extend(fitted, coffee_history):
+    """The numpy filter over the new rows is the statsmodels filter (``extend``)."""
+    known = coffee_history.as_of(dt.date(2024, 5, 15))
+    new_rows = known.rows_after(fitted.data_cutoff_)
+    extended = fitted.state_results_.extend(np.log(new_rows.closes),
+                                            exog=fitted._standardise(new_rows.weather_matrix()))
+    state = filter_rows(StateSpace.from_results(fitted.state_results_),
+                        PredictedState.after(fitted.state_results_), np.log(new_rows.closes),
+                        fitted._intercepts(new_rows.weather_matrix(),
+                                           fitted._exog_coefficients()))
+    assert len(new_rows) > 80
+    np.testing.assert_allclose(state.mean, extended.predicted_state[:, -1], rtol=1e-12,
+                               atol=1e-15)
+    np.testing.assert_allclose(state.cov, extended.predicted_state_cov[:, :, -1], rtol=1e-9,
+                               atol=1e-15)
+
+
+def test_paths_have_the_distribution_of_statsmodels_simulate(fitted, coffee_history):
+    """Same mean and spread on every horizon day as ``simulate(anchor="end")``, 20,000 paths.
+
+    Fixed seeds make the test deterministic; the bounds are ~4.5 standard errors (means)
+    and 3% (spreads, whose standard error is ~0.7% here).
+    """
+    forecast_date, n_paths = dt.date(2024, 5, 15), 20_000
+    known = coffee_history.as_of(forecast_date)
+    new_rows = known.rows_after(fitted.data_cutoff_)
+    extended = fitted.state_results_.extend(np.log(new_rows.closes),
+                                            exog=fitted._standardise(new_rows.weather_matrix()))
+    steps = trading_steps(known.last_date, forecast_date, HORIZON)
+    n_steps = int(steps[-1])
+    simulated = extended.simulate(
+        n_steps, repetitions=n_paths, anchor="end", rng=np.random.default_rng(1),
+        exog=fitted._standardise(fitted.future_weather(known, n_steps)))
+    simulated = np.asarray(simulated).reshape(n_steps, n_paths).T
+    reference = np.concatenate([np.full((n_paths, 1), np.log(known.last_close)), simulated],
+                               axis=1)[:, steps]
+    ours = np.log(fitted.sample_paths(coffee_history, forecast_date, HORIZON, n_paths, seed=2))
+
+    standard_error = np.sqrt((ours.var(axis=0) + reference.var(axis=0)) / n_paths)
+    moved = steps > 0
+    assert np.all(np.abs(ours.mean(axis=0) - reference.mean(axis=0))[moved]
+                  < 4.5 * standard_error[moved])
+    np.testing.assert_allclose(ours.std(axis=0)[moved], reference.std(axis=0)[moved], rtol=0.03)

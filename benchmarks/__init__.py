@@ -1,0 +1,1 @@
+"""End-to-end benchmarks of the forecast jobs: ``python benchmarks/run.py [--quick]``."""
