@@ -13,6 +13,7 @@ model, model_version) once and resolves dates in memory (``resolve_model``).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import io
@@ -20,6 +21,7 @@ import logging
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import warnings
 from dataclasses import dataclass
@@ -166,11 +168,11 @@ def check_tracking_server(tracking_uri: str, attempts: int = 3, timeout_seconds:
     """
     if not tracking_uri.startswith(("http://", "https://")):
         return
+    health = _health_request(tracking_uri)
     last_error = ""
     for attempt in range(attempts):
         try:
-            with urllib.request.urlopen(f"{tracking_uri.rstrip('/')}/health",
-                                        timeout=timeout_seconds):
+            with urllib.request.urlopen(health, timeout=timeout_seconds):
                 return
         except (urllib.error.URLError, OSError) as error:
             last_error = str(getattr(error, "reason", error))
@@ -178,6 +180,27 @@ def check_tracking_server(tracking_uri: str, attempts: int = 3, timeout_seconds:
             time.sleep(backoff_seconds * 2**attempt)
     raise RegistryError(f"MLflow tracking server {redact_credentials(tracking_uri)} is unreachable "
                         f"({last_error}) after {attempts} attempts; expected a running server")
+
+
+def _health_request(tracking_uri: str) -> urllib.request.Request:
+    """A GET of the server's /health; ``user:password@`` in the URI becomes basic auth.
+
+    urllib cannot open a URL with credentials in it (MLflow's requests-based client can),
+    so they move to a header.
+    """
+    parts = urllib.parse.urlsplit(tracking_uri)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    url = urllib.parse.urlunsplit((parts.scheme, netloc, f"{parts.path.rstrip('/')}/health",
+                                   "", ""))
+    request = urllib.request.Request(url)
+    if parts.username:
+        token = base64.b64encode(
+            f"{urllib.parse.unquote(parts.username)}:"
+            f"{urllib.parse.unquote(parts.password or '')}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    return request
 
 
 class ModelRegistry:

@@ -31,6 +31,9 @@ def utc_today() -> dt.date:
 def quiet_libraries() -> None:
     """Keep MLflow's and Spark's chatter out of the job log (errors still show)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow prints "View run at <tracking URI>" links, credentials included: never.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    os.environ.setdefault("MLFLOW_PRINT_MODEL_URLS_ON_CREATION", "false")
     # Bounded retries with backoff when the tracking server goes away mid-run (MLflow's
     # defaults retry for minutes): about 1 + 2 + 4 s, then the model fails with one line.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")

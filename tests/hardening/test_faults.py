@@ -44,11 +44,15 @@ def test_a_tracking_server_going_away_mid_run_fails_cleanly(tmp_path, spark):
         env = forecast_env(home, MLFLOW_TRACKING_URI=secret_uri)
         process = start([*DAILY, "--forecast-date", "2024-07-15"], env)
         assert process.stdout is not None
+        seen = []
         for line in process.stdout:
+            seen.append(line)
             if "Trained and registered Coffee_Naive" in line:
                 break
+        assert "Trained and registered Coffee_Naive" in seen[-1], "".join(seen)
     # The server is gone now; the job must give up within its bounded retries.
-    output, _ = process.communicate(timeout=300)
+    rest, _ = process.communicate(timeout=300)
+    output = "".join(seen) + rest
     assert process.returncode == 1, output
     assert "failed: random_walk" in output
     assert "s3cr3t" not in output
