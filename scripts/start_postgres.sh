@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start Debian's PostgreSQL on loopback for the concurrency tests and create the `forecast`
 # role and database (installing the server first on a machine without it). Idempotent.
-# Prints the SQLAlchemy URI the MLflow server uses; .ci/run exports it for the tests.
+# Prints only the SQLAlchemy URI the MLflow server uses (all else goes to stderr); .ci/run
+# exports it for the tests.
 set -euo pipefail
 
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
@@ -15,7 +16,8 @@ fi
 # Loopback only: this cluster serves tests, never the network.
 pg_conftool "$version" main set listen_addresses localhost >/dev/null
 if ! pg_ctlcluster "$version" main status >/dev/null 2>&1; then
-  pg_ctlcluster "$version" main start
+  # Its chatter ("Removed stale pid file.") must not reach stdout, which carries the URI.
+  pg_ctlcluster "$version" main start >&2
 fi
 
 for _ in $(seq 1 30); do
