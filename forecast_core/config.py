@@ -8,7 +8,7 @@ from pathlib import Path
 from forecast_core.cadence import Cadence
 from forecast_core.errors import ConfigError
 from forecast_core.models.base import DEFAULT_N_PATHS
-from forecast_core.models.registry import parse_model_names
+from forecast_core.models.registry import check_model_version, parse_model_names
 from forecast_core.spark import DEFAULT_MASTER
 from forecast_core.tables.spark_table import TABLE_FORMATS
 
@@ -46,9 +46,7 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "models", parse_model_names(self.models))
-        if not self.model_version.strip() or any(c in self.model_version for c in "'\"/ "):
-            raise ConfigError(f"model version {self.model_version!r} is not valid; expected a "
-                              f"label without quotes, slashes or spaces (v1.0)")
+        check_model_version(self.model_version)
         if self.n_paths < 1:
             raise ConfigError(f"n_paths {self.n_paths} is not valid; expected at least 1")
 

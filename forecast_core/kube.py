@@ -28,7 +28,7 @@ from urllib3.exceptions import HTTPError
 
 from forecast_core.cadence import Cadence
 from forecast_core.errors import ConfigError, ForecastCoreError
-from forecast_core.models import parse_model_names
+from forecast_core.models import check_model_version, parse_model_names
 from forecast_core.planning import BackfillPlan, plan_backfill
 
 APP_NAME = "commodity-forecast"
@@ -129,10 +129,7 @@ class BackfillJobOptions:
                 f"models {self.models!r} are not normalised; expected a tuple built with "
                 "parse_model_names"
             )
-        if not self.model_version or any(char.isspace() for char in self.model_version):
-            raise ConfigError(
-                f"model version {self.model_version!r} is not valid; expected e.g. 'v1.0'"
-            )
+        check_model_version(self.model_version)
         # Checks the frequency and the range (start <= end, both dates).
         Cadence(self.frequency).windows(self.start, self.end)
         for name in ("shard_count", "parallelism"):

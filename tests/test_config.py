@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,15 @@ def test_run_config_normalises_and_validates_models():
     assert config.models == ("naive", "xgboost")
     with pytest.raises(ConfigError, match="n_paths 0"):
         RunConfig("coffee", ("naive",), Cadence("monthly"), n_paths=0)
+
+
+@pytest.mark.parametrize("version", ["v 1", "", "v{1,2}", "a,b", "v*", "v1/2", ".hidden", "v1:2"])
+def test_run_config_refuses_model_versions_that_cannot_name_a_folder(version: str):
+    with pytest.raises(ConfigError, match=re.escape(f"model version {version!r} is not valid")):
+        RunConfig("coffee", ("naive",), Cadence("monthly"), model_version=version)
+
+
+@pytest.mark.parametrize("version", ["v1.0", "2024-07", "candidate_3"])
+def test_run_config_accepts_plain_model_versions(version: str):
+    assert RunConfig("coffee", ("naive",), Cadence("monthly"),
+                     model_version=version).model_version == version

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +21,9 @@ _MODEL_CLASSES: tuple[type[Forecaster], ...] = (
 )
 
 MODELS: dict[str, type[Forecaster]] = {cls.name: cls for cls in _MODEL_CLASSES}
+# A model version labels registry versions, MLflow model names and table folders, and is
+# matched in folder globs: letters, digits, dots, dashes and underscores only.
+MODEL_VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 def get_model_class(name: str) -> type[Forecaster]:
@@ -49,3 +53,15 @@ def parse_model_names(names: Iterable[str]) -> tuple[str, ...]:
     for name in cleaned:
         get_model_class(name)
     return cleaned
+
+
+def check_model_version(version: str) -> str:
+    """``version`` if it is a valid model version label.
+
+    Raises:
+        ConfigError: ``version`` has characters outside ``MODEL_VERSION_PATTERN``.
+    """
+    if not isinstance(version, str) or not re.match(MODEL_VERSION_PATTERN, version):
+        raise ConfigError(f"model version {version!r} is not valid; expected letters, digits, "
+                          f"dots, dashes or underscores, like 'v1.0'")
+    return version

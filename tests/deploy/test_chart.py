@@ -227,6 +227,7 @@ BAD_VALUES = {
     "duplicate model": {"forecast": {"models": ["naive", "naive"]}},
     "unknown frequency": {"forecast": {"trainFrequency": "fortnightly"}},
     "model version not a string": {"forecast": {"modelVersion": 1.0}},
+    "model version with glob syntax": {"forecast": {"modelVersion": "v{1,2}"}},
     "unknown table format": {"config": {"tableFormat": "csv"}},
     "backfill without range": {"backfill": {"enabled": True}},
     "backfill date not ISO": {
@@ -248,13 +249,14 @@ def test_schema_accepts_defaults_and_overrides() -> None:
         chart.validate_schema(overrides())
 
 
-def test_schema_model_names_are_the_registered_models() -> None:
+def test_schema_model_names_and_versions_follow_the_code() -> None:
     from forecast_core.cadence import FREQUENCIES
-    from forecast_core.models import MODELS
+    from forecast_core.models import MODEL_VERSION_PATTERN, MODELS
 
     with helm.Chart.load(CHART_DIR) as chart:
         properties = chart.schema["properties"]["forecast"]["properties"]
     assert set(properties["models"]["items"]["enum"]) == set(MODELS)
+    assert properties["modelVersion"]["pattern"] == MODEL_VERSION_PATTERN
     assert tuple(properties["trainFrequency"]["enum"]) == FREQUENCIES
 
 
