@@ -159,11 +159,10 @@ class ForecastPipeline:
             self.reporter.line("Nothing to do: this shard owns no window.")
             return summary
         config = self.config
-        first = min(w.first_forecast_date for w in windows)
-        last = max(w.last_forecast_date for w in windows)
         with summary.timed("table_read"):
-            present = self.table.existing_keys(config.commodity, config.model_version,
-                                               (*config.models, ACTUALS), first, last)
+            present = self.table.existing_keys(
+                config.commodity, config.model_version, (*config.models, ACTUALS),
+                (d for window in windows for d in window.forecast_dates))
         with summary.timed("registry"):
             versions = {name: self.registry.list_versions(config.commodity, name,
                                                           config.model_version)
@@ -320,8 +319,7 @@ class ForecastPipeline:
             # A daily run and a backfill shard may compute the same key at the same time.
             present = self.table.existing_keys(
                 self.config.commodity, self.config.model_version,
-                {f.model_name for f in buffered}, min(f.forecast_start_date for f in buffered),
-                max(f.forecast_start_date for f in buffered))
+                {f.model_name for f in buffered}, {f.forecast_start_date for f in buffered})
         fresh = [f for f in buffered if (f.model_name, f.forecast_start_date) not in present]
         if len(fresh) < len(buffered):
             self.reporter.line(f"Skipping {len(buffered) - len(fresh)} forecasts another "

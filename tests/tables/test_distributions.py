@@ -74,14 +74,19 @@ def test_has_data_leakage_is_computed_from_the_dates(table):
     assert flags == {"naive": False, "random_walk": True, "sarimax": True}
 
 
-def test_existing_keys_are_scoped_by_version_and_dates(table):
-    table.write(forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15))], NOW))
-    assert table.existing_keys("coffee", "v1.0", ["naive"], dt.date(2024, 7, 1),
-                               dt.date(2024, 7, 31)) == {("naive", dt.date(2024, 7, 15))}
-    assert table.existing_keys("coffee", "v2.0", ["naive"], dt.date(2024, 7, 1),
-                               dt.date(2024, 7, 31)) == set()
-    assert table.existing_keys("coffee", "v1.0", ["naive"], dt.date(2024, 8, 1),
-                               dt.date(2024, 8, 31)) == set()
+def test_existing_keys_are_scoped_by_version_models_and_dates(table):
+    july = [dt.date(2024, 7, day) for day in range(1, 32)]
+    table.write(forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15)),
+                                    _forecast("sarimax", dt.date(2024, 7, 16))], NOW))
+    assert table.existing_keys("coffee", "v1.0", ["naive", "sarimax"], july) == {
+        ("naive", dt.date(2024, 7, 15)), ("sarimax", dt.date(2024, 7, 16))}
+    assert table.existing_keys("coffee", "v1.0", ["naive"], july) == {
+        ("naive", dt.date(2024, 7, 15))}
+    assert table.existing_keys("coffee", "v1.0", ["naive", "sarimax"],
+                               [dt.date(2024, 7, 16)]) == {("sarimax", dt.date(2024, 7, 16))}
+    assert table.existing_keys("coffee", "v2.0", ["naive"], july) == set()
+    assert table.existing_keys("coffee", "v1.0", ["naive"], [dt.date(2024, 8, 1)]) == set()
+    assert table.existing_keys("coffee", "v1.0", ["naive"], []) == set()
 
 
 def test_a_missing_table_reads_as_none_and_has_no_keys(table):
