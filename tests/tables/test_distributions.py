@@ -47,6 +47,17 @@ def test_rows_round_trip_with_the_declared_schema(table):
     row = stored.where("model_name = 'naive' and path_id = 7").collect()[0]
     assert row.day_14 == 100.0 and row.training_date == dt.date(2024, 7, 1)
     assert row.data_cutoff_date == dt.date(2024, 7, 12)
+    # The writer's UTC instant survives the staging file (session time zone UTC).
+    assert {r[0] for r in stored.selectExpr("cast(generation_timestamp as string)")
+            .distinct().collect()} == {"2024-07-15 06:00:00"}
+
+
+def test_rows_that_do_not_fit_the_schema_are_refused_before_any_write(table, tmp_path):
+    frame = forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15))], NOW)
+    frame["path_id"] = "first"
+    with pytest.raises(TableError, match="do not fit the distributions schema"):
+        table.write(frame)
+    assert not (tmp_path / "distributions").exists()
 
 
 def test_rewriting_keys_replaces_them_and_keeps_other_keys(table):
