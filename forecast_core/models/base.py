@@ -47,6 +47,11 @@ class Forecaster(abc.ABC):
     min_history: ClassVar[int] = 30
 
     def __init__(self, **params: Any) -> None:
+        model = type(self)
+        if (model._sample_steps is Forecaster._sample_steps
+                and model._sample_steps_batch is Forecaster._sample_steps_batch):
+            raise TypeError(f"model {model.__name__} implements neither _sample_steps nor "
+                            f"_sample_steps_batch")
         defaults = self.default_params()
         unknown = sorted(set(params) - set(defaults))
         if unknown:
@@ -228,7 +233,6 @@ class Forecaster(abc.ABC):
     def _fit(self, known: MarketHistory) -> None:
         """Estimate the model from ``known`` (all rows before the training date)."""
 
-    @abc.abstractmethod
     def _sample_steps(
         self, known: MarketHistory, n_steps: int, n_paths: int, rng: np.random.Generator
     ) -> np.ndarray:
@@ -236,10 +240,12 @@ class Forecaster(abc.ABC):
 
         ``known`` holds every row before the forecast date (it extends the training data);
         update the fitted state with ``known.rows_after(self.data_cutoff_)``, never refit.
+        A model implements this or ``_sample_steps_batch``; the default is a batch of one.
 
         Returns:
             Price levels of shape (n_paths, n_steps); column j is the price after j+1 steps.
         """
+        return self._sample_steps_batch([known], [n_steps], n_paths, [rng])[0]
 
     def _sample_steps_batch(
         self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,

@@ -114,11 +114,6 @@ class SarimaxForecaster(Forecaster):
             **{f"coef_{feature}": value for feature, value in self.weather_coefficients_.items()},
         }
 
-    def _sample_steps(
-        self, known: MarketHistory, n_steps: int, n_paths: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        return self._sample_steps_batch([known], [n_steps], n_paths, [rng])[0]
-
     def _sample_steps_batch(
         self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
         rngs: Sequence[np.random.Generator],

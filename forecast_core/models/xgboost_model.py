@@ -122,11 +122,6 @@ class XGBoostForecaster(Forecaster):
             "n_train_rows": float(len(targets)),
         }
 
-    def _sample_steps(
-        self, known: MarketHistory, n_steps: int, n_paths: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        return self._sample_steps_batch([known], [n_steps], n_paths, [rng])[0]
-
     def _sample_steps_batch(
         self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
         rngs: Sequence[np.random.Generator],

@@ -202,3 +202,19 @@ def test_unknown_parameter_is_rejected_with_valid_names(name):
 def test_unknown_model_lists_valid_names():
     with pytest.raises(ConfigError, match="unknown model 'prophet'; expected one of: naive"):
         get_model_class("prophet")
+
+
+def test_a_model_must_implement_one_of_the_sampling_methods():
+    class Incomplete(Forecaster):
+        name = "incomplete"
+
+        @classmethod
+        def default_params(cls) -> dict[str, object]:
+            return {}
+
+        def _fit(self, known: MarketHistory) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="Incomplete implements neither _sample_steps nor "
+                                        "_sample_steps_batch"):
+        Incomplete()
