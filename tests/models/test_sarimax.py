@@ -15,25 +15,14 @@ from forecast_core.data.weather import WEATHER_FEATURES
 from forecast_core.models.sarimax import SarimaxForecaster
 from forecast_core.models.state_space import PredictedState, StateSpace, filter_rows
 
+from .path_checks import HORIZON, N_PATHS, day_one_median, realized_close
+
 TRAINING_DATE = dt.date(2024, 1, 1)
-N_PATHS = 200
-HORIZON = 14
 
 
 @pytest.fixture(scope="module")
 def fitted(coffee_history: MarketHistory) -> SarimaxForecaster:
     return SarimaxForecaster(**SarimaxForecaster.test_params()).fit(coffee_history, TRAINING_DATE)
-
-
-def _day_one_median(model: SarimaxForecaster, history: MarketHistory,
-                    forecast_date: dt.date) -> float:
-    return float(np.median(model.sample_paths(history, forecast_date, HORIZON, N_PATHS)[:, 0]))
-
-
-def _realized_close(history: MarketHistory, day: dt.date) -> float:
-    """The price of ``day`` under the calendar rule: the newest close on or before it."""
-    observations = history.observations
-    return float(observations.loc[observations["date"] <= pd.Timestamp(day), "close"].iloc[-1])
 
 
 @pytest.mark.parametrize("forecast_date", [dt.date(2024, 1, 2), dt.date(2024, 4, 10),
@@ -43,7 +32,7 @@ def test_paths_start_from_the_newest_close(fitted, coffee_history, forecast_date
     # first training state, and skipping the state update on the 2023-12-29 close (188.30):
     # the newest closes of the later dates are 6% to 20% above it.
     last_close = coffee_history.as_of(forecast_date).last_close
-    assert abs(_day_one_median(fitted, coffee_history, forecast_date) / last_close - 1) < 0.03
+    assert abs(day_one_median(fitted, coffee_history, forecast_date) / last_close - 1) < 0.03
 
 
 def test_state_follows_each_forecast_date_without_refitting(fitted, coffee_history):
@@ -52,8 +41,8 @@ def test_state_follows_each_forecast_date_without_refitting(fitted, coffee_histo
     late_close = coffee_history.as_of(late).last_close  # 227.50
     metrics_before = dict(fitted.training_metrics_)
 
-    early_median = _day_one_median(fitted, coffee_history, early)
-    late_median = _day_one_median(fitted, coffee_history, late)
+    early_median = day_one_median(fitted, coffee_history, early)
+    late_median = day_one_median(fitted, coffee_history, late)
 
     assert abs(early_median / early_close - 1) < 0.02
     assert abs(late_median / late_close - 1) < 0.02
@@ -131,7 +120,7 @@ def test_day_14_interval_covers_the_realized_price_on_real_coffee(coffee_history
                                                                          forecast_date)
         day_14 = model.sample_paths(coffee_history, forecast_date, HORIZON, N_PATHS)[:, -1]
         low, median, high = np.percentile(day_14, [5, 50, 95])
-        realized = _realized_close(coffee_history, forecast_date + dt.timedelta(days=13))
+        realized = realized_close(coffee_history, forecast_date + dt.timedelta(days=13))
         covered += int(low <= realized <= high)
         widths.append((high - low) / median)
     assert covered >= 21

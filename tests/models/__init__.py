@@ -1,0 +1,1 @@
+"""Model tests: the shared contract and each model on the bundled data."""
