@@ -38,7 +38,9 @@ def build_spark_session(
     Spark's scratch folder comes from ``SPARK_LOCAL_DIRS`` (a writable volume in pods).
     """
     log_config = resources.files("forecast_core") / "log4j2.properties"
-    java_options = f"-Dlog4j2.configurationFile={log_config}"
+    # An OutOfMemoryError inside Spark's scheduler leaves the job waiting forever (seen
+    # when rows were held in the heap); exiting turns it into an error the job reports.
+    java_options = f"-Dlog4j2.configurationFile={log_config} -XX:+ExitOnOutOfMemoryError"
     builder = (
         SparkSession.builder.master(master)
         .appName(app_name)
