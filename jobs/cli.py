@@ -58,7 +58,8 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--train-frequency", default="semiannually", show_default=True,
                      help=f"Retraining cadence: {', '.join(FREQUENCIES)}."),
         click.option("--model-version", default=DEFAULT_MODEL_VERSION, show_default=True,
-                     help="Version label of the models (part of every key and model id)."),
+                     help="Version label of the models (part of every key and model id): letters, "
+                          "digits, dots, dashes, underscores."),
         click.option("--n-paths", default=DEFAULT_N_PATHS, show_default=True, type=int,
                      help="Monte Carlo paths per forecast."),
         click.option("--seed", default=0, show_default=True, type=int,
