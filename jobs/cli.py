@@ -28,20 +28,21 @@ from forecast_core.config import (
 )
 from forecast_core.errors import ConfigError, ForecastCoreError
 from forecast_core.models.base import DEFAULT_N_PATHS
-from forecast_core.models.registry import MODELS, parse_model_names
+from forecast_core.models.registry import parse_model_names
 from forecast_core.planning import plan_backfill
 from jobs.common import (
     DATE,
-    DEFAULT_MODELS,
     EXIT_MODEL_FAILED,
     EXIT_OK,
     data_option,
     exit_on_setup_errors,
     fail,
+    models_option,
     quiet_libraries,
     store_config,
     store_options,
     utc_today,
+    with_options,
 )
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
@@ -53,8 +54,7 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
     options = [
         click.option("--commodity", default="coffee", show_default=True,
                      help="Commodity to forecast (a commodity in the data)."),
-        click.option("--models", default=DEFAULT_MODELS, show_default=True,
-                     help=f"Comma-separated models: {', '.join(sorted(MODELS))}."),
+        models_option(),
         click.option("--train-frequency", default="semiannually", show_default=True,
                      help=f"Retraining cadence: {', '.join(FREQUENCIES)}."),
         click.option("--model-version", default=DEFAULT_MODEL_VERSION, show_default=True,
@@ -71,9 +71,7 @@ def _run_options(command: Callable[..., None]) -> Callable[..., None]:
                      type=click.IntRange(min=1), envvar="FORECAST_FLUSH_ROWS", show_envvar=True,
                      help="Table rows buffered before one batched write."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return data_option(store_options(command))
+    return data_option(store_options(with_options(command, options)))
 
 
 def _run(commodity: str, models: str, train_frequency: str, model_version: str, n_paths: int,
@@ -183,7 +181,7 @@ def backfill(start: dt.datetime, end: dt.datetime, shard_index: int | None,
 @click.option("--train-frequency", default="semiannually", show_default=True,
               help=f"Retraining cadence: {', '.join(FREQUENCIES)}.")
 @click.option("--shard-count", type=int, default=1, show_default=True, help="Number of shards.")
-@click.option("--models", default=DEFAULT_MODELS, show_default=True, help="Comma-separated models.")
+@models_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @exit_on_setup_errors
 def plan(start: dt.datetime, end: dt.datetime, train_frequency: str, shard_count: int,

@@ -16,6 +16,7 @@ import click
 
 from forecast_core.config import DEFAULT_HOME, StoreConfig
 from forecast_core.errors import ConfigError, DataError, RegistryError
+from forecast_core.models.registry import MODELS
 from forecast_core.redaction import redact_credentials
 
 EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
@@ -85,9 +86,22 @@ def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--spark-jars", envvar="FORECAST_SPARK_JARS", show_envvar=True,
                      default="", help="Comma-separated extra jars (Delta Lake)."),
     ]
+    return with_options(command, options)
+
+
+def with_options(command: Callable[..., Any],
+                 options: list[Callable[[Callable[..., Any]], Callable[..., Any]]]
+                 ) -> Callable[..., Any]:
+    """``command`` with click ``options``, listed in the order ``--help`` shows them."""
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def models_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The ``--models`` option: comma-separated registered model names."""
+    return click.option("--models", default=DEFAULT_MODELS, show_default=True,
+                        help=f"Comma-separated models: {', '.join(sorted(MODELS))}.")
 
 
 def data_option(command: Callable[..., Any]) -> Callable[..., Any]:

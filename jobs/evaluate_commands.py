@@ -19,19 +19,19 @@ import click
 
 from forecast_core.config import DEFAULT_MODEL_VERSION, StoreConfig
 from forecast_core.errors import ForecastCoreError, TableError
-from forecast_core.models.registry import MODELS
 from jobs.common import (
     DATE,
-    DEFAULT_MODELS,
     EXIT_MODEL_FAILED,
     EXIT_OK,
     data_option,
     exit_on_setup_errors,
     fail,
+    models_option,
     quiet_libraries,
     store_config,
     store_options,
     utc_today,
+    with_options,
 )
 
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
@@ -54,8 +54,7 @@ def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
                      help="First forecast date scored (YYYY-MM-DD)."),
         click.option("--to", "to_date", type=DATE, required=True,
                      help="Last forecast date scored (YYYY-MM-DD)."),
-        click.option("--models", default=DEFAULT_MODELS, show_default=True,
-                     help=f"Comma-separated models: {', '.join(sorted(MODELS))}."),
+        models_option(),
         click.option("--model-version", default=DEFAULT_MODEL_VERSION, show_default=True,
                      help="Version label of the models scored."),
         click.option("--fan-date", type=DATE, default=None,
@@ -64,9 +63,7 @@ def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
                      default=None, help="Metrics table path/URI or catalog name; default: "
                                         "forecast_metrics next to the distributions table."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return data_option(store_options(command))
+    return data_option(store_options(with_options(command, options)))
 
 
 def _default_output(home: Path, commodity: str, first: dt.date, last: dt.date,
