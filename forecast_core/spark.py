@@ -59,8 +59,7 @@ def build_spark_session(
         .config("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem")
         .config("spark.driver.extraJavaOptions", java_options)
     )
-    for key, value in _PARQUET_PATH_COLUMNS.items():
-        builder = builder.config(key, value)
+    builder = builder.config(map=_PARQUET_PATH_COLUMNS)
     if master.startswith("local"):
         # Spark lists a table with more than 32 partition folders in a Spark job. Locally
         # that job runs on the driver's own cores and costs seconds per thousand folders
@@ -71,8 +70,7 @@ def build_spark_session(
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
     if table_format == "delta":
-        for key, value in _DELTA_CONF.items():
-            builder = builder.config(key, value)
+        builder = builder.config(map=_DELTA_CONF)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
