@@ -10,6 +10,7 @@ partitioned by forecast.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -56,14 +57,11 @@ class ForecastReader:
         self.commodity = commodity
         self.model_version = model_version
         self.chunk_dates = chunk_dates
-        self._frame: DataFrame | None = None
-        self._opened = False
 
-    def _open(self) -> DataFrame | None:
-        if not self._opened:
-            self._frame = self.table.read()
-            self._opened = True
-        return self._frame
+    @functools.cached_property
+    def _frame(self) -> DataFrame | None:
+        """The table, opened (its files listed) on first use; None if there is none."""
+        return self.table.read()
 
     def index(self, model_names: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
         """One row per forecast held for the models in [start, end], sorted by model and date.
@@ -76,7 +74,7 @@ class ForecastReader:
             TableError: One forecast key has more than one provenance (the table is
                 inconsistent).
         """
-        frame = self._open()
+        frame = self._frame
         if frame is None:
             return _empty_index()
         where = _forecasts_of(self.commodity, self.model_version, model_names, start, end)
@@ -111,7 +109,7 @@ class ForecastReader:
             ``(forecast_start_date, paths)`` with ``paths`` of shape (n_paths, HORIZON_DAYS),
             rows in ``path_id`` order. Dates without rows are not yielded.
         """
-        frame = self._open()
+        frame = self._frame
         if frame is None:
             return
         wanted = sorted(set(forecast_dates))
