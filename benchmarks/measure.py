@@ -19,11 +19,20 @@ from typing import Any
 
 # The phases a run reports, in pipeline order; anything else is "other" (interpreter and
 # library imports, JVM shutdown).
-PHASES: tuple[str, ...] = ("spark_start", "data_load", "table_read", "registry", "training",
-                           "sampling", "table_write")
+PHASES: tuple[str, ...] = (
+    "spark_start",
+    "data_load",
+    "table_read",
+    "registry",
+    "training",
+    "sampling",
+    "table_write",
+)
 _TIMING = re.compile(r"([a-z_]+) (\d+(?:\.\d+)?)s")
-_SUMMARY_COUNTS = re.compile(r"(trained|skipped|generated|already present|failed|actuals|"
-                             r"rows written) (\d+)")
+_SUMMARY_COUNTS = re.compile(
+    r"(trained|skipped|generated|already present|failed|actuals|"
+    r"rows written) (\d+)"
+)
 _TAIL_LINES = 15
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -42,8 +51,9 @@ def parse_summary(output: str) -> dict[str, int]:
     lines = [line for line in output.splitlines() if line.startswith("Summary:")]
     if not lines:
         return {}
-    return {name.replace(" ", "_"): int(count)
-            for name, count in _SUMMARY_COUNTS.findall(lines[-1])}
+    return {
+        name.replace(" ", "_"): int(count) for name, count in _SUMMARY_COUNTS.findall(lines[-1])
+    }
 
 
 @dataclass
@@ -117,9 +127,15 @@ class RunFigures:
         """Every figure, derived ones included, for the JSON output."""
         figures = asdict(self)
         figures["per_command"] = [run.to_dict() for run in self.per_command]
-        figures.update(ok=self.ok, forecasts=self.forecasts, rows=self.rows,
-                       forecasts_per_s=self.forecasts_per_s, rows_per_s=self.rows_per_s,
-                       write_rows_per_s=self.write_rows_per_s, other_s=self.other_s)
+        figures.update(
+            ok=self.ok,
+            forecasts=self.forecasts,
+            rows=self.rows,
+            forecasts_per_s=self.forecasts_per_s,
+            rows_per_s=self.rows_per_s,
+            write_rows_per_s=self.write_rows_per_s,
+            other_s=self.other_s,
+        )
         return figures
 
 
@@ -143,11 +159,14 @@ def _read_processes() -> dict[int, _ProcSample]:
         except OSError:  # exited between listing and reading
             continue
         # The command name may hold spaces and parentheses: fields start after the last ")".
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         processes[int(entry.name)] = _ProcSample(
-            parent=int(fields[1]), started=int(fields[19]),
+            parent=int(fields[1]),
+            started=int(fields[19]),
             own_ticks=int(fields[11]) + int(fields[12]),
-            children_ticks=int(fields[13]) + int(fields[14]), rss_pages=int(fields[21]))
+            children_ticks=int(fields[13]) + int(fields[14]),
+            rss_pages=int(fields[21]),
+        )
     return processes
 
 
@@ -212,22 +231,31 @@ class TreeSampler:
                 members.add(pid)
                 pending.extend(child for child in children.get(pid, ()) if child not in members)
             present = [pid for pid in members if pid in processes]
-            lasting = [pid for pid in present if pid == root
-                       or (pid, processes[pid].started) in self._previous]
+            lasting = [
+                pid
+                for pid in present
+                if pid == root or (pid, processes[pid].started) in self._previous
+            ]
             rss = sum(processes[pid].rss_pages for pid in lasting) * _PAGE_BYTES
             self.peak_rss_by_root[root] = max(self.peak_rss_by_root[root], rss)
             total += rss
             for pid in present:
                 sample = processes[pid]
                 self._cpu_ticks[pid] = sample.own_ticks + (
-                    0 if pid == root else sample.children_ticks)
+                    0 if pid == root else sample.children_ticks
+                )
         self.peak_rss_bytes = max(self.peak_rss_bytes, total)
         self._previous = alive
 
 
-def run_side_by_side(label: str, commands: Sequence[Sequence[str]],
-                     envs: Sequence[Mapping[str, str]], cwd: Path, log_dir: Path,
-                     interval_s: float = 0.2) -> RunFigures:
+def run_side_by_side(
+    label: str,
+    commands: Sequence[Sequence[str]],
+    envs: Sequence[Mapping[str, str]],
+    cwd: Path,
+    log_dir: Path,
+    interval_s: float = 0.2,
+) -> RunFigures:
     """Start ``commands`` together, wait for all, and measure them.
 
     Args:
@@ -248,16 +276,22 @@ def run_side_by_side(label: str, commands: Sequence[Sequence[str]],
     processes = []
     for command, env, log in zip(commands, envs, logs, strict=True):
         with log.open("wb") as output:
-            processes.append(subprocess.Popen(list(command), env=dict(env), cwd=cwd,
-                                              stdout=output, stderr=subprocess.STDOUT))
+            processes.append(
+                subprocess.Popen(
+                    list(command), env=dict(env), cwd=cwd, stdout=output, stderr=subprocess.STDOUT
+                )
+            )
     sampler = TreeSampler([process.pid for process in processes], interval_s).start()
     finished: dict[int, tuple[int, float, float]] = {}  # pid -> exit code, wall, rusage CPU
     while len(finished) < len(processes):
         # wait4 gives the CPU of the child and of the descendants it waited for.
         pid, status, usage = os.wait4(-1, 0)
         if any(process.pid == pid for process in processes):
-            finished[pid] = (os.waitstatus_to_exitcode(status), time.perf_counter() - started,
-                             usage.ru_utime + usage.ru_stime)
+            finished[pid] = (
+                os.waitstatus_to_exitcode(status),
+                time.perf_counter() - started,
+                usage.ru_utime + usage.ru_stime,
+            )
     sampler.stop()
     for process in processes:
         process.returncode = finished[process.pid][0]  # reaped above, not by Popen
@@ -266,22 +300,33 @@ def run_side_by_side(label: str, commands: Sequence[Sequence[str]],
     for process, command, log in zip(processes, commands, logs, strict=True):
         output = log.read_text(errors="replace")
         exit_code, wall_s, rusage_cpu_s = finished[process.pid]
-        runs.append(RunFigures(
-            label=f"{label} [{len(runs)}]" if len(commands) > 1 else label,
-            commands=[list(command)], exit_codes=[exit_code], wall_s=wall_s,
-            cpu_s=max(rusage_cpu_s, sampler.cpu_s(process.pid)),
-            peak_rss_bytes=sampler.peak_rss_by_root[process.pid],
-            summary=parse_summary(output), phases=parse_timings(output),
-            output_tail=output.splitlines()[-_TAIL_LINES:]))
+        runs.append(
+            RunFigures(
+                label=f"{label} [{len(runs)}]" if len(commands) > 1 else label,
+                commands=[list(command)],
+                exit_codes=[exit_code],
+                wall_s=wall_s,
+                cpu_s=max(rusage_cpu_s, sampler.cpu_s(process.pid)),
+                peak_rss_bytes=sampler.peak_rss_by_root[process.pid],
+                summary=parse_summary(output),
+                phases=parse_timings(output),
+                output_tail=output.splitlines()[-_TAIL_LINES:],
+            )
+        )
     if len(runs) == 1:
         runs[0].peak_rss_bytes = sampler.peak_rss_bytes
         return runs[0]
     return RunFigures(
-        label=label, commands=[list(command) for command in commands],
+        label=label,
+        commands=[list(command) for command in commands],
         exit_codes=[code for run in runs for code in run.exit_codes],
-        wall_s=max(run.wall_s for run in runs), cpu_s=sum(run.cpu_s for run in runs),
-        peak_rss_bytes=sampler.peak_rss_bytes, summary=_summed([run.summary for run in runs]),
-        phases=_summed([run.phases for run in runs]), per_command=runs)
+        wall_s=max(run.wall_s for run in runs),
+        cpu_s=sum(run.cpu_s for run in runs),
+        peak_rss_bytes=sampler.peak_rss_bytes,
+        summary=_summed([run.summary for run in runs]),
+        phases=_summed([run.phases for run in runs]),
+        per_command=runs,
+    )
 
 
 def _summed(values: Sequence[Mapping[str, float]]) -> dict[str, Any]:

@@ -45,9 +45,17 @@ from benchmarks.measure import PHASES, RunFigures, run_side_by_side
 
 SCENARIOS: tuple[str, ...] = ("backfill", "daily", "shards")
 # Variables that would point a run away from the embedded defaults or select a shard.
-_CLEARED_ENV = ("MLFLOW_TRACKING_URI", "FORECAST_HOME", "FORECAST_TABLE", "FORECAST_TABLE_FORMAT",
-                "FORECAST_DATA", "FORECAST_SPARK_MASTER", "FORECAST_SPARK_JARS",
-                "JOB_COMPLETION_INDEX", "FORECAST_SHARD_COUNT")
+_CLEARED_ENV = (
+    "MLFLOW_TRACKING_URI",
+    "FORECAST_HOME",
+    "FORECAST_TABLE",
+    "FORECAST_TABLE_FORMAT",
+    "FORECAST_DATA",
+    "FORECAST_SPARK_MASTER",
+    "FORECAST_SPARK_JARS",
+    "JOB_COMPLETION_INDEX",
+    "FORECAST_SHARD_COUNT",
+)
 _GIB = 1024**3
 
 
@@ -63,11 +71,23 @@ class Plan:
     shards_end: dt.date
 
 
-FULL = Plan(dt.date(2018, 1, 1), dt.date(2024, 12, 31), dt.date(2025, 1, 2),
-            dt.date(2025, 1, 3), dt.date(2018, 1, 1), dt.date(2024, 12, 31))
+FULL = Plan(
+    dt.date(2018, 1, 1),
+    dt.date(2024, 12, 31),
+    dt.date(2025, 1, 2),
+    dt.date(2025, 1, 3),
+    dt.date(2018, 1, 1),
+    dt.date(2024, 12, 31),
+)
 # Two months of one window; shards over two windows (2023-07-01 and 2024-01-01).
-QUICK = Plan(dt.date(2024, 1, 1), dt.date(2024, 2, 29), dt.date(2024, 7, 2),
-             dt.date(2024, 7, 3), dt.date(2023, 12, 1), dt.date(2024, 1, 31))
+QUICK = Plan(
+    dt.date(2024, 1, 1),
+    dt.date(2024, 2, 29),
+    dt.date(2024, 7, 2),
+    dt.date(2024, 7, 3),
+    dt.date(2023, 12, 1),
+    dt.date(2024, 1, 31),
+)
 
 
 def forecast_command() -> list[str]:
@@ -84,33 +104,51 @@ def job_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def common_options(n_paths: int) -> list[str]:
     """The options every scenario passes (the defaults, spelled out for the record)."""
-    return ["--commodity", "coffee", "--models", "naive,random_walk,sarimax,xgboost",
-            "--train-frequency", "semiannually", "--n-paths", str(n_paths)]
+    return [
+        "--commodity",
+        "coffee",
+        "--models",
+        "naive,random_walk,sarimax,xgboost",
+        "--train-frequency",
+        "semiannually",
+        "--n-paths",
+        str(n_paths),
+    ]
 
 
 def create_store(home: Path) -> None:
     """Create the SQLite MLflow store once: shards creating it together crash in migration."""
     home.mkdir(parents=True, exist_ok=True)
-    code = ("import sys; from pathlib import Path; from forecast_core.config import StoreConfig; "
-            "from forecast_core.mlflow_registry import ModelRegistry; "
-            "store = StoreConfig.embedded(Path(sys.argv[1])); "
-            "ModelRegistry(store.tracking_uri, store.artifact_root)"
-            ".list_versions('coffee', 'naive', 'v1.0')")
-    created = subprocess.run([sys.executable, "-c", code, str(home)], env=job_env(home),
-                             capture_output=True, text=True)
+    code = (
+        "import sys; from pathlib import Path; from forecast_core.config import StoreConfig; "
+        "from forecast_core.mlflow_registry import ModelRegistry; "
+        "store = StoreConfig.embedded(Path(sys.argv[1])); "
+        "ModelRegistry(store.tracking_uri, store.artifact_root)"
+        ".list_versions('coffee', 'naive', 'v1.0')"
+    )
+    created = subprocess.run(
+        [sys.executable, "-c", code, str(home)], env=job_env(home), capture_output=True, text=True
+    )
     if created.returncode:
         raise RuntimeError(f"cannot create the MLflow store in {home}:\n{created.stderr}")
 
 
-def run_scenarios(plan: Plan, scenarios: Sequence[str], shards: int, n_paths: int,
-                  workdir: Path, forecast: Sequence[str]) -> list[RunFigures]:
+def run_scenarios(
+    plan: Plan,
+    scenarios: Sequence[str],
+    shards: int,
+    n_paths: int,
+    workdir: Path,
+    forecast: Sequence[str],
+) -> list[RunFigures]:
     """Run the chosen scenarios in order; print each one's line as it finishes."""
     options = common_options(n_paths)
     logs = workdir / "logs"
     results: list[RunFigures] = []
 
-    def measured(label: str, commands: list[list[str]], envs: list[dict[str, str]],
-                 cwd: Path) -> None:
+    def measured(
+        label: str, commands: list[list[str]], envs: list[dict[str, str]], cwd: Path
+    ) -> None:
         print(f"running {label} ...", flush=True)
         results.append(run_side_by_side(label, commands, envs, cwd, logs))
         print(format_line(results[-1]), flush=True)
@@ -122,67 +160,141 @@ def run_scenarios(plan: Plan, scenarios: Sequence[str], shards: int, n_paths: in
     home = workdir / "home"
     home.mkdir(parents=True)
     if "backfill" in scenarios:
-        measured("backfill", [[*forecast, "backfill", "--start", str(plan.backfill_start),
-                               "--end", str(plan.backfill_end), *options]],
-                 [job_env(home)], home)
+        measured(
+            "backfill",
+            [
+                [
+                    *forecast,
+                    "backfill",
+                    "--start",
+                    str(plan.backfill_start),
+                    "--end",
+                    str(plan.backfill_end),
+                    *options,
+                ]
+            ],
+            [job_env(home)],
+            home,
+        )
     if "daily" in scenarios:
-        for label, day in (("daily, 4 retrain", plan.daily_retrain),
-                           ("daily, no retraining", plan.daily_reuse)):
-            measured(label, [[*forecast, "daily", "--forecast-date", str(day), *options]],
-                     [job_env(home)], home)
+        for label, day in (
+            ("daily, 4 retrain", plan.daily_retrain),
+            ("daily, no retraining", plan.daily_reuse),
+        ):
+            measured(
+                label,
+                [[*forecast, "daily", "--forecast-date", str(day), *options]],
+                [job_env(home)],
+                home,
+            )
     if "shards" in scenarios:
         shard_home = workdir / "shards-home"
         create_store(shard_home)
-        command = [*forecast, "backfill", "--start", str(plan.shards_start), "--end",
-                   str(plan.shards_end), *options]
-        measured(f"backfill, {shards} shards", [command] * shards,
-                 [job_env(shard_home, {"JOB_COMPLETION_INDEX": str(index),
-                                       "FORECAST_SHARD_COUNT": str(shards)})
-                  for index in range(shards)], shard_home)
+        command = [
+            *forecast,
+            "backfill",
+            "--start",
+            str(plan.shards_start),
+            "--end",
+            str(plan.shards_end),
+            *options,
+        ]
+        measured(
+            f"backfill, {shards} shards",
+            [command] * shards,
+            [
+                job_env(
+                    shard_home,
+                    {"JOB_COMPLETION_INDEX": str(index), "FORECAST_SHARD_COUNT": str(shards)},
+                )
+                for index in range(shards)
+            ],
+            shard_home,
+        )
     return results
 
 
 def format_line(run: RunFigures) -> str:
     """One scenario in one line, for progress output."""
     status = "ok" if run.ok else f"FAILED (exit {run.exit_codes})"
-    return (f"  {run.label}: {status}, wall {run.wall_s:.1f}s, cpu {run.cpu_s:.1f}s, "
-            f"peak {run.peak_rss_bytes / _GIB:.2f} GiB, {run.forecasts} forecasts, "
-            f"{run.rows} rows")
+    return (
+        f"  {run.label}: {status}, wall {run.wall_s:.1f}s, cpu {run.cpu_s:.1f}s, "
+        f"peak {run.peak_rss_bytes / _GIB:.2f} GiB, {run.forecasts} forecasts, "
+        f"{run.rows} rows"
+    )
 
 
 def format_table(runs: Sequence[RunFigures]) -> str:
     """The figures as two aligned text tables: totals and rates, then seconds per phase."""
-    totals = [("scenario", "wall s", "cpu s", "peak GiB", "forecasts", "fc/s", "rows",
-               "rows/s", "write rows/s", "exit")]
+    totals = [
+        (
+            "scenario",
+            "wall s",
+            "cpu s",
+            "peak GiB",
+            "forecasts",
+            "fc/s",
+            "rows",
+            "rows/s",
+            "write rows/s",
+            "exit",
+        )
+    ]
     phases = [("scenario", *PHASES, "other")]
     for run in _with_shards(runs):
-        totals.append((run.label, f"{run.wall_s:.1f}", f"{run.cpu_s:.1f}",
-                       f"{run.peak_rss_bytes / _GIB:.2f}", str(run.forecasts),
-                       f"{run.forecasts_per_s:.1f}", str(run.rows), f"{run.rows_per_s:.0f}",
-                       f"{run.write_rows_per_s:.0f}", ",".join(map(str, run.exit_codes))))
-        phases.append((run.label, *(f"{run.phases.get(p, 0.0):.1f}" for p in PHASES),
-                       f"{run.other_s:.1f}"))
-    note = ("Several processes: cpu, forecasts, rows and phases are summed over them; peak is "
-            "the highest sum at one instant; wall is until the last one ends.")
+        totals.append(
+            (
+                run.label,
+                f"{run.wall_s:.1f}",
+                f"{run.cpu_s:.1f}",
+                f"{run.peak_rss_bytes / _GIB:.2f}",
+                str(run.forecasts),
+                f"{run.forecasts_per_s:.1f}",
+                str(run.rows),
+                f"{run.rows_per_s:.0f}",
+                f"{run.write_rows_per_s:.0f}",
+                ",".join(map(str, run.exit_codes)),
+            )
+        )
+        phases.append(
+            (run.label, *(f"{run.phases.get(p, 0.0):.1f}" for p in PHASES), f"{run.other_s:.1f}")
+        )
+    note = (
+        "Several processes: cpu, forecasts, rows and phases are summed over them; peak is "
+        "the highest sum at one instant; wall is until the last one ends."
+    )
     return "\n".join([_aligned(totals), "", "Seconds per phase:", _aligned(phases), "", note])
 
 
 def machine() -> dict[str, Any]:
     """Where the figures were measured."""
-    cpu_model = next((line.split(":", 1)[1].strip()
-                      for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), platform.processor())
-    memory_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text()
-                      .splitlines() if line.startswith("MemTotal"))
+    cpu_model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory_kib = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
     versions = {}
     for package in ("pyspark", "statsmodels", "xgboost-cpu", "mlflow", "numpy", "pandas"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    return {"cpus": os.cpu_count(), "cpu_model": cpu_model,
-            "memory_gib": round(memory_kib / 1024**2, 1), "python": platform.python_version(),
-            "platform": platform.platform(), "packages": versions}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory_gib": round(memory_kib / 1024**2, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,25 +303,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small ranges (~2 minutes)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--shards", type=int, default=2, help="shard processes (default 2)")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
-                        help=f"comma-separated subset of {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of {', '.join(SCENARIOS)}",
+    )
     parser.add_argument("--n-paths", type=int, default=2000, help="paths per forecast")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes and logs")
-    parser.add_argument("--forecast-command", type=shlex.split, default=None,
-                        help="how to run forecast, e.g. to measure another checkout "
-                             "(default: the installed console script)")
+    parser.add_argument(
+        "--forecast-command",
+        type=shlex.split,
+        default=None,
+        help="how to run forecast, e.g. to measure another checkout "
+        "(default: the installed console script)",
+    )
     args = parser.parse_args(argv)
     scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     unknown = sorted(set(scenarios) - set(SCENARIOS))
     if unknown or args.shards < 1:
-        parser.error(f"unknown scenario(s) {unknown} (expected {', '.join(SCENARIOS)}) "
-                     f"or --shards {args.shards} < 1")
+        parser.error(
+            f"unknown scenario(s) {unknown} (expected {', '.join(SCENARIOS)}) "
+            f"or --shards {args.shards} < 1"
+        )
     plan = QUICK if args.quick else FULL
     started = dt.datetime.now(dt.UTC)
     workdir = Path(tempfile.mkdtemp(prefix="forecast-bench-"))
     try:
-        runs = run_scenarios(plan, scenarios, args.shards, args.n_paths, workdir,
-                             args.forecast_command or forecast_command())
+        runs = run_scenarios(
+            plan,
+            scenarios,
+            args.shards,
+            args.n_paths,
+            workdir,
+            args.forecast_command or forecast_command(),
+        )
     finally:
         if args.keep:
             print(f"kept {workdir}")
@@ -217,15 +344,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     about = machine()
     print()
-    print(f"forecast benchmark{' --quick' if args.quick else ''}, {started:%Y-%m-%d %H:%M} UTC, "
-          f"{about['cpus']} CPUs ({about['cpu_model']}), {about['memory_gib']} GiB, "
-          f"Python {about['python']}")
+    print(
+        f"forecast benchmark{' --quick' if args.quick else ''}, {started:%Y-%m-%d %H:%M} UTC, "
+        f"{about['cpus']} CPUs ({about['cpu_model']}), {about['memory_gib']} GiB, "
+        f"Python {about['python']}"
+    )
     print(format_table(runs))
     if args.json:
-        args.json.write_text(json.dumps({
-            "started": started.isoformat(), "quick": args.quick, "plan": _plan_dict(plan),
-            "n_paths": args.n_paths, "machine": about,
-            "scenarios": [run.to_dict() for run in runs]}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "started": started.isoformat(),
+                    "quick": args.quick,
+                    "plan": _plan_dict(plan),
+                    "n_paths": args.n_paths,
+                    "machine": about,
+                    "scenarios": [run.to_dict() for run in runs],
+                },
+                indent=2,
+            )
+        )
         print(f"wrote {args.json}")
     return 0 if all(run.ok for run in runs) else 1
 
@@ -237,10 +375,13 @@ def _with_shards(runs: Sequence[RunFigures]) -> list[RunFigures]:
 
 def _aligned(rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) if column == 0 else cell.rjust(width)
-                               for column, (cell, width) in enumerate(zip(row, widths,
-                                                                          strict=True)))
-                     for row in rows)
+    return "\n".join(
+        "  ".join(
+            cell.ljust(width) if column == 0 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    )
 
 
 def _plan_dict(plan: Plan) -> dict[str, str]:

@@ -73,8 +73,9 @@ class StoreConfig:
 
     def __post_init__(self) -> None:
         if self.table_format not in TABLE_FORMATS:
-            raise ConfigError(f"table format {self.table_format!r} is not one of "
-                              f"{', '.join(TABLE_FORMATS)}")
+            raise ConfigError(
+                f"table format {self.table_format!r} is not one of {', '.join(TABLE_FORMATS)}"
+            )
 
     @classmethod
     def embedded(cls, home: Path = DEFAULT_HOME, **overrides: object) -> StoreConfig:
@@ -95,4 +96,3 @@ class StoreConfig:
 def is_tracking_server(tracking_uri: str) -> bool:
     """Whether ``tracking_uri`` names a server (HTTP, Databricks) rather than a local store."""
     return tracking_uri.startswith(("http://", "https://", "databricks"))
-

@@ -84,8 +84,9 @@ class ModelVersionInfo:
         return f"models:/{self.name}/{self.version}"
 
 
-def resolve_model(versions: list[ModelVersionInfo],
-                  forecast_date: dt.date) -> ModelVersionInfo | None:
+def resolve_model(
+    versions: list[ModelVersionInfo], forecast_date: dt.date
+) -> ModelVersionInfo | None:
     """The most recent version with ``training_date <= forecast_date``, or None.
 
     Two versions for the same training date (racing jobs) resolve to the lower version
@@ -111,14 +112,16 @@ class PathSamplerModel(mlflow.pyfunc.PythonModel):
     Without ``forecast_date`` the day after the newest row is forecast.
     """
 
-    def __init__(self, forecaster: Forecaster, commodity: str,
-                 weather_features: tuple[str, ...]) -> None:
+    def __init__(
+        self, forecaster: Forecaster, commodity: str, weather_features: tuple[str, ...]
+    ) -> None:
         self.forecaster = forecaster
         self.commodity = commodity
         self.weather_features = weather_features
 
-    def predict(self, context: Any, model_input: pd.DataFrame,
-                params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         params = params or {}
         frame = model_input.assign(date=pd.to_datetime(model_input["date"])).sort_values("date")
         history = MarketHistory(self.commodity, frame.reset_index(drop=True), self.weather_features)
@@ -126,8 +129,12 @@ class PathSamplerModel(mlflow.pyfunc.PythonModel):
         if params.get("forecast_date"):
             forecast_date = dt.date.fromisoformat(params["forecast_date"])
         paths = self.forecaster.sample_paths(
-            history, forecast_date, int(params.get("horizon", DEFAULT_HORIZON)),
-            int(params.get("n_paths", DEFAULT_N_PATHS)), int(params.get("seed", 0)))
+            history,
+            forecast_date,
+            int(params.get("horizon", DEFAULT_HORIZON)),
+            int(params.get("n_paths", DEFAULT_N_PATHS)),
+            int(params.get("seed", 0)),
+        )
         days = {f"day_{k + 1}": paths[:, k] for k in range(paths.shape[1])}
         return pd.DataFrame({"path_id": np.arange(paths.shape[0]), **days})
 
@@ -138,12 +145,14 @@ def _signature(weather_features: tuple[str, ...]) -> ModelSignature:
     columns += [ColSpec("double", name, required=False) for name in weather_features]
     return ModelSignature(
         inputs=Schema(columns),
-        params=ParamSchema([
-            ParamSpec("forecast_date", "string", ""),
-            ParamSpec("horizon", "long", DEFAULT_HORIZON),
-            ParamSpec("n_paths", "long", DEFAULT_N_PATHS),
-            ParamSpec("seed", "long", 0),
-        ]),
+        params=ParamSchema(
+            [
+                ParamSpec("forecast_date", "string", ""),
+                ParamSpec("horizon", "long", DEFAULT_HORIZON),
+                ParamSpec("n_paths", "long", DEFAULT_N_PATHS),
+                ParamSpec("seed", "long", 0),
+            ]
+        ),
     )
 
 
@@ -157,8 +166,9 @@ def _pip_requirements() -> list[str]:
     return requirements
 
 
-def check_tracking_server(tracking_uri: str, attempts: int = 3, timeout_seconds: float = 5.0,
-                          backoff_seconds: float = 1.0) -> None:
+def check_tracking_server(
+    tracking_uri: str, attempts: int = 3, timeout_seconds: float = 5.0, backoff_seconds: float = 1.0
+) -> None:
     """Fail fast, with bounded retries, if an HTTP tracking server does not answer.
 
     Local stores (``sqlite:``, ``file:``, paths) need no server and are not checked.
@@ -178,8 +188,10 @@ def check_tracking_server(tracking_uri: str, attempts: int = 3, timeout_seconds:
             last_error = str(getattr(error, "reason", error))
         if attempt + 1 < attempts:
             time.sleep(backoff_seconds * 2**attempt)
-    raise RegistryError(f"MLflow tracking server {redact_credentials(tracking_uri)} is unreachable "
-                        f"({last_error}) after {attempts} attempts; expected a running server")
+    raise RegistryError(
+        f"MLflow tracking server {redact_credentials(tracking_uri)} is unreachable "
+        f"({last_error}) after {attempts} attempts; expected a running server"
+    )
 
 
 def _health_request(tracking_uri: str) -> urllib.request.Request:
@@ -192,13 +204,15 @@ def _health_request(tracking_uri: str) -> urllib.request.Request:
     netloc = parts.hostname or ""
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
-    url = urllib.parse.urlunsplit((parts.scheme, netloc, f"{parts.path.rstrip('/')}/health",
-                                   "", ""))
+    url = urllib.parse.urlunsplit(
+        (parts.scheme, netloc, f"{parts.path.rstrip('/')}/health", "", "")
+    )
     request = urllib.request.Request(url)
     if parts.username:
         token = base64.b64encode(
             f"{urllib.parse.unquote(parts.username)}:"
-            f"{urllib.parse.unquote(parts.password or '')}".encode()).decode()
+            f"{urllib.parse.unquote(parts.password or '')}".encode()
+        ).decode()
         request.add_header("Authorization", f"Basic {token}")
     return request
 
@@ -220,8 +234,9 @@ class ModelRegistry:
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         self._experiment_ids: dict[str, str] = {}
 
-    def list_versions(self, commodity: str, model_name: str,
-                      model_version: str) -> list[ModelVersionInfo]:
+    def list_versions(
+        self, commodity: str, model_name: str, model_version: str
+    ) -> list[ModelVersionInfo]:
         """Every registered version of (commodity, model, model_version), in one paged search."""
         name = registered_model_name(commodity, model_name)
         found = self._search(f"name = '{name}' and tag.model_version = '{model_version}'")
@@ -230,10 +245,18 @@ class ModelRegistry:
 
     def describe_versions(self, commodity: str | None = None) -> list[dict[str, Any]]:
         """Every version of this project's registered models (of one commodity), with tags."""
-        found = self._search(f"tag.commodity = '{commodity}'" if commodity
-                             else "tag.model_id != ''")
-        described = [{"name": v.name, "version": int(v.version), "run_id": v.run_id,
-                      "tags": dict(sorted(v.tags.items()))} for v in found]
+        found = self._search(
+            f"tag.commodity = '{commodity}'" if commodity else "tag.model_id != ''"
+        )
+        described = [
+            {
+                "name": v.name,
+                "version": int(v.version),
+                "run_id": v.run_id,
+                "tags": dict(sorted(v.tags.items())),
+            }
+            for v in found
+        ]
         return sorted(described, key=lambda d: (d["name"], d["version"]))
 
     def _search(self, query: str) -> list[Any]:
@@ -243,17 +266,20 @@ class ModelRegistry:
         try:
             while True:
                 page = self.client.search_model_versions(
-                    query, max_results=_SEARCH_PAGE_SIZE, page_token=page_token)
+                    query, max_results=_SEARCH_PAGE_SIZE, page_token=page_token
+                )
                 found.extend(page)
                 page_token = page.token
                 if not page_token:
                     return found
         except MlflowException as error:
-            raise RegistryError(f"cannot search model versions ({query}) at "
-                                f"{self.safe_uri}: {_first_line(error)}") from error
+            raise RegistryError(
+                f"cannot search model versions ({query}) at {self.safe_uri}: {_first_line(error)}"
+            ) from error
 
-    def register(self, forecaster: Forecaster, history: MarketHistory,
-                 model_version: str) -> ModelVersionInfo:
+    def register(
+        self, forecaster: Forecaster, history: MarketHistory, model_version: str
+    ) -> ModelVersionInfo:
         """Log ``forecaster`` in a run and register it as a new version.
 
         Args:
@@ -279,13 +305,18 @@ class ModelRegistry:
         self._activate()
         try:
             experiment_id = self._experiment_id(commodity)
-            with mlflow.start_run(experiment_id=experiment_id, run_name=identifier,
-                                  tags=tags) as run:
-                mlflow.log_params({**{f"param_{k}": v for k, v in forecaster.params.items()},
-                                   "training_date": training_date,
-                                   "training_window_start": known.first_date,
-                                   "data_cutoff_date": forecaster.data_cutoff_,
-                                   "training_rows": len(known)})
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name=identifier, tags=tags
+            ) as run:
+                mlflow.log_params(
+                    {
+                        **{f"param_{k}": v for k, v in forecaster.params.items()},
+                        "training_date": training_date,
+                        "training_window_start": known.first_date,
+                        "data_cutoff_date": forecaster.data_cutoff_,
+                        "training_rows": len(known),
+                    }
+                )
                 if forecaster.training_metrics_:
                     mlflow.log_metrics(forecaster.training_metrics_)
                 self._log_fan_chart(forecaster, known, identifier)
@@ -294,21 +325,29 @@ class ModelRegistry:
                     warnings.filterwarnings("ignore", message=".*input example was not provided")
                     info = mlflow.pyfunc.log_model(
                         name="model",
-                        python_model=PathSamplerModel(forecaster, commodity,
-                                                      known.weather_features),
+                        python_model=PathSamplerModel(
+                            forecaster, commodity, known.weather_features
+                        ),
                         signature=_signature(known.weather_features),
                         pip_requirements=_pip_requirements(),
                     )
             # register_model prints its progress to stderr; the job log has its own line.
             with contextlib.redirect_stderr(io.StringIO()):
                 version = mlflow.register_model(
-                    info.model_uri, registered_model_name(commodity, forecaster.name), tags=tags)
+                    info.model_uri, registered_model_name(commodity, forecaster.name), tags=tags
+                )
         except MlflowException as error:
-            raise RegistryError(f"cannot register {identifier} at "
-                                f"{self.safe_uri}: {_first_line(error)}") from error
+            raise RegistryError(
+                f"cannot register {identifier} at {self.safe_uri}: {_first_line(error)}"
+            ) from error
         registered = _version_info(self.client.get_model_version(version.name, version.version))
-        logger.debug("registered %s as %s version %s (run %s)", identifier, version.name,
-                     version.version, run.info.run_id)
+        logger.debug(
+            "registered %s as %s version %s (run %s)",
+            identifier,
+            version.name,
+            version.version,
+            run.info.run_id,
+        )
         return self._keep_first_registration(registered)
 
     def _keep_first_registration(self, registered: ModelVersionInfo) -> ModelVersionInfo:
@@ -318,18 +357,28 @@ class ModelRegistry:
         versions of that slot, and the one that is not the lowest version deletes its own
         and uses the winner. Whatever the interleaving, exactly one version survives.
         """
-        same_slot = [v for v in self.list_versions(registered.commodity, registered.model_name,
-                                                   registered.model_version)
-                     if v.training_date == registered.training_date]
+        same_slot = [
+            v
+            for v in self.list_versions(
+                registered.commodity, registered.model_name, registered.model_version
+            )
+            if v.training_date == registered.training_date
+        ]
         winner = min(same_slot, key=lambda v: v.version, default=registered)
         if winner.version < registered.version:
             try:
                 self.client.delete_model_version(registered.name, str(registered.version))
             except MlflowException as error:
-                raise RegistryError(f"cannot remove duplicate {registered.uri} of "
-                                    f"{winner.uri}: {_first_line(error)}") from error
-            logger.info("%s was registered first as %s; removed duplicate %s",
-                        registered.model_id, winner.uri, registered.uri)
+                raise RegistryError(
+                    f"cannot remove duplicate {registered.uri} of "
+                    f"{winner.uri}: {_first_line(error)}"
+                ) from error
+            logger.info(
+                "%s was registered first as %s; removed duplicate %s",
+                registered.model_id,
+                winner.uri,
+                registered.uri,
+            )
         return winner
 
     def load(self, version: ModelVersionInfo) -> Forecaster:
@@ -339,11 +388,13 @@ class ModelRegistry:
             loaded = mlflow.pyfunc.load_model(version.uri)
             model = loaded.unwrap_python_model()
         except (MlflowException, OSError, EOFError, AttributeError, ModuleNotFoundError) as error:
-            raise RegistryError(f"cannot load {version.model_id} from {version.uri}: "
-                                f"{_first_line(error)}") from error
+            raise RegistryError(
+                f"cannot load {version.model_id} from {version.uri}: {_first_line(error)}"
+            ) from error
         if not isinstance(model, PathSamplerModel):
-            raise RegistryError(f"{version.uri} is a {type(model).__name__}, "
-                                f"expected a PathSamplerModel")
+            raise RegistryError(
+                f"{version.uri} is a {type(model).__name__}, expected a PathSamplerModel"
+            )
         return model.forecaster
 
     def _activate(self) -> None:

@@ -101,20 +101,25 @@ class RunSummary:
 
     def describe(self) -> str:
         """The one-line summary printed at the end of a run."""
-        return (f"trained {len(self.trained)}, skipped {self.reused}, generated {self.generated}, "
-                f"already present {self.already_present}, failed {self.failed_forecasts} "
-                f"(actuals {self.actuals_written}, rows written {self.rows_written})")
+        return (
+            f"trained {len(self.trained)}, skipped {self.reused}, generated {self.generated}, "
+            f"already present {self.already_present}, failed {self.failed_forecasts} "
+            f"(actuals {self.actuals_written}, rows written {self.rows_written})"
+        )
 
 
-def forecast_seed(base_seed: int, commodity: str, model_name: str,
-                  forecast_date: dt.date) -> np.random.SeedSequence:
+def forecast_seed(
+    base_seed: int, commodity: str, model_name: str, forecast_date: dt.date
+) -> np.random.SeedSequence:
     """The random stream of one forecast: independent of sharding and run order."""
     return np.random.SeedSequence(
-        [base_seed, zlib.crc32(f"{commodity}/{model_name}".encode()), forecast_date.toordinal()])
+        [base_seed, zlib.crc32(f"{commodity}/{model_name}".encode()), forecast_date.toordinal()]
+    )
 
 
-def check_forecast_range(history: MarketHistory, first: dt.date, last: dt.date, today: dt.date,
-                         max_staleness_days: int) -> None:
+def check_forecast_range(
+    history: MarketHistory, first: dt.date, last: dt.date, today: dt.date, max_staleness_days: int
+) -> None:
     """Refuse forecast dates the data cannot serve, before anything is written.
 
     Raises:
@@ -122,27 +127,39 @@ def check_forecast_range(history: MarketHistory, first: dt.date, last: dt.date, 
         DataError: The newest price is more than ``max_staleness_days`` before ``last``.
     """
     if first <= history.first_date:
-        raise ConfigError(f"forecast date {first} is not after the first {history.commodity} "
-                          f"price ({history.first_date}); expected a later date")
+        raise ConfigError(
+            f"forecast date {first} is not after the first {history.commodity} "
+            f"price ({history.first_date}); expected a later date"
+        )
     if last > today:
-        raise ConfigError(f"forecast date {last} is after today ({today}); "
-                          f"expected a date on or before today")
+        raise ConfigError(
+            f"forecast date {last} is after today ({today}); expected a date on or before today"
+        )
     stale_days = (last - history.last_date).days
     if stale_days > max_staleness_days:
-        raise DataError(f"forecast date {last} is {stale_days} days after the newest "
-                        f"{history.commodity} price ({history.last_date}); expected at most "
-                        f"{max_staleness_days} days: update the data or pick an earlier date")
+        raise DataError(
+            f"forecast date {last} is {stale_days} days after the newest "
+            f"{history.commodity} price ({history.last_date}); expected at most "
+            f"{max_staleness_days} days: update the data or pick an earlier date"
+        )
 
 
 class ForecastPipeline:
     """Runs the training check and the forecasts for a list of cadence windows."""
 
-    def __init__(self, config: RunConfig, history: MarketHistory, registry: ModelRegistry,
-                 table: DistributionsTable, reporter: Reporter,
-                 now: dt.datetime | None = None) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        history: MarketHistory,
+        registry: ModelRegistry,
+        table: DistributionsTable,
+        reporter: Reporter,
+        now: dt.datetime | None = None,
+    ) -> None:
         if history.commodity != config.commodity:
-            raise ConfigError(f"history of {history.commodity!r} given for a run of "
-                              f"{config.commodity!r}")
+            raise ConfigError(
+                f"history of {history.commodity!r} given for a run of {config.commodity!r}"
+            )
         self.config = config
         self.history = history
         self.registry = registry
@@ -161,29 +178,41 @@ class ForecastPipeline:
         config = self.config
         with summary.timed("table_read"):
             present = self.table.existing_keys(
-                config.commodity, config.model_version, (*config.models, ACTUALS),
-                (d for window in windows for d in window.forecast_dates))
+                config.commodity,
+                config.model_version,
+                (*config.models, ACTUALS),
+                (d for window in windows for d in window.forecast_dates),
+            )
         with summary.timed("registry"):
-            versions = {name: self.registry.list_versions(config.commodity, name,
-                                                          config.model_version)
-                        for name in config.models}
-        missing = {(name, window): [d for d in window.forecast_dates if (name, d) not in present]
-                   for window in windows for name in config.models}
+            versions = {
+                name: self.registry.list_versions(config.commodity, name, config.model_version)
+                for name in config.models
+            }
+        missing = {
+            (name, window): [d for d in window.forecast_dates if (name, d) not in present]
+            for window in windows
+            for name in config.models
+        }
         total = sum(len(dates) for dates in missing.values())
-        summary.already_present = sum(w.n_forecast_dates for w in windows) * len(config.models) \
-            - total
+        summary.already_present = (
+            sum(w.n_forecast_dates for w in windows) * len(config.models) - total
+        )
         self.reporter.start(total)
         for index, window in enumerate(windows, start=1):
-            self.reporter.line(f"Window {index}/{len(windows)}: training date "
-                               f"{window.training_date}, forecasts {window.first_forecast_date}.."
-                               f"{window.last_forecast_date}")
+            self.reporter.line(
+                f"Window {index}/{len(windows)}: training date "
+                f"{window.training_date}, forecasts {window.first_forecast_date}.."
+                f"{window.last_forecast_date}"
+            )
             self.reporter.line("PHASE 1: Training check")
             ready = []
             for name in config.models:
                 dates = missing[(name, window)]
                 if not dates:
-                    self.reporter.line(f"Checking {name}... all {window.n_forecast_dates} "
-                                       f"forecasts already present")
+                    self.reporter.line(
+                        f"Checking {name}... all {window.n_forecast_dates} "
+                        f"forecasts already present"
+                    )
                     summary.reused += 1
                 elif self._ensure_trained(name, window, versions[name], summary):
                     ready.append(name)
@@ -197,37 +226,46 @@ class ForecastPipeline:
         self._flush(summary)
         return summary
 
-    def _ensure_trained(self, name: str, window: TrainingWindow,
-                        versions: list[ModelVersionInfo], summary: RunSummary) -> bool:
+    def _ensure_trained(
+        self,
+        name: str,
+        window: TrainingWindow,
+        versions: list[ModelVersionInfo],
+        summary: RunSummary,
+    ) -> bool:
         """Phase 1 for one model and window; False if training failed."""
         slot = window.training_date
         served = [v for v in versions if v.training_date <= window.first_forecast_date]
         last = last_training_date(served)
         next_date = self.config.cadence.next_training_date(last) if last else slot
         if any(v.training_date == slot for v in versions):
-            self.reporter.line(f"Checking {name}... no retraining needed "
-                               f"(last: {last}, next: {next_date})")
+            self.reporter.line(
+                f"Checking {name}... no retraining needed (last: {last}, next: {next_date})"
+            )
             summary.reused += 1
             return True
-        self.reporter.line(f"Checking {name}... retraining needed "
-                           f"(last: {last or 'never'}, next: {next_date})")
+        self.reporter.line(
+            f"Checking {name}... retraining needed (last: {last or 'never'}, next: {next_date})"
+        )
         try:
             with summary.timed("training"):
                 model = build_model(name).fit(self.history, slot)
             with summary.timed("registry"):
-                registered = self.registry.register(model, self.history,
-                                                    self.config.model_version)
+                registered = self.registry.register(model, self.history, self.config.model_version)
         except Exception as error:  # any model or registry error fails this model only
             self._fail(summary, name, f"window {slot}", error)
             return False
         versions.append(registered)
         summary.trained.append(registered.model_id)
-        self.reporter.line(f"  Trained and registered {registered.model_id} ({registered.uri}, "
-                           f"data cutoff {registered.data_cutoff_date})")
+        self.reporter.line(
+            f"  Trained and registered {registered.model_id} ({registered.uri}, "
+            f"data cutoff {registered.data_cutoff_date})"
+        )
         return True
 
-    def _forecast(self, name: str, dates: list[dt.date], versions: list[ModelVersionInfo],
-                  summary: RunSummary) -> None:
+    def _forecast(
+        self, name: str, dates: list[dt.date], versions: list[ModelVersionInfo], summary: RunSummary
+    ) -> None:
         """Phase 2 for one model and window: sample every missing date.
 
         Dates served by the same model version are sampled in one batch (the model is
@@ -240,8 +278,9 @@ class ForecastPipeline:
         for version, group in groups.items():
             try:
                 if version is None:
-                    raise DataError(f"no registered {name} model with training date on or "
-                                    f"before {group[0]}")
+                    raise DataError(
+                        f"no registered {name} model with training date on or before {group[0]}"
+                    )
                 with summary.timed("registry"):
                     model = self.registry.load(version)
             except Exception as error:  # fail-open: this model and these dates only
@@ -250,52 +289,67 @@ class ForecastPipeline:
                 summary.failed_forecasts += len(group)
                 self.reporter.advance(len(group))
                 continue
-            self.reporter.line(f"{name}... Using model trained on {version.training_date} "
-                               f"({version.model_id})")
-            for forecast_date, paths in zip(group, self._sample(name, model, group, summary),
-                                            strict=True):
+            self.reporter.line(
+                f"{name}... Using model trained on {version.training_date} ({version.model_id})"
+            )
+            for forecast_date, paths in zip(
+                group, self._sample(name, model, group, summary), strict=True
+            ):
                 if paths is None:
                     summary.failed_forecasts += 1
                     self.reporter.advance(1)
                     continue
-                self._buffer_forecast(Forecast(
-                    commodity=self.config.commodity,
-                    model_name=name,
-                    model_version=self.config.model_version,
-                    forecast_start_date=forecast_date,
-                    data_cutoff_date=self.history.as_of(forecast_date).last_date,
-                    training_date=version.training_date,
-                    model_uri=version.uri,
-                    paths=paths,
-                ), summary)
+                self._buffer_forecast(
+                    Forecast(
+                        commodity=self.config.commodity,
+                        model_name=name,
+                        model_version=self.config.model_version,
+                        forecast_start_date=forecast_date,
+                        data_cutoff_date=self.history.as_of(forecast_date).last_date,
+                        training_date=version.training_date,
+                        model_uri=version.uri,
+                        paths=paths,
+                    ),
+                    summary,
+                )
                 summary.generated += 1
                 self.reporter.advance(1)
 
-    def _sample(self, name: str, model: Forecaster, dates: list[dt.date],
-                summary: RunSummary) -> list[np.ndarray | None]:
+    def _sample(
+        self, name: str, model: Forecaster, dates: list[dt.date], summary: RunSummary
+    ) -> list[np.ndarray | None]:
         """Paths of every date in one batch; None (and a recorded failure) for a failed date."""
         config = self.config
-        seeds = [forecast_seed(config.seed, config.commodity, name, forecast_date)
-                 for forecast_date in dates]
+        seeds = [
+            forecast_seed(config.seed, config.commodity, name, forecast_date)
+            for forecast_date in dates
+        ]
         with summary.timed("sampling"):
             try:
-                return list(model.sample_paths_batch(self.history, dates, HORIZON_DAYS,
-                                                     config.n_paths, seeds))
+                return list(
+                    model.sample_paths_batch(
+                        self.history, dates, HORIZON_DAYS, config.n_paths, seeds
+                    )
+                )
             except Exception:  # some date failed: find it
                 # A date's paths do not depend on the rest of its batch, so sampling date
                 # by date gives the same paths for the others.
                 paths: list[np.ndarray | None] = []
                 for forecast_date, seed in zip(dates, seeds, strict=True):
                     try:
-                        paths.append(model.sample_paths(self.history, forecast_date,
-                                                        HORIZON_DAYS, config.n_paths, seed))
+                        paths.append(
+                            model.sample_paths(
+                                self.history, forecast_date, HORIZON_DAYS, config.n_paths, seed
+                            )
+                        )
                     except Exception as error:  # fail-open: this model and date only
                         self._fail(summary, name, str(forecast_date), error)
                         paths.append(None)
                 return paths
 
-    def _add_actuals(self, window: TrainingWindow, present: set[tuple[str, dt.date]],
-                     summary: RunSummary) -> None:
+    def _add_actuals(
+        self, window: TrainingWindow, present: set[tuple[str, dt.date]], summary: RunSummary
+    ) -> None:
         for forecast_date in window.forecast_dates:
             if (ACTUALS, forecast_date) in present:
                 continue
@@ -318,12 +372,16 @@ class ForecastPipeline:
         with summary.timed("table_read"):
             # A daily run and a backfill shard may compute the same key at the same time.
             present = self.table.existing_keys(
-                self.config.commodity, self.config.model_version,
-                {f.model_name for f in buffered}, {f.forecast_start_date for f in buffered})
+                self.config.commodity,
+                self.config.model_version,
+                {f.model_name for f in buffered},
+                {f.forecast_start_date for f in buffered},
+            )
         fresh = [f for f in buffered if (f.model_name, f.forecast_start_date) not in present]
         if len(fresh) < len(buffered):
-            self.reporter.line(f"Skipping {len(buffered) - len(fresh)} forecasts another "
-                               f"writer stored meanwhile")
+            self.reporter.line(
+                f"Skipping {len(buffered) - len(fresh)} forecasts another writer stored meanwhile"
+            )
         if not fresh:
             return
         self.reporter.line(f"Writing {len(fresh)} forecasts to {self.table.location}...")

@@ -59,8 +59,9 @@ class BackfillPlan:
         }
 
 
-def plan_backfill(cadence: Cadence, start: dt.date, end: dt.date, shard_count: int,
-                  n_models: int) -> BackfillPlan:
+def plan_backfill(
+    cadence: Cadence, start: dt.date, end: dt.date, shard_count: int, n_models: int
+) -> BackfillPlan:
     """The windows of [start, end] and their round-robin assignment to shards."""
     windows = tuple(cadence.windows(start, end))
     shards = tuple(tuple(shard) for shard in assign_shards(windows, shard_count))

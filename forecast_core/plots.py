@@ -37,18 +37,31 @@ def fan_chart(
     shown_from = np.datetime64(forecast_date - dt.timedelta(days=31 * months_shown), "ns")
     recent = history.observations[history.observations["date"].to_numpy() >= shown_from]
     horizon_days = np.arange(paths.shape[1]).astype("timedelta64[D]") + np.datetime64(
-        forecast_date, "D")
+        forecast_date, "D"
+    )
     figure = Figure(figsize=(9, 4.5))
     axes = figure.subplots()
     axes.plot(recent["date"], recent["close"], color="0.3", linewidth=1.0, label="close")
     for (low, high), alpha in zip(BANDS, (0.15, 0.25, 0.35), strict=True):
-        axes.fill_between(horizon_days, np.percentile(paths, low, axis=0),
-                          np.percentile(paths, high, axis=0), color="tab:blue", alpha=alpha,
-                          linewidth=0, label=f"{high - low:.0f}% band")
+        axes.fill_between(
+            horizon_days,
+            np.percentile(paths, low, axis=0),
+            np.percentile(paths, high, axis=0),
+            color="tab:blue",
+            alpha=alpha,
+            linewidth=0,
+            label=f"{high - low:.0f}% band",
+        )
     axes.plot(horizon_days, np.median(paths, axis=0), color="tab:blue", label="median")
     if realized is not None and len(realized):
-        axes.plot(realized.observations["date"], realized.observations["close"], color="black",
-                  marker=".", linewidth=1.0, label="realized")
+        axes.plot(
+            realized.observations["date"],
+            realized.observations["close"],
+            color="black",
+            marker=".",
+            linewidth=1.0,
+            label="realized",
+        )
     axes.axvline(np.datetime64(forecast_date, "D"), color="0.6", linestyle=":")
     axes.set_title(title)
     axes.set_ylabel(f"{history.commodity} close")

@@ -13,8 +13,9 @@ DEFAULT_MASTER = "local[2]"
 # Parquet tries a dictionary for every column chunk and drops it when it does not pay; for
 # the path values (2,000 distinct doubles per file) it never pays, and building it cost a
 # third of the write's CPU. Repeated columns (names, dates) keep their dictionaries.
-_PARQUET_PATH_COLUMNS = {f"spark.hadoop.parquet.enable.dictionary#{day}": "false"
-                         for day in DAY_COLUMNS}
+_PARQUET_PATH_COLUMNS = {
+    f"spark.hadoop.parquet.enable.dictionary#{day}": "false" for day in DAY_COLUMNS
+}
 _DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -65,8 +66,9 @@ def build_spark_session(
         # that job runs on the driver's own cores and costs seconds per thousand folders
         # (one folder per forecast: 44-61 s to scan a 2018-2024 table, 3-10 s listed by
         # the driver); a cluster keeps the distributed listing.
-        builder = builder.config("spark.sql.sources.parallelPartitionDiscovery.threshold",
-                                 "1000000")
+        builder = builder.config(
+            "spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000"
+        )
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
     if table_format == "delta":

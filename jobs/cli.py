@@ -52,33 +52,80 @@ from jobs.reporting import ConsoleReporter
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
     """Options shared by ``daily`` and ``backfill``."""
     options = [
-        click.option("--commodity", default="coffee", show_default=True,
-                     help="Commodity to forecast (a commodity in the data)."),
+        click.option(
+            "--commodity",
+            default="coffee",
+            show_default=True,
+            help="Commodity to forecast (a commodity in the data).",
+        ),
         models_option(),
-        click.option("--train-frequency", default="semiannually", show_default=True,
-                     help=f"Retraining cadence: {', '.join(FREQUENCIES)}."),
-        click.option("--model-version", default=DEFAULT_MODEL_VERSION, show_default=True,
-                     help="Version label of the models (part of every key and model id): letters, "
-                          "digits, dots, dashes, underscores."),
-        click.option("--n-paths", default=DEFAULT_N_PATHS, show_default=True, type=int,
-                     help="Monte Carlo paths per forecast."),
-        click.option("--seed", default=0, show_default=True, type=int,
-                     help="Base random seed; paths are reproducible per (model, date)."),
-        click.option("--max-staleness-days", default=DEFAULT_MAX_STALENESS_DAYS,
-                     show_default=True, type=int,
-                     help="How many days the forecast date may be past the newest price."),
-        click.option("--flush-rows", default=DEFAULT_FLUSH_ROWS, show_default=True,
-                     type=click.IntRange(min=1), envvar="FORECAST_FLUSH_ROWS", show_envvar=True,
-                     help="Table rows buffered before one batched write."),
+        click.option(
+            "--train-frequency",
+            default="semiannually",
+            show_default=True,
+            help=f"Retraining cadence: {', '.join(FREQUENCIES)}.",
+        ),
+        click.option(
+            "--model-version",
+            default=DEFAULT_MODEL_VERSION,
+            show_default=True,
+            help="Version label of the models (part of every key and model id): letters, "
+            "digits, dots, dashes, underscores.",
+        ),
+        click.option(
+            "--n-paths",
+            default=DEFAULT_N_PATHS,
+            show_default=True,
+            type=int,
+            help="Monte Carlo paths per forecast.",
+        ),
+        click.option(
+            "--seed",
+            default=0,
+            show_default=True,
+            type=int,
+            help="Base random seed; paths are reproducible per (model, date).",
+        ),
+        click.option(
+            "--max-staleness-days",
+            default=DEFAULT_MAX_STALENESS_DAYS,
+            show_default=True,
+            type=int,
+            help="How many days the forecast date may be past the newest price.",
+        ),
+        click.option(
+            "--flush-rows",
+            default=DEFAULT_FLUSH_ROWS,
+            show_default=True,
+            type=click.IntRange(min=1),
+            envvar="FORECAST_FLUSH_ROWS",
+            show_envvar=True,
+            help="Table rows buffered before one batched write.",
+        ),
     ]
     return data_option(store_options(with_options(command, options)))
 
 
-def _run(commodity: str, models: str, train_frequency: str, model_version: str, n_paths: int,
-         seed: int, max_staleness_days: int, flush_rows: int, data: Path | None, home: Path,
-         tracking_uri: str | None, table_location: str | None, table_format: str,
-         spark_master: str, spark_jars: str, start: dt.date, end: dt.date,
-         select_windows: Callable[[list[Any]], list[Any]]) -> None:
+def _run(
+    commodity: str,
+    models: str,
+    train_frequency: str,
+    model_version: str,
+    n_paths: int,
+    seed: int,
+    max_staleness_days: int,
+    flush_rows: int,
+    data: Path | None,
+    home: Path,
+    tracking_uri: str | None,
+    table_location: str | None,
+    table_format: str,
+    spark_master: str,
+    spark_jars: str,
+    start: dt.date,
+    end: dt.date,
+    select_windows: Callable[[list[Any]], list[Any]],
+) -> None:
     """Shared body of daily and backfill: validate everything, then run the pipeline."""
     from forecast_core.data import load_dataset
     from forecast_core.mlflow_registry import ModelRegistry
@@ -87,12 +134,19 @@ def _run(commodity: str, models: str, train_frequency: str, model_version: str, 
     from forecast_core.tables import DistributionsTable
 
     quiet_libraries()
-    config = RunConfig(commodity=commodity.strip().lower(), models=tuple(models.split(",")),
-                       cadence=Cadence(parse_frequency(train_frequency)),
-                       model_version=model_version, n_paths=n_paths, seed=seed,
-                       max_staleness_days=max_staleness_days, flush_rows=flush_rows)
-    stores = store_config(home, tracking_uri, table_location, table_format, spark_master,
-                           spark_jars)
+    config = RunConfig(
+        commodity=commodity.strip().lower(),
+        models=tuple(models.split(",")),
+        cadence=Cadence(parse_frequency(train_frequency)),
+        model_version=model_version,
+        n_paths=n_paths,
+        seed=seed,
+        max_staleness_days=max_staleness_days,
+        flush_rows=flush_rows,
+    )
+    stores = store_config(
+        home, tracking_uri, table_location, table_format, spark_master, spark_jars
+    )
     today = utc_today()
     started = time.perf_counter()
     history = load_dataset(data, today=today).history(config.commodity)
@@ -102,14 +156,17 @@ def _run(commodity: str, models: str, train_frequency: str, model_version: str, 
     home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
     started = time.perf_counter()
-    spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
-                                table_format=stores.table_format)
+    spark = build_spark_session(
+        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
+    )
     spark_start_seconds = time.perf_counter() - started
     table = DistributionsTable(spark, stores.table_location, stores.table_format)
     reporter = ConsoleReporter()
-    click.echo(f"{config.commodity}: models {', '.join(config.models)}; cadence "
-               f"{config.cadence.frequency}; version {config.model_version}; "
-               f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})")
+    click.echo(
+        f"{config.commodity}: models {', '.join(config.models)}; cadence "
+        f"{config.cadence.frequency}; version {config.model_version}; "
+        f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})"
+    )
     try:
         summary = ForecastPipeline(config, history, registry, table, reporter).run(windows)
     except ForecastCoreError as error:
@@ -117,8 +174,11 @@ def _run(commodity: str, models: str, train_frequency: str, model_version: str, 
         fail(f"run stopped: {error}", EXIT_MODEL_FAILED)
         return
     reporter.finish()
-    summary.timings = {"data_load": data_load_seconds, "spark_start": spark_start_seconds,
-                       **summary.timings}
+    summary.timings = {
+        "data_load": data_load_seconds,
+        "spark_start": spark_start_seconds,
+        **summary.timings,
+    }
     click.echo(f"Summary: {summary.describe()}")
     click.echo(f"Timings: {summary.describe_timings()}")
     for failure in summary.failures:
@@ -137,8 +197,12 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--forecast-date", type=DATE, default=None,
-              help="Day 1 of the forecast (YYYY-MM-DD); default: today (UTC).")
+@click.option(
+    "--forecast-date",
+    type=DATE,
+    default=None,
+    help="Day 1 of the forecast (YYYY-MM-DD); default: today (UTC).",
+)
 @_run_options
 @exit_on_setup_errors
 def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
@@ -150,14 +214,31 @@ def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
 @cli.command()
 @click.option("--start", type=DATE, required=True, help="First forecast date (YYYY-MM-DD).")
 @click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
-@click.option("--shard-index", type=int, envvar="JOB_COMPLETION_INDEX", show_envvar=True,
-              default=None, help="This shard (0-based); set by a Kubernetes Indexed Job.")
-@click.option("--shard-count", type=int, envvar="FORECAST_SHARD_COUNT", show_envvar=True,
-              default=None, help="Number of shards; without it one process does everything.")
+@click.option(
+    "--shard-index",
+    type=int,
+    envvar="JOB_COMPLETION_INDEX",
+    show_envvar=True,
+    default=None,
+    help="This shard (0-based); set by a Kubernetes Indexed Job.",
+)
+@click.option(
+    "--shard-count",
+    type=int,
+    envvar="FORECAST_SHARD_COUNT",
+    show_envvar=True,
+    default=None,
+    help="Number of shards; without it one process does everything.",
+)
 @_run_options
 @exit_on_setup_errors
-def backfill(start: dt.datetime, end: dt.datetime, shard_index: int | None,
-             shard_count: int | None, **options: Any) -> None:
+def backfill(
+    start: dt.datetime,
+    end: dt.datetime,
+    shard_index: int | None,
+    shard_count: int | None,
+    **options: Any,
+) -> None:
     """Train at every cadence date of [start, end] and forecast every date in it.
 
     The sharding unit is a cadence window (a training date and the dates its model
@@ -169,43 +250,70 @@ def backfill(start: dt.datetime, end: dt.datetime, shard_index: int | None,
     count = 1 if shard_count is None else shard_count
     index = 0 if shard_index is None else shard_index
     if shard_index is not None and shard_count is None:
-        raise ConfigError(f"shard index {shard_index} given without a shard count; "
-                          f"set --shard-count or FORECAST_SHARD_COUNT")
-    _run(start=first, end=last,
-         select_windows=lambda windows: shard_windows(windows, index, count), **options)
+        raise ConfigError(
+            f"shard index {shard_index} given without a shard count; "
+            f"set --shard-count or FORECAST_SHARD_COUNT"
+        )
+    _run(
+        start=first,
+        end=last,
+        select_windows=lambda windows: shard_windows(windows, index, count),
+        **options,
+    )
 
 
 @cli.command()
 @click.option("--start", type=DATE, required=True, help="First forecast date (YYYY-MM-DD).")
 @click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
-@click.option("--train-frequency", default="semiannually", show_default=True,
-              help=f"Retraining cadence: {', '.join(FREQUENCIES)}.")
+@click.option(
+    "--train-frequency",
+    default="semiannually",
+    show_default=True,
+    help=f"Retraining cadence: {', '.join(FREQUENCIES)}.",
+)
 @click.option("--shard-count", type=int, default=1, show_default=True, help="Number of shards.")
 @models_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @exit_on_setup_errors
-def plan(start: dt.datetime, end: dt.datetime, train_frequency: str, shard_count: int,
-         models: str, as_json: bool) -> None:
+def plan(
+    start: dt.datetime,
+    end: dt.datetime,
+    train_frequency: str,
+    shard_count: int,
+    models: str,
+    as_json: bool,
+) -> None:
     """Show the training dates, windows and what each shard writes (to size a backfill Job)."""
     first, last = start.date(), end.date()
     if first > last:
         raise ConfigError(f"--start {first} is after --end {last}; expected start <= end")
-    backfill_plan = plan_backfill(Cadence(parse_frequency(train_frequency)), first, last,
-                                  shard_count, len(parse_model_names(models.split(","))))
+    backfill_plan = plan_backfill(
+        Cadence(parse_frequency(train_frequency)),
+        first,
+        last,
+        shard_count,
+        len(parse_model_names(models.split(","))),
+    )
     if as_json:
         click.echo(json.dumps(backfill_plan.to_dict(), indent=2))
         return
     described = backfill_plan.to_dict()
-    click.echo(f"Backfill {first}..{last}, cadence {train_frequency}: "
-               f"{len(backfill_plan.windows)} windows, {described['forecasts']} forecasts "
-               f"({described['models']} models)")
+    click.echo(
+        f"Backfill {first}..{last}, cadence {train_frequency}: "
+        f"{len(backfill_plan.windows)} windows, {described['forecasts']} forecasts "
+        f"({described['models']} models)"
+    )
     click.echo(f"Training dates: {', '.join(described['training_dates'])}")
-    click.echo(f"Shards: {shard_count} requested, {backfill_plan.useful_shards} useful "
-               f"(set completions to {backfill_plan.useful_shards})")
+    click.echo(
+        f"Shards: {shard_count} requested, {backfill_plan.useful_shards} useful "
+        f"(set completions to {backfill_plan.useful_shards})"
+    )
     for shard in described["shards"]:
         slots = ", ".join(w["training_date"] for w in shard["windows"]) or "-"
-        click.echo(f"  shard {shard['shard_index']}: {shard['forecast_dates']} dates, "
-                   f"{shard['forecasts']} forecasts; windows {slots}")
+        click.echo(
+            f"  shard {shard['shard_index']}: {shard['forecast_dates']} dates, "
+            f"{shard['forecasts']} forecasts; windows {slots}"
+        )
 
 
 @cli.command()
@@ -215,9 +323,18 @@ def plan(start: dt.datetime, end: dt.datetime, train_frequency: str, shard_count
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON format.")
 @store_options
 @exit_on_setup_errors
-def inspect(commodity: str | None, from_date: dt.datetime | None, to_date: dt.datetime | None,
-            as_json: bool, home: Path, tracking_uri: str | None, table_location: str | None,
-            table_format: str, spark_master: str, spark_jars: str) -> None:
+def inspect(
+    commodity: str | None,
+    from_date: dt.datetime | None,
+    to_date: dt.datetime | None,
+    as_json: bool,
+    home: Path,
+    tracking_uri: str | None,
+    table_location: str | None,
+    table_format: str,
+    spark_master: str,
+    spark_jars: str,
+) -> None:
     """Show what the table holds per forecast date and model, and the registered models.
 
     JSON format (stable): {"table": str, "forecasts": [{"commodity", "model_name",
@@ -230,30 +347,40 @@ def inspect(commodity: str | None, from_date: dt.datetime | None, to_date: dt.da
     from forecast_core.tables import DistributionsTable
 
     quiet_libraries()
-    stores = store_config(home, tracking_uri, table_location, table_format, spark_master,
-                           spark_jars)
+    stores = store_config(
+        home, tracking_uri, table_location, table_format, spark_master, spark_jars
+    )
     home.mkdir(parents=True, exist_ok=True)
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-    spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
-                                table_format=stores.table_format)
+    spark = build_spark_session(
+        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
+    )
     table = DistributionsTable(spark, stores.table_location, stores.table_format)
-    forecasts = table.summarize(commodity, from_date.date() if from_date else None,
-                                to_date.date() if to_date else None)
-    report = {"table": stores.table_location, "forecasts": forecasts,
-              "models": registry.describe_versions(commodity)}
+    forecasts = table.summarize(
+        commodity, from_date.date() if from_date else None, to_date.date() if to_date else None
+    )
+    report = {
+        "table": stores.table_location,
+        "forecasts": forecasts,
+        "models": registry.describe_versions(commodity),
+    }
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
         return
     click.echo(f"Table {stores.table_location}: {len(forecasts)} forecasts")
     for entry in forecasts:
-        click.echo(f"  {entry['forecast_start_date']} {entry['model_name']:<12} "
-                   f"{entry['model_version']:<8} paths {entry['n_paths']:>5}  trained "
-                   f"{entry['training_date'] or '-'}  {entry['model_uri'] or ''}")
+        click.echo(
+            f"  {entry['forecast_start_date']} {entry['model_name']:<12} "
+            f"{entry['model_version']:<8} paths {entry['n_paths']:>5}  trained "
+            f"{entry['training_date'] or '-'}  {entry['model_uri'] or ''}"
+        )
     click.echo(f"Registered model versions: {len(report['models'])}")
     for version in report["models"]:
         tags = version["tags"]
-        click.echo(f"  {version['name']} v{version['version']}: {tags.get('model_id', '')} "
-                   f"(training {tags.get('training_date')}, cutoff {tags.get('data_cutoff_date')})")
+        click.echo(
+            f"  {version['name']} v{version['version']}: {tags.get('model_id', '')} "
+            f"(training {tags.get('training_date')}, cutoff {tags.get('data_cutoff_date')})"
+        )
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -270,5 +397,3 @@ def main() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cli(prog_name="forecast")
-
-

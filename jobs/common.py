@@ -66,32 +66,64 @@ def exit_on_setup_errors(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Where models and tables live, and the Spark session: options shared by commands."""
     options = [
-        click.option("--home", envvar="FORECAST_HOME", show_envvar=True, default=DEFAULT_HOME,
-                     show_default=True, type=click.Path(path_type=Path),
-                     help="Folder of the embedded MLflow store and table."),
-        click.option("--tracking-uri", envvar="MLFLOW_TRACKING_URI", show_envvar=True,
-                     default=None, help="MLflow tracking URI; default: SQLite under --home."),
-        click.option("--table", "table_location", envvar="FORECAST_TABLE", show_envvar=True,
-                     default=None,
-                     help="Distributions table path/URI or catalog name; default: under --home."),
-        click.option("--table-format", envvar="FORECAST_TABLE_FORMAT", show_envvar=True,
-                     default="parquet", show_default=True,
-                     type=click.Choice(["parquet", "delta"]), help="Table format."),
-        click.option("--spark-master", envvar="FORECAST_SPARK_MASTER", show_envvar=True,
-                     default="local[2]", show_default=True, help="Spark master URL."),
-        click.option("--spark-jars", envvar="FORECAST_SPARK_JARS", show_envvar=True,
-                     default="", help="Comma-separated extra jars (Delta Lake)."),
+        click.option(
+            "--home",
+            envvar="FORECAST_HOME",
+            show_envvar=True,
+            default=DEFAULT_HOME,
+            show_default=True,
+            type=click.Path(path_type=Path),
+            help="Folder of the embedded MLflow store and table.",
+        ),
+        click.option(
+            "--tracking-uri",
+            envvar="MLFLOW_TRACKING_URI",
+            show_envvar=True,
+            default=None,
+            help="MLflow tracking URI; default: SQLite under --home.",
+        ),
+        click.option(
+            "--table",
+            "table_location",
+            envvar="FORECAST_TABLE",
+            show_envvar=True,
+            default=None,
+            help="Distributions table path/URI or catalog name; default: under --home.",
+        ),
+        click.option(
+            "--table-format",
+            envvar="FORECAST_TABLE_FORMAT",
+            show_envvar=True,
+            default="parquet",
+            show_default=True,
+            type=click.Choice(["parquet", "delta"]),
+            help="Table format.",
+        ),
+        click.option(
+            "--spark-master",
+            envvar="FORECAST_SPARK_MASTER",
+            show_envvar=True,
+            default="local[2]",
+            show_default=True,
+            help="Spark master URL.",
+        ),
+        click.option(
+            "--spark-jars",
+            envvar="FORECAST_SPARK_JARS",
+            show_envvar=True,
+            default="",
+            help="Comma-separated extra jars (Delta Lake).",
+        ),
     ]
     return with_options(command, options)
 
 
-def with_options(command: Callable[..., Any],
-                 options: list[Callable[[Callable[..., Any]], Callable[..., Any]]]
-                 ) -> Callable[..., Any]:
+def with_options(
+    command: Callable[..., Any], options: list[Callable[[Callable[..., Any]], Callable[..., Any]]]
+) -> Callable[..., Any]:
     """``command`` with click ``options``, listed in the order ``--help`` shows them."""
     for option in reversed(options):
         command = option(command)
@@ -100,20 +132,34 @@ def with_options(command: Callable[..., Any],
 
 def models_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The ``--models`` option: comma-separated registered model names."""
-    return click.option("--models", default=DEFAULT_MODELS, show_default=True,
-                        help=f"Comma-separated models: {', '.join(sorted(MODELS))}.")
+    return click.option(
+        "--models",
+        default=DEFAULT_MODELS,
+        show_default=True,
+        help=f"Comma-separated models: {', '.join(sorted(MODELS))}.",
+    )
 
 
 def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """The ``--data`` option: the user's data, or the bundled sample."""
     return click.option(
-        "--data", envvar="FORECAST_DATA", show_envvar=True, default=None,
+        "--data",
+        envvar="FORECAST_DATA",
+        show_envvar=True,
+        default=None,
         type=click.Path(path_type=Path),
-        help="Data folder or prices file (CSV/Parquet); default: bundled sample.")(command)
+        help="Data folder or prices file (CSV/Parquet); default: bundled sample.",
+    )(command)
 
 
-def store_config(home: Path, tracking_uri: str | None, table_location: str | None,
-                  table_format: str, spark_master: str, spark_jars: str) -> StoreConfig:
+def store_config(
+    home: Path,
+    tracking_uri: str | None,
+    table_location: str | None,
+    table_format: str,
+    spark_master: str,
+    spark_jars: str,
+) -> StoreConfig:
     """The store settings from the shared options (defaults under ``home``)."""
     jars = tuple(j for j in spark_jars.split(",") if j.strip())
     return StoreConfig.embedded(

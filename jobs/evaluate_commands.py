@@ -41,33 +41,70 @@ if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
 
 
 # The metrics echoed (all of them are in the table, the CSV and the report).
-_CONSOLE_COLUMNS = ("crps", "crps_skill", "mae_median", "rmse_median", "coverage_80", "width_80",
-                    "coverage_95", "width_95", "directional_accuracy")
+_CONSOLE_COLUMNS = (
+    "crps",
+    "crps_skill",
+    "mae_median",
+    "rmse_median",
+    "coverage_80",
+    "width_80",
+    "coverage_95",
+    "width_95",
+    "directional_accuracy",
+)
 
 
 def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
     """Options shared by ``evaluate`` and ``report``: what to evaluate and where it is."""
     options = [
-        click.option("--commodity", default="coffee", show_default=True,
-                     help="Commodity whose forecasts are scored."),
-        click.option("--from", "from_date", type=DATE, required=True,
-                     help="First forecast date scored (YYYY-MM-DD)."),
-        click.option("--to", "to_date", type=DATE, required=True,
-                     help="Last forecast date scored (YYYY-MM-DD)."),
+        click.option(
+            "--commodity",
+            default="coffee",
+            show_default=True,
+            help="Commodity whose forecasts are scored.",
+        ),
+        click.option(
+            "--from",
+            "from_date",
+            type=DATE,
+            required=True,
+            help="First forecast date scored (YYYY-MM-DD).",
+        ),
+        click.option(
+            "--to",
+            "to_date",
+            type=DATE,
+            required=True,
+            help="Last forecast date scored (YYYY-MM-DD).",
+        ),
         models_option(),
-        click.option("--model-version", default=DEFAULT_MODEL_VERSION, show_default=True,
-                     help="Version label of the models scored."),
-        click.option("--fan-date", type=DATE, default=None,
-                     help="Forecast date of the fan chart; default: the newest date scored."),
-        click.option("--metrics-table", envvar="FORECAST_METRICS_TABLE", show_envvar=True,
-                     default=None, help="Metrics table path/URI or catalog name; default: "
-                                        "forecast_metrics next to the distributions table."),
+        click.option(
+            "--model-version",
+            default=DEFAULT_MODEL_VERSION,
+            show_default=True,
+            help="Version label of the models scored.",
+        ),
+        click.option(
+            "--fan-date",
+            type=DATE,
+            default=None,
+            help="Forecast date of the fan chart; default: the newest date scored.",
+        ),
+        click.option(
+            "--metrics-table",
+            envvar="FORECAST_METRICS_TABLE",
+            show_envvar=True,
+            default=None,
+            help="Metrics table path/URI or catalog name; default: "
+            "forecast_metrics next to the distributions table.",
+        ),
     ]
     return data_option(store_options(with_options(command, options)))
 
 
-def _default_output(home: Path, commodity: str, first: dt.date, last: dt.date,
-                    model_version: str) -> Path:
+def _default_output(
+    home: Path, commodity: str, first: dt.date, last: dt.date, model_version: str
+) -> Path:
     return home / "evaluation" / f"{commodity}_{first}_{last}_{model_version}"
 
 
@@ -81,10 +118,22 @@ class _Evaluated:
     metrics_location: str
 
 
-def _evaluate(commodity: str, from_date: dt.datetime, to_date: dt.datetime, models: str,
-              model_version: str, fan_date: dt.datetime | None, data: Path | None, home: Path,
-              tracking_uri: str | None, table_location: str | None, table_format: str,
-              spark_master: str, spark_jars: str, metrics_table: str | None) -> _Evaluated:
+def _evaluate(
+    commodity: str,
+    from_date: dt.datetime,
+    to_date: dt.datetime,
+    models: str,
+    model_version: str,
+    fan_date: dt.datetime | None,
+    data: Path | None,
+    home: Path,
+    tracking_uri: str | None,
+    table_location: str | None,
+    table_format: str,
+    spark_master: str,
+    spark_jars: str,
+    metrics_table: str | None,
+) -> _Evaluated:
     """Validate the options, read the table and the prices, and compute the evaluation.
 
     Raises:
@@ -102,39 +151,50 @@ def _evaluate(commodity: str, from_date: dt.datetime, to_date: dt.datetime, mode
     from forecast_core.tables import DistributionsTable
 
     quiet_libraries()
-    config = EvaluationConfig(commodity=commodity.strip().lower(),
-                              evaluated_from=from_date.date(), evaluated_to=to_date.date(),
-                              models=tuple(models.split(",")), model_version=model_version,
-                              fan_date=fan_date.date() if fan_date else None)
-    stores = store_config(home, tracking_uri, table_location, table_format, spark_master,
-                           spark_jars)
+    config = EvaluationConfig(
+        commodity=commodity.strip().lower(),
+        evaluated_from=from_date.date(),
+        evaluated_to=to_date.date(),
+        models=tuple(models.split(",")),
+        model_version=model_version,
+        fan_date=fan_date.date() if fan_date else None,
+    )
+    stores = store_config(
+        home, tracking_uri, table_location, table_format, spark_master, spark_jars
+    )
     history = load_dataset(data, today=utc_today()).history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
-    spark = build_spark_session(stores.spark_master, jars=stores.spark_jars,
-                                table_format=stores.table_format)
+    spark = build_spark_session(
+        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
+    )
     distributions = DistributionsTable(spark, stores.table_location, stores.table_format)
-    click.echo(f"{config.commodity}: evaluating {', '.join(config.models)} (version "
-               f"{config.model_version}), forecasts {config.evaluated_from}.."
-               f"{config.evaluated_to}, prices to {history.last_date}; table "
-               f"{stores.table_location}")
+    click.echo(
+        f"{config.commodity}: evaluating {', '.join(config.models)} (version "
+        f"{config.model_version}), forecasts {config.evaluated_from}.."
+        f"{config.evaluated_to}, prices to {history.last_date}; table "
+        f"{stores.table_location}"
+    )
     try:
         evaluation = evaluate_forecasts(config, history, distributions)
     except TableError as error:
         fail(f"cannot read forecasts: {error}", EXIT_MODEL_FAILED)
         raise  # unreachable: _fail exits
     _echo_summary(evaluation)
-    return _Evaluated(evaluation, stores, spark,
-                      metrics_table or metrics_table_location(stores.table_location))
+    return _Evaluated(
+        evaluation, stores, spark, metrics_table or metrics_table_location(stores.table_location)
+    )
 
 
 def _echo_summary(evaluation: Evaluation) -> None:
     left_out = evaluation.left_out.groupby("model_name")["n_forecasts"].sum()
     for name in evaluation.config.models:
-        reasons = evaluation.left_out[(evaluation.left_out["model_name"] == name)
-                                      & (evaluation.left_out["n_forecasts"] > 0)]
+        reasons = evaluation.left_out[
+            (evaluation.left_out["model_name"] == name) & (evaluation.left_out["n_forecasts"] > 0)
+        ]
         detail = ", ".join(f"{r.reason} {r.n_forecasts}" for r in reasons.itertuples()) or "-"
-        scored = evaluation.scores.loc[evaluation.scores["model_name"] == name,
-                                       "forecast_start_date"].nunique()
+        scored = evaluation.scores.loc[
+            evaluation.scores["model_name"] == name, "forecast_start_date"
+        ].nunique()
         click.echo(f"  {name}: scored {scored}, left out {int(left_out.get(name, 0))} ({detail})")
     if not evaluation.benchmark_scored:
         click.echo(f"  no {evaluation.config.benchmark} forecasts scored: no skill score")
@@ -144,9 +204,13 @@ def _echo_summary(evaluation: Evaluation) -> None:
 
 
 @click.command()
-@click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the PNG figures and CSV files; default: "
-                   "HOME/evaluation/COMMODITY_FROM_TO_VERSION.")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the PNG figures and CSV files; default: "
+    "HOME/evaluation/COMMODITY_FROM_TO_VERSION.",
+)
 @_selection_options
 @exit_on_setup_errors
 def evaluate(output: Path | None, **options: Any) -> None:
@@ -163,27 +227,39 @@ def evaluate(output: Path | None, **options: Any) -> None:
 
     evaluated = _evaluate(**options)
     config = evaluated.evaluation.config
-    folder = output or _default_output(options["home"], config.commodity, config.evaluated_from,
-                                       config.evaluated_to, config.model_version)
+    folder = output or _default_output(
+        options["home"],
+        config.commodity,
+        config.evaluated_from,
+        config.evaluated_to,
+        config.model_version,
+    )
     stores = evaluated.stores
     table = MetricsTable(evaluated.spark, evaluated.metrics_location, stores.table_format)
     try:
         registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-        record = record_evaluation(evaluated.evaluation, table, registry, folder,
-                                   dt.datetime.now(dt.UTC))
+        record = record_evaluation(
+            evaluated.evaluation, table, registry, folder, dt.datetime.now(dt.UTC)
+        )
     except ForecastCoreError as error:
         fail(f"evaluation not recorded: {error}", EXIT_MODEL_FAILED)
         return
-    click.echo(f"Wrote {record.rows_written} metric rows to {table.location} "
-               f"({record.rows_new} new, {record.rows_written - record.rows_new} replaced)")
+    click.echo(
+        f"Wrote {record.rows_written} metric rows to {table.location} "
+        f"({record.rows_new} new, {record.rows_written - record.rows_new} replaced)"
+    )
     click.echo(f"MLflow evaluation run {record.run_id}")
     click.echo(f"Files in {folder}: {', '.join(path.name for path in record.files)}")
     sys.exit(EXIT_OK)
 
 
 @click.command()
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="HTML file to write; default: report.html in the evaluate output folder.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="HTML file to write; default: report.html in the evaluate output folder.",
+)
 @_selection_options
 @exit_on_setup_errors
 def report(output: Path | None, **options: Any) -> None:
@@ -196,8 +272,17 @@ def report(output: Path | None, **options: Any) -> None:
 
     evaluation = _evaluate(**options).evaluation
     config = evaluation.config
-    path = output or _default_output(options["home"], config.commodity, config.evaluated_from,
-                                     config.evaluated_to, config.model_version) / "report.html"
+    path = (
+        output
+        or _default_output(
+            options["home"],
+            config.commodity,
+            config.evaluated_from,
+            config.evaluated_to,
+            config.model_version,
+        )
+        / "report.html"
+    )
     write_report(evaluation, path, dt.datetime.now(dt.UTC))
     click.echo(f"Wrote {path}")
     sys.exit(EXIT_OK)

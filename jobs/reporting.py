@@ -33,8 +33,9 @@ class ConsoleReporter:
         self._total = total_forecasts
         self.line(f"{total_forecasts} forecasts to generate")
         if self.interactive and total_forecasts:
-            self._bar = click.progressbar(length=total_forecasts, label="forecasts",
-                                          show_pos=True, show_eta=True)
+            self._bar = click.progressbar(
+                length=total_forecasts, label="forecasts", show_pos=True, show_eta=True
+            )
             self._bar.render_progress()
 
     def advance(self, forecasts: int) -> None:

@@ -25,8 +25,10 @@ def build_prices(raw: Path) -> pd.DataFrame:
     """OHLC of the continuous front-month ICE futures, one row per commodity and trading day."""
     frames = []
     for commodity, file_name in COMMODITY_FILES.items():
-        frame = pd.read_csv(raw / "futures_cot_tradingview" / file_name,
-                            usecols=["time", "open", "high", "low", "close"])
+        frame = pd.read_csv(
+            raw / "futures_cot_tradingview" / file_name,
+            usecols=["time", "open", "high", "low", "close"],
+        )
         frame = frame.rename(columns={"time": "date"}).assign(commodity=commodity)
         frames.append(frame[frame["date"] >= START])
     prices = pd.concat(frames, ignore_index=True)
@@ -39,16 +41,18 @@ def build_weather(raw: Path) -> pd.DataFrame:
     for region in WEATHER_REGIONS:
         source = raw / "weather_openmeteo_coffee_countries" / f"weather_data_{region}.csv"
         frame = pd.read_csv(source)
-        frame = pd.DataFrame({
-            "date": frame["date"].str.slice(0, 10),
-            "region": region,
-            "temp_min": frame["temperature_2m_min"],
-            "temp_mean": frame["temperature_2m_mean"],
-            "temp_max": frame["temperature_2m_max"],
-            "precipitation": frame["precipitation_sum"],
-            "humidity": float("nan"),  # not in this source
-            "radiation": frame["shortwave_radiation_sum"],
-        })
+        frame = pd.DataFrame(
+            {
+                "date": frame["date"].str.slice(0, 10),
+                "region": region,
+                "temp_min": frame["temperature_2m_min"],
+                "temp_mean": frame["temperature_2m_mean"],
+                "temp_max": frame["temperature_2m_max"],
+                "precipitation": frame["precipitation_sum"],
+                "humidity": float("nan"),  # not in this source
+                "radiation": frame["shortwave_radiation_sum"],
+            }
+        )
         # The source's last day is only partly filled in: keep complete days.
         frame = frame.dropna(subset=["temp_mean", "precipitation"])
         frames.append(frame[frame["date"] >= START])

@@ -62,9 +62,14 @@ def invoke(home: Path) -> Callable[..., Result]:
     from jobs.cli import cli
 
     def run(*args: str, env: dict[str, str] | None = None) -> Result:
-        environment = {"FORECAST_HOME": str(home), "MLFLOW_TRACKING_URI": "",
-                       "FORECAST_TABLE": "", "FORECAST_DATA": "", "FORECAST_METRICS_TABLE": "",
-                       **(env or {})}
+        environment = {
+            "FORECAST_HOME": str(home),
+            "MLFLOW_TRACKING_URI": "",
+            "FORECAST_TABLE": "",
+            "FORECAST_DATA": "",
+            "FORECAST_METRICS_TABLE": "",
+            **(env or {}),
+        }
         # Empty strings stand for "unset" so the developer's own environment never leaks in.
         environment = {key: (value or None) for key, value in environment.items()}
         return CliRunner().invoke(cli, list(args), env=environment, catch_exceptions=False)

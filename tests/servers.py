@@ -22,8 +22,9 @@ def free_loopback_port() -> int:
 
 
 @contextlib.contextmanager
-def mlflow_server(folder: Path, backend_store_uri: str | None = None,
-                  timeout_seconds: float = 120.0) -> Iterator[str]:
+def mlflow_server(
+    folder: Path, backend_store_uri: str | None = None, timeout_seconds: float = 120.0
+) -> Iterator[str]:
     """An ``mlflow server`` on loopback; yields its URI and stops its whole process group.
 
     The job runner is disabled (its huey workers would outlive the server), and the
@@ -34,10 +35,27 @@ def mlflow_server(folder: Path, backend_store_uri: str | None = None,
     environment = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     log = (folder / "mlflow-server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", backend, "--artifacts-destination", str(folder / "artifacts"),
-         "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            backend,
+            "--artifacts-destination",
+            str(folder / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=environment,
+        start_new_session=True,
+    )
     uri = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_seconds

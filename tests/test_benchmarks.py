@@ -11,31 +11,49 @@ import pytest
 from benchmarks import run
 from benchmarks.measure import RunFigures, parse_summary, parse_timings, run_side_by_side
 
-TIMINGS = ("Timings: data_load 0.07s, spark_start 8.67s, table_read 1.90s, registry 3.89s, "
-           "training 4.82s, sampling 7.01s, table_write 28.52s")
-SUMMARY = ("Summary: trained 12, skipped 0, generated 364, already present 0, failed 0 "
-           "(actuals 91, rows written 728091)")
+TIMINGS = (
+    "Timings: data_load 0.07s, spark_start 8.67s, table_read 1.90s, registry 3.89s, "
+    "training 4.82s, sampling 7.01s, table_write 28.52s"
+)
+SUMMARY = (
+    "Summary: trained 12, skipped 0, generated 364, already present 0, failed 0 "
+    "(actuals 91, rows written 728091)"
+)
 
 
 def _printing(*lines: str, exit_code: int = 0, allocate_mb: int = 0) -> list[str]:
     """A command that prints ``lines``, holds ``allocate_mb`` MB for a moment, and exits."""
-    code = (f"import sys, time; block = bytearray({allocate_mb} * 2**20); "
-            f"block[::4096] = b'x' * len(block[::4096]); time.sleep(0.6); "
-            f"print({chr(10).join(lines)!r}); sys.exit({exit_code})")
+    code = (
+        f"import sys, time; block = bytearray({allocate_mb} * 2**20); "
+        f"block[::4096] = b'x' * len(block[::4096]); time.sleep(0.6); "
+        f"print({chr(10).join(lines)!r}); sys.exit({exit_code})"
+    )
     return [sys.executable, "-c", code]
 
 
 def test_timings_line_is_parsed_into_seconds_per_phase():
     output = f"PHASE 1: Training check\nSummary: ...\n{TIMINGS}\n"
-    assert parse_timings(output) == {"data_load": 0.07, "spark_start": 8.67, "table_read": 1.9,
-                                     "registry": 3.89, "training": 4.82, "sampling": 7.01,
-                                     "table_write": 28.52}
+    assert parse_timings(output) == {
+        "data_load": 0.07,
+        "spark_start": 8.67,
+        "table_read": 1.9,
+        "registry": 3.89,
+        "training": 4.82,
+        "sampling": 7.01,
+        "table_write": 28.52,
+    }
 
 
 def test_summary_line_is_parsed_into_counts():
     assert parse_summary(f"log line\n{SUMMARY}\n") == {
-        "trained": 12, "skipped": 0, "generated": 364, "already_present": 0, "failed": 0,
-        "actuals": 91, "rows_written": 728091}
+        "trained": 12,
+        "skipped": 0,
+        "generated": 364,
+        "already_present": 0,
+        "failed": 0,
+        "actuals": 91,
+        "rows_written": 728091,
+    }
 
 
 def test_output_without_the_lines_parses_to_nothing():
@@ -44,9 +62,16 @@ def test_output_without_the_lines_parses_to_nothing():
 
 
 def test_rates_and_unaccounted_time_derive_from_the_figures():
-    figures = RunFigures("backfill", [["forecast"]], [0], wall_s=70.0, cpu_s=90.0,
-                         peak_rss_bytes=2**30, summary=parse_summary(SUMMARY),
-                         phases=parse_timings(TIMINGS))
+    figures = RunFigures(
+        "backfill",
+        [["forecast"]],
+        [0],
+        wall_s=70.0,
+        cpu_s=90.0,
+        peak_rss_bytes=2**30,
+        summary=parse_summary(SUMMARY),
+        phases=parse_timings(TIMINGS),
+    )
     assert figures.ok and figures.forecasts == 364 and figures.rows == 728091
     assert figures.forecasts_per_s == pytest.approx(5.2)
     assert figures.rows_per_s == pytest.approx(728091 / 70)
@@ -56,8 +81,13 @@ def test_rates_and_unaccounted_time_derive_from_the_figures():
 
 
 def test_one_command_is_measured_from_outside(tmp_path):
-    figures = run_side_by_side("one", [_printing(SUMMARY, TIMINGS, allocate_mb=200)],
-                               [dict(os.environ)], tmp_path, tmp_path / "logs")
+    figures = run_side_by_side(
+        "one",
+        [_printing(SUMMARY, TIMINGS, allocate_mb=200)],
+        [dict(os.environ)],
+        tmp_path,
+        tmp_path / "logs",
+    )
     assert figures.ok and figures.per_command == []
     assert figures.wall_s >= 0.6
     assert figures.peak_rss_bytes >= 200 * 2**20
@@ -67,10 +97,13 @@ def test_one_command_is_measured_from_outside(tmp_path):
 
 
 def test_side_by_side_commands_are_summed_and_a_failure_keeps_its_output(tmp_path):
-    commands = [_printing(SUMMARY, TIMINGS, allocate_mb=100),
-                _printing("Error: boom", exit_code=2, allocate_mb=100)]
-    figures = run_side_by_side("shards", commands, [dict(os.environ)] * 2, tmp_path,
-                               tmp_path / "logs")
+    commands = [
+        _printing(SUMMARY, TIMINGS, allocate_mb=100),
+        _printing("Error: boom", exit_code=2, allocate_mb=100),
+    ]
+    figures = run_side_by_side(
+        "shards", commands, [dict(os.environ)] * 2, tmp_path, tmp_path / "logs"
+    )
     assert figures.exit_codes == [0, 2] and not figures.ok
     assert [run.label for run in figures.per_command] == ["shards [0]", "shards [1]"]
     assert figures.rows == 728091  # only the first printed a summary
@@ -82,9 +115,16 @@ def test_side_by_side_commands_are_summed_and_a_failure_keeps_its_output(tmp_pat
 
 
 def test_table_lists_every_scenario_and_phase():
-    figures = RunFigures("daily, no retraining", [["forecast"]], [0], wall_s=20.0, cpu_s=25.0,
-                         peak_rss_bytes=2**30, summary=parse_summary(SUMMARY),
-                         phases=parse_timings(TIMINGS))
+    figures = RunFigures(
+        "daily, no retraining",
+        [["forecast"]],
+        [0],
+        wall_s=20.0,
+        cpu_s=25.0,
+        peak_rss_bytes=2**30,
+        summary=parse_summary(SUMMARY),
+        phases=parse_timings(TIMINGS),
+    )
     table = run.format_table([figures])
     assert "daily, no retraining" in table and "table_write" in table and "28.5" in table
 
@@ -102,8 +142,10 @@ def test_quick_daily_benchmark_runs_the_real_command(tmp_path, capsys):
     """About 30 s: two daily runs (all models retrain, then none) in a fresh home."""
     assert run.main(["--quick", "--scenarios", "daily", "--json", str(tmp_path / "b.json")]) == 0
     figures = json.loads((tmp_path / "b.json").read_text())
-    assert [s["label"] for s in figures["scenarios"]] == ["daily, 4 retrain",
-                                                          "daily, no retraining"]
+    assert [s["label"] for s in figures["scenarios"]] == [
+        "daily, 4 retrain",
+        "daily, no retraining",
+    ]
     retrain, reuse = figures["scenarios"]
     assert retrain["summary"]["trained"] == 4 and reuse["summary"]["trained"] == 0
     assert reuse["forecasts"] == 4 and reuse["rows"] == 4 * 2000 + 1

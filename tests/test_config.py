@@ -20,8 +20,9 @@ def test_embedded_store_lives_under_home(tmp_path: Path):
 
 
 def test_a_tracking_server_keeps_its_own_artifact_store(tmp_path: Path):
-    assert StoreConfig.embedded(tmp_path, tracking_uri="http://127.0.0.1:5000").artifact_root \
-        is None
+    assert (
+        StoreConfig.embedded(tmp_path, tracking_uri="http://127.0.0.1:5000").artifact_root is None
+    )
     local = StoreConfig.embedded(tmp_path, tracking_uri=f"sqlite:///{tmp_path / 'other.db'}")
     assert local.artifact_root == (tmp_path / "mlartifacts").as_uri()
 
@@ -41,5 +42,7 @@ def test_run_config_refuses_model_versions_that_cannot_name_a_folder(version: st
 
 @pytest.mark.parametrize("version", ["v1.0", "2024-07", "candidate_3"])
 def test_run_config_accepts_plain_model_versions(version: str):
-    assert RunConfig("coffee", ("naive",), Cadence("monthly"),
-                     model_version=version).model_version == version
+    assert (
+        RunConfig("coffee", ("naive",), Cadence("monthly"), model_version=version).model_version
+        == version
+    )

@@ -34,9 +34,14 @@ def test_a_registered_version_carries_the_tags_users_know(registered, registry):
     assert version.model_id == "Coffee_RandomWalk_2024-07-01_v1.0"
     assert version.uri == "models:/coffee_random_walk/1"
     tags = registry.client.get_model_version("coffee_random_walk", "1").tags
-    assert tags == {"commodity": "coffee", "model_name": "random_walk", "model_version": "v1.0",
-                    "training_date": "2024-07-01", "data_cutoff_date": "2024-06-28",
-                    "model_id": "Coffee_RandomWalk_2024-07-01_v1.0"}
+    assert tags == {
+        "commodity": "coffee",
+        "model_name": "random_walk",
+        "model_version": "v1.0",
+        "training_date": "2024-07-01",
+        "data_cutoff_date": "2024-06-28",
+        "model_id": "Coffee_RandomWalk_2024-07-01_v1.0",
+    }
 
 
 def test_the_run_has_params_metrics_and_a_fan_chart(registered, registry):
@@ -53,25 +58,33 @@ def test_load_gives_a_model_with_identical_paths(registered, registry, coffee_hi
     model, version = registered
     loaded = registry.load(version)
     forecast_date = dt.date(2024, 8, 20)
-    np.testing.assert_array_equal(loaded.sample_paths(coffee_history, forecast_date, seed=3),
-                                  model.sample_paths(coffee_history, forecast_date, seed=3))
+    np.testing.assert_array_equal(
+        loaded.sample_paths(coffee_history, forecast_date, seed=3),
+        model.sample_paths(coffee_history, forecast_date, seed=3),
+    )
 
 
 def test_users_can_load_the_pyfunc_and_get_paths(registered, coffee_history):
     model, version = registered
     forecast_date = dt.date(2024, 8, 20)
     pyfunc = mlflow.pyfunc.load_model(version.uri)
-    frame = pyfunc.predict(coffee_history.as_of(forecast_date).observations,
-                           params={"forecast_date": "2024-08-20", "n_paths": 50, "seed": 4})
+    frame = pyfunc.predict(
+        coffee_history.as_of(forecast_date).observations,
+        params={"forecast_date": "2024-08-20", "n_paths": 50, "seed": 4},
+    )
     assert list(frame.columns) == ["path_id"] + [f"day_{k}" for k in range(1, 15)]
     np.testing.assert_array_equal(
         frame.drop(columns="path_id").to_numpy(),
-        model.sample_paths(coffee_history, forecast_date, n_paths=50, seed=4))
+        model.sample_paths(coffee_history, forecast_date, n_paths=50, seed=4),
+    )
 
 
 def test_list_versions_filters_by_model_version(registry, coffee_history):
-    for training_date, label in [(dt.date(2024, 1, 1), "v1.0"), (dt.date(2024, 7, 1), "v1.0"),
-                                 (dt.date(2024, 7, 1), "v2.0")]:
+    for training_date, label in [
+        (dt.date(2024, 1, 1), "v1.0"),
+        (dt.date(2024, 7, 1), "v1.0"),
+        (dt.date(2024, 7, 1), "v2.0"),
+    ]:
         model = build_model("naive").fit(coffee_history, training_date)
         registry.register(model, coffee_history, label)
     versions = registry.list_versions("coffee", "naive", "v1.0")
@@ -81,35 +94,56 @@ def test_list_versions_filters_by_model_version(registry, coffee_history):
 
 
 def _version(number: int, training_date: dt.date) -> ModelVersionInfo:
-    return ModelVersionInfo("coffee_naive", number, "coffee", "naive", "v1.0", training_date,
-                            training_date - dt.timedelta(days=1), f"id{number}", "run")
+    return ModelVersionInfo(
+        "coffee_naive",
+        number,
+        "coffee",
+        "naive",
+        "v1.0",
+        training_date,
+        training_date - dt.timedelta(days=1),
+        f"id{number}",
+        "run",
+    )
 
 
-@pytest.mark.parametrize(("forecast_date", "expected_version"), [
-    pytest.param(dt.date(2023, 12, 31), None, id="before-any-model"),
-    pytest.param(dt.date(2024, 1, 1), 1, id="on-a-training-date"),
-    pytest.param(dt.date(2024, 6, 30), 1, id="inside-first-window"),
-    pytest.param(dt.date(2024, 7, 1), 2, id="racing-duplicates-resolve-to-lowest-version"),
-    pytest.param(dt.date(2030, 1, 1), 2, id="far-future-uses-newest"),
-])
+@pytest.mark.parametrize(
+    ("forecast_date", "expected_version"),
+    [
+        pytest.param(dt.date(2023, 12, 31), None, id="before-any-model"),
+        pytest.param(dt.date(2024, 1, 1), 1, id="on-a-training-date"),
+        pytest.param(dt.date(2024, 6, 30), 1, id="inside-first-window"),
+        pytest.param(dt.date(2024, 7, 1), 2, id="racing-duplicates-resolve-to-lowest-version"),
+        pytest.param(dt.date(2030, 1, 1), 2, id="far-future-uses-newest"),
+    ],
+)
 def test_resolve_picks_the_newest_training_date_on_or_before(forecast_date, expected_version):
-    versions = [_version(1, dt.date(2024, 1, 1)), _version(3, dt.date(2024, 7, 1)),
-                _version(2, dt.date(2024, 7, 1))]
+    versions = [
+        _version(1, dt.date(2024, 1, 1)),
+        _version(3, dt.date(2024, 7, 1)),
+        _version(2, dt.date(2024, 7, 1)),
+    ]
     resolved = resolve_model(versions, forecast_date)
     assert (resolved.version if resolved else None) == expected_version
 
 
 def test_model_id_form():
-    assert model_id("coffee", "XGBoost", dt.date(2025, 1, 1), "v1.0") == \
-        "Coffee_XGBoost_2025-01-01_v1.0"
+    assert (
+        model_id("coffee", "XGBoost", dt.date(2025, 1, 1), "v1.0")
+        == "Coffee_XGBoost_2025-01-01_v1.0"
+    )
 
 
 def test_credentials_are_redacted():
-    assert redact_credentials("https://alice:s3cret@mlflow.example:5000/x") == \
-        "https://***@mlflow.example:5000/x"
+    assert (
+        redact_credentials("https://alice:s3cret@mlflow.example:5000/x")
+        == "https://***@mlflow.example:5000/x"
+    )
     assert redact_credentials("sqlite:///tmp/mlflow.db") == "sqlite:///tmp/mlflow.db"
-    assert redact_credentials("API request to http://u:p@h:1/api failed; retry https://a:b@c") \
+    assert (
+        redact_credentials("API request to http://u:p@h:1/api failed; retry https://a:b@c")
         == "API request to http://***@h:1/api failed; retry https://***@c"
+    )
 
 
 def test_unreachable_tracking_server_is_a_clear_error_without_the_password():
@@ -130,8 +164,9 @@ def test_registry_refuses_unfitted_models(registry, coffee_history):
 
 
 def test_a_missing_model_artifact_is_a_registry_error(registry):
-    ghost = ModelVersionInfo("coffee_naive", 99, "coffee", "naive", "v1.0", TRAINING_DATE,
-                             TRAINING_DATE, "ghost", "run")
+    ghost = ModelVersionInfo(
+        "coffee_naive", 99, "coffee", "naive", "v1.0", TRAINING_DATE, TRAINING_DATE, "ghost", "run"
+    )
     with pytest.raises(RegistryError, match="cannot load ghost"):
         ModelRegistry.load(registry, ghost)
 
@@ -146,7 +181,8 @@ def test_a_second_registration_of_a_training_date_yields_to_the_first(registry, 
 
 def test_a_version_of_another_registry_is_not_loaded(registry, tmp_path, coffee_history):
     other = ModelRegistry(f"sqlite:///{tmp_path / 'other.db'}", (tmp_path / "art").as_uri())
-    version = other.register(build_model("naive").fit(coffee_history, TRAINING_DATE),
-                             coffee_history, "v1.0")
+    version = other.register(
+        build_model("naive").fit(coffee_history, TRAINING_DATE), coffee_history, "v1.0"
+    )
     with pytest.raises(RegistryError, match="cannot load"):
         registry.load(version)

@@ -90,8 +90,9 @@ class MarketHistory:
         """The rows strictly after ``last_known`` (the data a fitted model has not seen yet)."""
         dates = self.observations["date"].to_numpy()
         start = int(np.searchsorted(dates, np.datetime64(last_known, "ns"), side="right"))
-        return MarketHistory(self.commodity, self.observations.iloc[start:],
-                             self.weather_features, self.known_before)
+        return MarketHistory(
+            self.commodity, self.observations.iloc[start:], self.weather_features, self.known_before
+        )
 
     def _require_rows(self) -> None:
         if self.observations.empty:

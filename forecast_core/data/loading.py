@@ -67,10 +67,12 @@ class MarketDataset:
                 f"{self.source}: unknown commodity {commodity!r}; "
                 f"expected one of: {', '.join(self.commodities)}"
             )
-        prices = self.prices.loc[self.prices["commodity"] == commodity,
-                                 list(OBSERVATION_PRICE_COLUMNS)]
-        regions = tuple(r for r in commodity_info(commodity).weather_regions
-                        if r in set(self.weather["region"]))
+        prices = self.prices.loc[
+            self.prices["commodity"] == commodity, list(OBSERVATION_PRICE_COLUMNS)
+        ]
+        regions = tuple(
+            r for r in commodity_info(commodity).weather_regions if r in set(self.weather["region"])
+        )
         if not regions:
             return MarketHistory(commodity, prices.reset_index(drop=True))
         observations = join_weather(prices, weather_features(self.weather, regions))
@@ -97,8 +99,11 @@ def load_dataset(path: str | Path | None = None, today: dt.date | None = None) -
     else:
         raise DataError(f"data path {str(root)!r} does not exist; expected a folder or a file")
     prices = validate_prices(_read_table(prices_file), prices_file.name, today)
-    weather = (validate_weather(_read_table(weather_file), weather_file.name, today)
-               if weather_file is not None else _empty_weather())
+    weather = (
+        validate_weather(_read_table(weather_file), weather_file.name, today)
+        if weather_file is not None
+        else _empty_weather()
+    )
     return MarketDataset(prices, weather, str(root))
 
 
@@ -108,22 +113,28 @@ def validate_prices(raw: pd.DataFrame, source: str, today: dt.date | None = None
     frame["date"] = _parse_dates(frame["date"], source)
     unnamed = frame["commodity"].isna() | (frame["commodity"].astype(str).str.strip() == "")
     if unnamed.any():
-        raise DataError(f"{source}: column 'commodity': missing value on "
-                        f"{frame.loc[unnamed, 'date'].iloc[0].date()}; expected a commodity name")
+        raise DataError(
+            f"{source}: column 'commodity': missing value on "
+            f"{frame.loc[unnamed, 'date'].iloc[0].date()}; expected a commodity name"
+        )
     frame["commodity"] = frame["commodity"].astype(str).str.strip().str.lower()
     for column in PRICE_VALUE_COLUMNS:
         frame[column] = _parse_numbers(frame[column], source, column)
         missing = frame[column].isna()
         if missing.any():
             row = frame[missing].iloc[0]
-            raise DataError(f"{source}: column {column!r}: missing value on {row.date.date()} "
-                            f"({row.commodity}); expected a price on every row")
+            raise DataError(
+                f"{source}: column {column!r}: missing value on {row.date.date()} "
+                f"({row.commodity}); expected a price on every row"
+            )
         bad = frame[column] <= 0
         if bad.any():
             row = frame[bad].iloc[0]
             value = float(row[column])
-            raise DataError(f"{source}: column {column!r}: non-positive value {value!r} on "
-                            f"{row.date.date()} ({row.commodity}); expected prices > 0")
+            raise DataError(
+                f"{source}: column {column!r}: non-positive value {value!r} on "
+                f"{row.date.date()} ({row.commodity}); expected prices > 0"
+            )
     for commodity, rows in frame.groupby("commodity", sort=True):
         _check_calendar(rows["date"], source, str(commodity), today)
         _check_gaps(rows["date"], source, str(commodity))
@@ -163,8 +174,10 @@ def _read_table(path: Path) -> pd.DataFrame:
         frame = pd.DataFrame()
     except Exception as error:  # any reader failure is a bad file for the user
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        raise DataError(f"{path.name}: cannot be read ({first_line}); "
-                        f"expected CSV or Parquet in the documented schema") from error
+        raise DataError(
+            f"{path.name}: cannot be read ({first_line}); "
+            f"expected CSV or Parquet in the documented schema"
+        ) from error
     if frame.empty:
         raise DataError(f"{path.name}: no rows; expected at least one row")
     return frame
@@ -173,8 +186,10 @@ def _read_table(path: Path) -> pd.DataFrame:
 def _with_columns(raw: pd.DataFrame, required: tuple[str, ...], source: str) -> pd.DataFrame:
     missing = [column for column in required if column not in raw.columns]
     if missing:
-        raise DataError(f"{source}: missing column(s) {', '.join(map(repr, missing))}; "
-                        f"expected columns: {', '.join(required)}")
+        raise DataError(
+            f"{source}: missing column(s) {', '.join(map(repr, missing))}; "
+            f"expected columns: {', '.join(required)}"
+        )
     return raw[list(required)].copy()
 
 
@@ -182,8 +197,10 @@ def _parse_dates(values: pd.Series, source: str) -> pd.Series:
     parsed = pd.to_datetime(values, errors="coerce", format="mixed")
     bad = parsed.isna()
     if bad.any():
-        raise DataError(f"{source}: column 'date': cannot parse {values[bad].iloc[0]!r} as a date; "
-                        f"expected YYYY-MM-DD")
+        raise DataError(
+            f"{source}: column 'date': cannot parse {values[bad].iloc[0]!r} as a date; "
+            f"expected YYYY-MM-DD"
+        )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert(None)
     return parsed.dt.normalize().astype("datetime64[ns]")
@@ -193,8 +210,10 @@ def _parse_numbers(values: pd.Series, source: str, column: str) -> pd.Series:
     parsed = pd.to_numeric(values, errors="coerce")
     bad = parsed.isna() & values.notna()
     if bad.any():
-        raise DataError(f"{source}: column {column!r}: {values[bad].iloc[0]!r} is not a number; "
-                        f"expected a decimal number")
+        raise DataError(
+            f"{source}: column {column!r}: {values[bad].iloc[0]!r} is not a number; "
+            f"expected a decimal number"
+        )
     return parsed.astype("float64")
 
 
@@ -202,26 +221,33 @@ def _check_calendar(dates: pd.Series, source: str, key: str, today: dt.date | No
     duplicated = dates.duplicated()
     if duplicated.any():
         first = dates[duplicated].iloc[0].date()
-        raise DataError(f"{source}: column 'date': duplicate date {first} ({key}); "
-                        f"expected one row per date")
+        raise DataError(
+            f"{source}: column 'date': duplicate date {first} ({key}); expected one row per date"
+        )
     backwards = dates.diff() < pd.Timedelta(0)
     if backwards.any():
-        raise DataError(f"{source}: column 'date': {dates[backwards].iloc[0].date()} ({key}) comes "
-                        f"after a later date; expected rows sorted by date")
+        raise DataError(
+            f"{source}: column 'date': {dates[backwards].iloc[0].date()} ({key}) comes "
+            f"after a later date; expected rows sorted by date"
+        )
     if today is not None:
         future = dates > pd.Timestamp(today)
         if future.any():
-            raise DataError(f"{source}: column 'date': {dates[future].iloc[0].date()} ({key}) is "
-                            f"after today {today}; expected no future-dated rows")
+            raise DataError(
+                f"{source}: column 'date': {dates[future].iloc[0].date()} ({key}) is "
+                f"after today {today}; expected no future-dated rows"
+            )
 
 
 def _check_gaps(dates: pd.Series, source: str, commodity: str) -> None:
     gaps = dates.diff() > pd.Timedelta(days=MAX_PRICE_GAP_DAYS)
     if gaps.any():
         position = int(np.argmax(gaps.to_numpy()))
-        raise DataError(f"{source}: column 'date': no {commodity} prices from "
-                        f"{dates.iloc[position - 1].date()} to {dates.iloc[position].date()}; "
-                        f"expected gaps of at most {MAX_PRICE_GAP_DAYS} days")
+        raise DataError(
+            f"{source}: column 'date': no {commodity} prices from "
+            f"{dates.iloc[position - 1].date()} to {dates.iloc[position].date()}; "
+            f"expected gaps of at most {MAX_PRICE_GAP_DAYS} days"
+        )
 
 
 def _empty_weather() -> pd.DataFrame:

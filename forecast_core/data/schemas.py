@@ -31,8 +31,14 @@ WEATHER_COLUMNS: tuple[str, ...] = (
     "humidity",
     "radiation",
 )
-WEATHER_REQUIRED_COLUMNS: tuple[str, ...] = ("date", "region", "temp_min", "temp_mean", "temp_max",
-                                             "precipitation")
+WEATHER_REQUIRED_COLUMNS: tuple[str, ...] = (
+    "date",
+    "region",
+    "temp_min",
+    "temp_mean",
+    "temp_max",
+    "precipitation",
+)
 WEATHER_OPTIONAL_COLUMNS: tuple[str, ...] = ("humidity", "radiation")
 
 

@@ -35,11 +35,13 @@ def daily_regional_mean(weather: pd.DataFrame, regions: tuple[str, ...]) -> pd.D
 def weather_features(weather: pd.DataFrame, regions: tuple[str, ...]) -> pd.DataFrame:
     """Trailing weather features per calendar day (index: date), computed causally."""
     daily = daily_regional_mean(weather, regions)
-    return pd.DataFrame({
-        "temp_mean_30d": daily["temp_mean"].rolling(30, min_periods=_MIN_DAYS[30]).mean(),
-        "temp_min_7d": daily["temp_min"].rolling(7, min_periods=_MIN_DAYS[7]).min(),
-        "precip_30d": daily["precipitation"].rolling(30, min_periods=_MIN_DAYS[30]).mean(),
-    })
+    return pd.DataFrame(
+        {
+            "temp_mean_30d": daily["temp_mean"].rolling(30, min_periods=_MIN_DAYS[30]).mean(),
+            "temp_min_7d": daily["temp_min"].rolling(7, min_periods=_MIN_DAYS[7]).min(),
+            "precip_30d": daily["precipitation"].rolling(30, min_periods=_MIN_DAYS[30]).mean(),
+        }
+    )
 
 
 def join_weather(prices: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:

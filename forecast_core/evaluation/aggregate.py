@@ -27,22 +27,36 @@ from forecast_core.evaluation.scoring import LEFT_OUT_REASONS
 
 ALL_DAYS = 0
 ALL_PERIODS = "all"
-AGGREGATE_COLUMNS: tuple[str, ...] = ("model_name", "metric", "horizon_day", "period", "value",
-                                      "n_scored")
+AGGREGATE_COLUMNS: tuple[str, ...] = (
+    "model_name",
+    "metric",
+    "horizon_day",
+    "period",
+    "value",
+    "n_scored",
+)
 # Cell column -> metric name, for the metrics that are plain means over cells.
 _MEANS: dict[str, str] = {
     "crps": "crps",
     "abs_error": "mae_median",
-    **{f"pinball_{quantile_column(level)}": f"pinball_{quantile_column(level)}"
-       for level in PINBALL_LEVELS},
-    **{name: name for nominal in INTERVALS for name in (f"coverage_{nominal}",
-                                                        f"width_{nominal}")},
+    **{
+        f"pinball_{quantile_column(level)}": f"pinball_{quantile_column(level)}"
+        for level in PINBALL_LEVELS
+    },
+    **{name: name for nominal in INTERVALS for name in (f"coverage_{nominal}", f"width_{nominal}")},
     "direction_hit": "directional_accuracy",
 }
-METRICS: tuple[str, ...] = ("crps", "crps_skill", "mae_median", "rmse_median",
-                            *(_MEANS[c] for c in _MEANS if c not in ("crps", "abs_error")))
-COUNT_METRICS: tuple[str, ...] = ("forecasts_scored",
-                                  *(f"forecasts_left_out_{reason}" for reason in LEFT_OUT_REASONS))
+METRICS: tuple[str, ...] = (
+    "crps",
+    "crps_skill",
+    "mae_median",
+    "rmse_median",
+    *(_MEANS[c] for c in _MEANS if c not in ("crps", "abs_error")),
+)
+COUNT_METRICS: tuple[str, ...] = (
+    "forecasts_scored",
+    *(f"forecasts_left_out_{reason}" for reason in LEFT_OUT_REASONS),
+)
 
 
 def cell_metrics(scores: pd.DataFrame, benchmark: str | None = None) -> pd.DataFrame:
@@ -73,19 +87,22 @@ def cell_metrics(scores: pd.DataFrame, benchmark: str | None = None) -> pd.DataF
         cells[f"coverage_{nominal}"] = interval_covers(observed, lower, upper).astype(np.float64)
         cells[f"width_{nominal}"] = upper - lower
     cells["direction_hit"] = direction_hits(
-        median, observed, scores["last_known_price"].to_numpy()).astype(np.float64)
+        median, observed, scores["last_known_price"].to_numpy()
+    ).astype(np.float64)
     cells["crps_benchmark"] = np.nan
     if benchmark is not None:
-        reference = (scores.loc[scores["model_name"] == benchmark,
-                                ["forecast_start_date", "horizon_day", "crps"]]
-                     .rename(columns={"crps": "crps_benchmark"}))
+        reference = scores.loc[
+            scores["model_name"] == benchmark, ["forecast_start_date", "horizon_day", "crps"]
+        ].rename(columns={"crps": "crps_benchmark"})
         cells = cells.drop(columns="crps_benchmark").merge(
-            reference, on=["forecast_start_date", "horizon_day"], how="left")
+            reference, on=["forecast_start_date", "horizon_day"], how="left"
+        )
     return cells
 
 
-def aggregate_metrics(scores: pd.DataFrame, model_names: Sequence[str],
-                      benchmark: str | None = None) -> pd.DataFrame:
+def aggregate_metrics(
+    scores: pd.DataFrame, model_names: Sequence[str], benchmark: str | None = None
+) -> pd.DataFrame:
     """Metrics per model x horizon day, per model (all days) and per model x month.
 
     Args:
@@ -106,13 +123,18 @@ def aggregate_metrics(scores: pd.DataFrame, model_names: Sequence[str],
     cells["benchmark_matched"] = cells["crps_benchmark"].where(matched)
     cells["horizon_all"] = ALL_DAYS
     cells["period_all"] = ALL_PERIODS
-    groupings = (("horizon_day", "period_all"), ("horizon_all", "period_all"),
-                 ("horizon_all", "period"))
-    parts = [_aggregate(cells, day_column, period_column)
-             for day_column, period_column in groupings]
+    groupings = (
+        ("horizon_day", "period_all"),
+        ("horizon_all", "period_all"),
+        ("horizon_all", "period"),
+    )
+    parts = [
+        _aggregate(cells, day_column, period_column) for day_column, period_column in groupings
+    ]
     frame = pd.concat(parts, ignore_index=True)
-    return _typed(frame.sort_values(["model_name", "metric", "period", "horizon_day"])
-                  .reset_index(drop=True))
+    return _typed(
+        frame.sort_values(["model_name", "metric", "period", "horizon_day"]).reset_index(drop=True)
+    )
 
 
 def _aggregate(cells: pd.DataFrame, day_column: str, period_column: str) -> pd.DataFrame:
@@ -121,8 +143,12 @@ def _aggregate(cells: pd.DataFrame, day_column: str, period_column: str) -> pd.D
     means["rmse_median"] = np.sqrt(grouped["squared_error"].mean())
     means = means.join(grouped.size().rename("n_scored")).set_index("n_scored", append=True)
     means.columns.name = "metric"
-    long = (means.stack().rename("value").reset_index()
-            .rename(columns={day_column: "horizon_day", period_column: "period"}))
+    long = (
+        means.stack()
+        .rename("value")
+        .reset_index()
+        .rename(columns={day_column: "horizon_day", period_column: "period"})
+    )
     matched_sum = grouped["crps_matched"].sum(min_count=1)
     benchmark_sum = grouped["benchmark_matched"].sum(min_count=1)
     skill = (1.0 - matched_sum / benchmark_sum).rename("value").reset_index()
@@ -133,8 +159,9 @@ def _aggregate(cells: pd.DataFrame, day_column: str, period_column: str) -> pd.D
     return pd.concat([long, skill], ignore_index=True)[list(AGGREGATE_COLUMNS)]
 
 
-def forecast_counts(left_out: pd.DataFrame, scores: pd.DataFrame,
-                    model_names: Sequence[str]) -> pd.DataFrame:
+def forecast_counts(
+    left_out: pd.DataFrame, scores: pd.DataFrame, model_names: Sequence[str]
+) -> pd.DataFrame:
     """How many forecasts each model had scored and left out (per reason), as metric rows.
 
     Args:

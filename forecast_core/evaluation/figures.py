@@ -68,24 +68,33 @@ def figure_png(figure: Figure, dpi: int = 90) -> bytes:
 def fan_chart_figure(fan: FanChartData) -> Figure:
     """One panel per model: recent closes, median and 50/80/95% bands, and what happened."""
     horizon = np.arange(HORIZON_DAYS).astype("timedelta64[D]") + np.datetime64(
-        fan.forecast_date, "D")
+        fan.forecast_date, "D"
+    )
     names = sorted(fan.paths)
     figure = Figure(figsize=(9, 2.6 * max(len(names), 1)))
     axes_list = figure.subplots(max(len(names), 1), 1, sharex=True, squeeze=False).ravel()
     for axes, name in zip(axes_list, names, strict=False):
         paths = fan.paths[name]
-        axes.plot(fan.recent["date"], fan.recent["close"], color="0.3", linewidth=1.0,
-                  label="close")
+        axes.plot(
+            fan.recent["date"], fan.recent["close"], color="0.3", linewidth=1.0, label="close"
+        )
         for (low, high), alpha in zip(BANDS, (0.15, 0.25, 0.35), strict=True):
-            axes.fill_between(horizon, np.percentile(paths, low, axis=0),
-                              np.percentile(paths, high, axis=0), color="tab:blue",
-                              alpha=alpha, linewidth=0, label=f"{high - low:.0f}% band")
+            axes.fill_between(
+                horizon,
+                np.percentile(paths, low, axis=0),
+                np.percentile(paths, high, axis=0),
+                color="tab:blue",
+                alpha=alpha,
+                linewidth=0,
+                label=f"{high - low:.0f}% band",
+            )
         axes.plot(horizon, np.median(paths, axis=0), color="tab:blue", label="median")
-        axes.plot(horizon, fan.realized, color="black", marker=".", linewidth=1.0,
-                  label="realized")
+        axes.plot(horizon, fan.realized, color="black", marker=".", linewidth=1.0, label="realized")
         axes.axvline(np.datetime64(fan.forecast_date, "D"), color="0.6", linestyle=":")
-        axes.set_title(f"{name}: forecast of {fan.forecast_date} (data to {fan.data_cutoff})",
-                       fontsize="medium")
+        axes.set_title(
+            f"{name}: forecast of {fan.forecast_date} (data to {fan.data_cutoff})",
+            fontsize="medium",
+        )
         axes.set_ylabel(f"{fan.commodity} close")
     if names:
         axes_list[0].legend(loc="upper left", fontsize="small", ncols=3)
@@ -102,10 +111,15 @@ def coverage_by_horizon_figure(metrics: pd.DataFrame) -> Figure:
     for axes, nominal in zip(axes_pair, INTERVALS, strict=True):
         rows = per_day[per_day["metric"] == f"coverage_{nominal}"]
         for name, line in rows.groupby("model_name", sort=True):
-            axes.plot(line["horizon_day"], line["value"], marker="o", markersize=3, label=name,
-                      color=model_color(str(name)))
-        axes.axhline(nominal / 100, color="black", linestyle="--", linewidth=1.0,
-                     label="nominal")
+            axes.plot(
+                line["horizon_day"],
+                line["value"],
+                marker="o",
+                markersize=3,
+                label=name,
+                color=model_color(str(name)),
+            )
+        axes.axhline(nominal / 100, color="black", linestyle="--", linewidth=1.0, label="nominal")
         axes.set_title(f"{nominal}% interval coverage")
         axes.set_xlabel("horizon day")
         axes.set_xticks(range(1, HORIZON_DAYS + 1))
@@ -134,14 +148,24 @@ def pit_histogram_figure(scores: pd.DataFrame, model_names: Sequence[str]) -> Fi
 
 def skill_over_time_figure(metrics: pd.DataFrame, benchmark: str | None) -> Figure:
     """Monthly CRPS skill of each model against the benchmark (above 0 = better)."""
-    monthly = metrics[(metrics["metric"] == "crps_skill") & (metrics["horizon_day"] == ALL_DAYS)
-                      & (metrics["period"] != ALL_PERIODS) & (metrics["model_name"] != benchmark)]
+    monthly = metrics[
+        (metrics["metric"] == "crps_skill")
+        & (metrics["horizon_day"] == ALL_DAYS)
+        & (metrics["period"] != ALL_PERIODS)
+        & (metrics["model_name"] != benchmark)
+    ]
     figure = Figure(figsize=(9, 3.8))
     axes = figure.subplots()
     for name, line in monthly.groupby("model_name", sort=True):
         months = pd.to_datetime(line["period"], format="%Y-%m")
-        axes.plot(months, line["value"], marker="o", markersize=3, label=name,
-                  color=model_color(str(name)))
+        axes.plot(
+            months,
+            line["value"],
+            marker="o",
+            markersize=3,
+            label=name,
+            color=model_color(str(name)),
+        )
     axes.axhline(0.0, color="black", linestyle="--", linewidth=1.0)
     axes.set_title(f"CRPS skill vs {benchmark or 'no benchmark'} by month of forecast date")
     axes.set_ylabel("1 - CRPS / CRPS benchmark")

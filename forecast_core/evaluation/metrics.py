@@ -22,8 +22,9 @@ PINBALL_LEVELS: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 # Central intervals: nominal coverage in percent -> (lower, upper) quantile level.
 INTERVALS: dict[int, tuple[float, float]] = {80: (0.10, 0.90), 95: (0.025, 0.975)}
 # Every quantile a score row keeps: the pinball levels and the interval bounds, sorted.
-QUANTILE_LEVELS: tuple[float, ...] = tuple(sorted(
-    {*PINBALL_LEVELS, *(level for bounds in INTERVALS.values() for level in bounds)}))
+QUANTILE_LEVELS: tuple[float, ...] = tuple(
+    sorted({*PINBALL_LEVELS, *(level for bounds in INTERVALS.values() for level in bounds)})
+)
 
 
 def quantile_column(level: float) -> str:
@@ -49,12 +50,16 @@ def crps_samples(observed: np.ndarray, samples: np.ndarray, sample_axis: int = -
     # The fair estimator divides by M - 1: one sample is a point mass, whose CRPS is the
     # absolute error, which the empirical-distribution estimator gives exactly.
     estimator = CRPS_ESTIMATOR if samples.shape[sample_axis] > 1 else "qd"
-    return np.asarray(scoringrules.crps_ensemble(observed, samples, m_axis=sample_axis,
-                                                 estimator=estimator, backend=CRPS_BACKEND))
+    return np.asarray(
+        scoringrules.crps_ensemble(
+            observed, samples, m_axis=sample_axis, estimator=estimator, backend=CRPS_BACKEND
+        )
+    )
 
 
-def sample_quantiles(samples: np.ndarray, levels: tuple[float, ...],
-                     sample_axis: int = 0) -> np.ndarray:
+def sample_quantiles(
+    samples: np.ndarray, levels: tuple[float, ...], sample_axis: int = 0
+) -> np.ndarray:
     """Quantiles of samples (linear interpolation), the level axis first.
 
     Args:

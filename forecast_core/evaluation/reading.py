@@ -23,20 +23,30 @@ from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.schemas import DAY_COLUMNS
 from forecast_core.tables.spark_table import date_range_condition
 
-INDEX_COLUMNS: tuple[str, ...] = ("model_name", "forecast_start_date", "data_cutoff_date",
-                                  "training_date", "model_uri", "has_data_leakage", "n_paths")
+INDEX_COLUMNS: tuple[str, ...] = (
+    "model_name",
+    "forecast_start_date",
+    "data_cutoff_date",
+    "training_date",
+    "model_uri",
+    "has_data_leakage",
+    "n_paths",
+)
 # 120 dates x 2,000 paths x 14 days is about 27 MB of prices per read. A year per read was
 # no faster on a 7-year table (220 s against 214 s) and took 50% more memory.
 DEFAULT_CHUNK_DATES = 120
 
 
-def _forecasts_of(commodity: str, model_version: str, model_names: Sequence[str],
-                  start: dt.date, end: dt.date) -> Column:
-    return ((F.col("commodity") == commodity)
-            & F.col("model_name").isin(list(model_names))
-            & (F.col("model_version") == model_version)
-            & ~F.col("is_actuals")
-            & date_range_condition("forecast_start_date", start, end))
+def _forecasts_of(
+    commodity: str, model_version: str, model_names: Sequence[str], start: dt.date, end: dt.date
+) -> Column:
+    return (
+        (F.col("commodity") == commodity)
+        & F.col("model_name").isin(list(model_names))
+        & (F.col("model_version") == model_version)
+        & ~F.col("is_actuals")
+        & date_range_condition("forecast_start_date", start, end)
+    )
 
 
 class ForecastReader:
@@ -51,8 +61,13 @@ class ForecastReader:
         chunk_dates: At most this many forecast dates per Spark read of paths.
     """
 
-    def __init__(self, table: DistributionsTable, commodity: str, model_version: str,
-                 chunk_dates: int = DEFAULT_CHUNK_DATES) -> None:
+    def __init__(
+        self,
+        table: DistributionsTable,
+        commodity: str,
+        model_version: str,
+        chunk_dates: int = DEFAULT_CHUNK_DATES,
+    ) -> None:
         self.table = table
         self.commodity = commodity
         self.model_version = model_version
@@ -78,27 +93,42 @@ class ForecastReader:
         if frame is None:
             return _empty_index()
         where = _forecasts_of(self.commodity, self.model_version, model_names, start, end)
-        grouped = (frame.where(where)
-                   .groupBy("model_name", "forecast_start_date", "data_cutoff_date",
-                            "training_date", "model_uri")
-                   .agg(F.max("has_data_leakage").alias("has_data_leakage"),
-                        F.count("path_id").alias("n_paths")))
+        grouped = (
+            frame.where(where)
+            .groupBy(
+                "model_name",
+                "forecast_start_date",
+                "data_cutoff_date",
+                "training_date",
+                "model_uri",
+            )
+            .agg(
+                F.max("has_data_leakage").alias("has_data_leakage"),
+                F.count("path_id").alias("n_paths"),
+            )
+        )
         index = grouped.toPandas()
         if index.empty:
             return _empty_index()
         repeated = index.duplicated(["model_name", "forecast_start_date"], keep=False)
         if repeated.any():
             row = index[repeated].iloc[0]
-            raise TableError(f"{self.table.location!r}: the {row.model_name} forecast of "
-                             f"{row.forecast_start_date} has several cutoffs or model URIs; "
-                             f"expected one provenance per forecast key")
+            raise TableError(
+                f"{self.table.location!r}: the {row.model_name} forecast of "
+                f"{row.forecast_start_date} has several cutoffs or model URIs; "
+                f"expected one provenance per forecast key"
+            )
         index["n_paths"] = index["n_paths"].astype(np.int64)
         index["has_data_leakage"] = index["has_data_leakage"].astype(bool)
-        return (index[list(INDEX_COLUMNS)].sort_values(["model_name", "forecast_start_date"])
-                .reset_index(drop=True))
+        return (
+            index[list(INDEX_COLUMNS)]
+            .sort_values(["model_name", "forecast_start_date"])
+            .reset_index(drop=True)
+        )
 
-    def paths(self, model_name: str,
-              forecast_dates: Sequence[dt.date]) -> Iterator[tuple[dt.date, np.ndarray]]:
+    def paths(
+        self, model_name: str, forecast_dates: Sequence[dt.date]
+    ) -> Iterator[tuple[dt.date, np.ndarray]]:
         """The sample paths of one model's forecasts, in date order, a chunk of dates per read.
 
         Args:
@@ -114,12 +144,13 @@ class ForecastReader:
             return
         wanted = sorted(set(forecast_dates))
         for first in range(0, len(wanted), self.chunk_dates):
-            chunk = wanted[first:first + self.chunk_dates]
-            where = (_forecasts_of(self.commodity, self.model_version, [model_name], chunk[0],
-                                   chunk[-1])
-                     & F.col("forecast_start_date").isin(chunk))
-            rows = (frame.where(where).select("forecast_start_date", "path_id", *DAY_COLUMNS)
-                    .toPandas())
+            chunk = wanted[first : first + self.chunk_dates]
+            where = _forecasts_of(
+                self.commodity, self.model_version, [model_name], chunk[0], chunk[-1]
+            ) & F.col("forecast_start_date").isin(chunk)
+            rows = (
+                frame.where(where).select("forecast_start_date", "path_id", *DAY_COLUMNS).toPandas()
+            )
             rows = rows.sort_values(["forecast_start_date", "path_id"], kind="stable")
             for forecast_date, paths in rows.groupby("forecast_start_date", sort=True):
                 yield forecast_date, paths[list(DAY_COLUMNS)].to_numpy(dtype=np.float64)

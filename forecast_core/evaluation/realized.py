@@ -29,8 +29,9 @@ def is_realized(history: MarketHistory, forecast_date: dt.date) -> bool:
     return len(history) > 0 and history.last_date >= horizon_last_day(forecast_date)
 
 
-def realized_after_cutoff(history: MarketHistory, forecast_date: dt.date,
-                          data_cutoff: dt.date) -> np.ndarray | None:
+def realized_after_cutoff(
+    history: MarketHistory, forecast_date: dt.date, data_cutoff: dt.date
+) -> np.ndarray | None:
     """Horizon-day outcomes of one forecast, read from prices after ``data_cutoff`` only.
 
     Args:
@@ -47,15 +48,18 @@ def realized_after_cutoff(history: MarketHistory, forecast_date: dt.date,
             outcome is not after the cutoff (the guard against scoring known prices).
     """
     if data_cutoff >= forecast_date:
-        raise DataError(f"data cutoff {data_cutoff} of the {history.commodity} forecast for "
-                        f"{forecast_date} is not before it; expected a cutoff before day 1")
+        raise DataError(
+            f"data cutoff {data_cutoff} of the {history.commodity} forecast for "
+            f"{forecast_date} is not before it; expected a cutoff before day 1"
+        )
     if not is_realized(history, forecast_date):
         return None
     after = history.rows_after(data_cutoff)
     dates = after.observations["date"].to_numpy()
     check_after_cutoff(dates, data_cutoff, forecast_date)
-    horizon_days = (np.arange(HORIZON_DAYS).astype("timedelta64[D]")
-                    + np.datetime64(forecast_date, "D")).astype("datetime64[ns]")
+    horizon_days = (
+        np.arange(HORIZON_DAYS).astype("timedelta64[D]") + np.datetime64(forecast_date, "D")
+    ).astype("datetime64[ns]")
     positions = np.searchsorted(dates, horizon_days, side="right") - 1
     closes = after.closes
     realized = np.full(HORIZON_DAYS, np.nan)
@@ -72,8 +76,10 @@ def check_after_cutoff(dates: np.ndarray, data_cutoff: dt.date, forecast_date: d
     """
     if len(dates) and dates[0] <= np.datetime64(data_cutoff, "ns"):
         first = np.datetime_as_string(dates[0], unit="D")
-        raise DataError(f"outcome dated {first} for the forecast of {forecast_date} is not after "
-                        f"its data cutoff {data_cutoff}; expected only later prices")
+        raise DataError(
+            f"outcome dated {first} for the forecast of {forecast_date} is not after "
+            f"its data cutoff {data_cutoff}; expected only later prices"
+        )
 
 
 def last_known_price(history: MarketHistory, data_cutoff: dt.date) -> float | None:

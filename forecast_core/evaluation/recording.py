@@ -44,9 +44,13 @@ class EvaluationRecord:
     files: tuple[Path, ...]
 
 
-def record_evaluation(evaluation: Evaluation, metrics_table: MetricsTable,
-                      registry: ModelRegistry, output_dir: Path,
-                      evaluated_at: dt.datetime) -> EvaluationRecord:
+def record_evaluation(
+    evaluation: Evaluation,
+    metrics_table: MetricsTable,
+    registry: ModelRegistry,
+    output_dir: Path,
+    evaluated_at: dt.datetime,
+) -> EvaluationRecord:
     """Write an evaluation: files, metric rows (idempotent) and one MLflow run.
 
     Args:
@@ -66,29 +70,51 @@ def record_evaluation(evaluation: Evaluation, metrics_table: MetricsTable,
     """
     config = evaluation.config
     output_dir.mkdir(parents=True, exist_ok=True)
-    scored = link_scored_models(evaluation.scored_uris, registry, config.commodity,
-                                config.model_version)
-    files = [*_write_figures(evaluation, output_dir),
-             write_scored_models(scored, output_dir / "scored_models.json")]
+    scored = link_scored_models(
+        evaluation.scored_uris, registry, config.commodity, config.model_version
+    )
+    files = [
+        *_write_figures(evaluation, output_dir),
+        write_scored_models(scored, output_dir / "scored_models.json"),
+    ]
     # One row per forecast and horizon day (with the PIT values): 40 MB as plain CSV for 7 years.
     evaluation.scores.to_csv(output_dir / "scores.csv.gz", index=False)
     evaluation.left_out.to_csv(output_dir / "left_out.csv", index=False)
     files += [output_dir / "scores.csv.gz", output_dir / "left_out.csv"]
     benchmark = config.benchmark if evaluation.benchmark_scored else None
     run_name = f"evaluate {config.commodity} {config.evaluated_from}..{config.evaluated_to}"
-    run_id = start_evaluation_run(registry, config.commodity, run_name, run_tags(
-        config.commodity, config.model_version, config.evaluated_from, config.evaluated_to,
-        config.models, benchmark, scored))
+    run_id = start_evaluation_run(
+        registry,
+        config.commodity,
+        run_name,
+        run_tags(
+            config.commodity,
+            config.model_version,
+            config.evaluated_from,
+            config.evaluated_to,
+            config.models,
+            benchmark,
+            scored,
+        ),
+    )
     ok = False
     try:
-        rows = metrics_rows(evaluation.metrics, config.commodity, config.model_version,
-                            config.evaluated_from, config.evaluated_to, evaluated_at, run_id)
+        rows = metrics_rows(
+            evaluation.metrics,
+            config.commodity,
+            config.model_version,
+            config.evaluated_from,
+            config.evaluated_to,
+            evaluated_at,
+            run_id,
+        )
         rows.to_csv(output_dir / "metrics.csv", index=False)
         files.append(output_dir / "metrics.csv")
         new = metrics_table.new_keys(rows)
         written = metrics_table.write(rows)
-        log_evaluation(registry, run_id, evaluation.metrics, _run_params(evaluation, metrics_table),
-                       files)
+        log_evaluation(
+            registry, run_id, evaluation.metrics, _run_params(evaluation, metrics_table), files
+        )
         ok = True
     finally:
         finish_run(registry, run_id, ok)

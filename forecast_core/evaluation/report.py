@@ -28,19 +28,25 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0 1.5em; }
 p.note { color: #555; font-size: 0.9em; }
 """
 _HEADLINE_NAMES = {
-    "crps": "CRPS", "crps_skill": "skill vs benchmark", "mae_median": "MAE (median)",
-    "rmse_median": "RMSE (median)", "coverage_80": "80% coverage", "width_80": "80% width",
-    "coverage_95": "95% coverage", "width_95": "95% width",
-    "directional_accuracy": "direction hit rate", "forecasts_scored": "forecasts scored",
+    "crps": "CRPS",
+    "crps_skill": "skill vs benchmark",
+    "mae_median": "MAE (median)",
+    "rmse_median": "RMSE (median)",
+    "coverage_80": "80% coverage",
+    "width_80": "80% width",
+    "coverage_95": "95% coverage",
+    "width_95": "95% width",
+    "directional_accuracy": "direction hit rate",
+    "forecasts_scored": "forecasts scored",
 }
 _FIGURE_CAPTIONS = {
     "fan_chart": "Fan chart of one forecast date: median, 50/80/95% bands and what happened.",
     "coverage_by_horizon": "Share of outcomes inside the central 80% and 95% intervals, "
-                           "by horizon day (dashed: nominal).",
+    "by horizon day (dashed: nominal).",
     "pit_histogram": "PIT histograms (all horizon days): flat at 1 is calibrated; a U shape "
-                     "means intervals too narrow, a hump too wide.",
+    "means intervals too narrow, a hump too wide.",
     "skill_over_time": "CRPS skill against the benchmark by month of forecast date "
-                       "(above 0: better than the benchmark).",
+    "(above 0: better than the benchmark).",
 }
 
 
@@ -60,8 +66,10 @@ def render_report(evaluation: Evaluation, generated_at: dt.datetime) -> str:
         The HTML text, with every figure inlined.
     """
     config = evaluation.config
-    title = (f"Forecast evaluation: {config.commodity}, {config.evaluated_from} to "
-             f"{config.evaluated_to} (version {config.model_version})")
+    title = (
+        f"Forecast evaluation: {config.commodity}, {config.evaluated_from} to "
+        f"{config.evaluated_to} (version {config.model_version})"
+    )
     benchmark = config.benchmark if evaluation.benchmark_scored else None
     parts = [
         "<!DOCTYPE html>",
@@ -95,9 +103,13 @@ def render_report(evaluation: Evaluation, generated_at: dt.datetime) -> str:
             parts.append('<p class="note">Nothing scored: no figure.</p>')
         if table:
             parts.append(table)
-    parts += ["<h2>CRPS by horizon day</h2>", _metric_by_horizon_table(evaluation, "crps"),
-              "<h2>Pinball loss by quantile</h2>", _pinball_table(evaluation),
-              "</body></html>"]
+    parts += [
+        "<h2>CRPS by horizon day</h2>",
+        _metric_by_horizon_table(evaluation, "crps"),
+        "<h2>Pinball loss by quantile</h2>",
+        _pinball_table(evaluation),
+        "</body></html>",
+    ]
     return "\n".join(parts) + "\n"
 
 
@@ -123,8 +135,7 @@ def _headline_table(evaluation: Evaluation) -> str:
 
 
 def _left_out_table(evaluation: Evaluation) -> str:
-    counts = evaluation.left_out.pivot(index="model_name", columns="reason",
-                                       values="n_forecasts")
+    counts = evaluation.left_out.pivot(index="model_name", columns="reason", values="n_forecasts")
     counts = counts.reindex(columns=list(LEFT_OUT_REASONS), fill_value=0)
     counts.columns = [LEFT_OUT_REASONS[reason] for reason in counts.columns]
     return _html(counts.rename_axis(index="model", columns=None))
@@ -132,8 +143,11 @@ def _left_out_table(evaluation: Evaluation) -> str:
 
 def _metric_by_horizon_table(evaluation: Evaluation, metric: str) -> str:
     metrics = evaluation.metrics
-    rows = metrics[(metrics["metric"] == metric) & (metrics["horizon_day"] != ALL_DAYS)
-                   & (metrics["period"] == ALL_PERIODS)]
+    rows = metrics[
+        (metrics["metric"] == metric)
+        & (metrics["horizon_day"] != ALL_DAYS)
+        & (metrics["period"] == ALL_PERIODS)
+    ]
     if rows.empty:
         return '<p class="note">No values.</p>'
     wide = rows.pivot(index="model_name", columns="horizon_day", values="value")
@@ -141,14 +155,18 @@ def _metric_by_horizon_table(evaluation: Evaluation, metric: str) -> str:
 
 
 def _by_horizon_table(evaluation: Evaluation) -> str:
-    return (_metric_by_horizon_table(evaluation, "coverage_80")
-            + _metric_by_horizon_table(evaluation, "coverage_95"))
+    return _metric_by_horizon_table(evaluation, "coverage_80") + _metric_by_horizon_table(
+        evaluation, "coverage_95"
+    )
 
 
 def _monthly_table(evaluation: Evaluation, metric: str) -> str:
     metrics = evaluation.metrics
-    rows = metrics[(metrics["metric"] == metric) & (metrics["horizon_day"] == ALL_DAYS)
-                   & (metrics["period"] != ALL_PERIODS)]
+    rows = metrics[
+        (metrics["metric"] == metric)
+        & (metrics["horizon_day"] == ALL_DAYS)
+        & (metrics["period"] != ALL_PERIODS)
+    ]
     if rows.empty:
         return '<p class="note">No values.</p>'
     wide = rows.pivot(index="period", columns="model_name", values="value")
@@ -168,6 +186,6 @@ def _pinball_table(evaluation: Evaluation) -> str:
 
 def _html(frame: pd.DataFrame) -> str:
     # Integer columns (counts) print as integers; float_format only touches floats.
-    return frame.to_html(float_format=lambda value: f"{value:.3f}", border=0,
-                         na_rep="-", escape=True)
-
+    return frame.to_html(
+        float_format=lambda value: f"{value:.3f}", border=0, na_rep="-", escape=True
+    )

@@ -70,14 +70,19 @@ class EvaluationConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "models", parse_model_names(self.models))
         if self.evaluated_from > self.evaluated_to:
-            raise ConfigError(f"--from {self.evaluated_from} is after --to {self.evaluated_to}; "
-                              f"expected from <= to")
+            raise ConfigError(
+                f"--from {self.evaluated_from} is after --to {self.evaluated_to}; "
+                f"expected from <= to"
+            )
         if self.benchmark is not None:
             get_model_class(self.benchmark)
         if self.fan_date is not None and not (
-                self.evaluated_from <= self.fan_date <= self.evaluated_to):
-            raise ConfigError(f"fan chart date {self.fan_date} is outside the evaluated span "
-                              f"{self.evaluated_from}..{self.evaluated_to}")
+            self.evaluated_from <= self.fan_date <= self.evaluated_to
+        ):
+            raise ConfigError(
+                f"fan chart date {self.fan_date} is outside the evaluated span "
+                f"{self.evaluated_from}..{self.evaluated_to}"
+            )
         if self.chunk_dates < 1:
             raise ConfigError(f"chunk_dates {self.chunk_dates} is not valid; expected >= 1")
 
@@ -142,8 +147,9 @@ class Evaluation:
 PathReader = Callable[[str, Sequence[dt.date]], Iterable[tuple[dt.date, np.ndarray]]]
 
 
-def evaluate_forecasts(config: EvaluationConfig, history: MarketHistory,
-                       distributions: DistributionsTable) -> Evaluation:
+def evaluate_forecasts(
+    config: EvaluationConfig, history: MarketHistory, distributions: DistributionsTable
+) -> Evaluation:
     """Score every forecast of the span in the table whose horizon is realized; write nothing.
 
     Args:
@@ -159,14 +165,20 @@ def evaluate_forecasts(config: EvaluationConfig, history: MarketHistory,
         DataError: The table holds no forecast of the reported models in the span.
         TableError: The table cannot be read or is inconsistent.
     """
-    reader = ForecastReader(distributions, config.commodity, config.model_version,
-                            config.chunk_dates)
+    reader = ForecastReader(
+        distributions, config.commodity, config.model_version, config.chunk_dates
+    )
     index = reader.index(config.models_read, config.evaluated_from, config.evaluated_to)
     return score_span(config, history, index, reader.paths, repr(distributions.location))
 
 
-def score_span(config: EvaluationConfig, history: MarketHistory, index: pd.DataFrame,
-               read_model_paths: PathReader, source: str = "the table") -> Evaluation:
+def score_span(
+    config: EvaluationConfig,
+    history: MarketHistory,
+    index: pd.DataFrame,
+    read_model_paths: PathReader,
+    source: str = "the table",
+) -> Evaluation:
     """Score the forecasts of ``index`` whose horizon is realized (the table-free core).
 
     Args:
@@ -184,42 +196,52 @@ def score_span(config: EvaluationConfig, history: MarketHistory, index: pd.DataF
         DataError: ``index`` holds no forecast of the reported models.
     """
     if history.commodity != config.commodity:
-        raise ConfigError(f"history of {history.commodity!r} given to evaluate "
-                          f"{config.commodity!r}")
+        raise ConfigError(
+            f"history of {history.commodity!r} given to evaluate {config.commodity!r}"
+        )
     reported = index[index["model_name"].isin(list(config.models))]
     if reported.empty:
-        raise DataError(f"no {config.commodity} forecasts of {', '.join(config.models)} "
-                        f"(version {config.model_version}) from {config.evaluated_from} to "
-                        f"{config.evaluated_to} in {source}; expected a backfill of that "
-                        f"span first")
+        raise DataError(
+            f"no {config.commodity} forecasts of {', '.join(config.models)} "
+            f"(version {config.model_version}) from {config.evaluated_from} to "
+            f"{config.evaluated_to} in {source}; expected a backfill of that "
+            f"span first"
+        )
     triage = triage_forecasts(index, history)
     fan_date = _fan_date(config, triage)
     fan_paths: dict[str, np.ndarray] = {}
     parts = []
     for model_name in config.models_read:
-        cutoffs = index[index["model_name"] == model_name].set_index(
-            "forecast_start_date")["data_cutoff_date"]
-        for forecast_date, paths in read_model_paths(model_name,
-                                                     triage.dates_to_score(model_name)):
+        cutoffs = index[index["model_name"] == model_name].set_index("forecast_start_date")[
+            "data_cutoff_date"
+        ]
+        for forecast_date, paths in read_model_paths(model_name, triage.dates_to_score(model_name)):
             outcome = triage.outcomes[(model_name, forecast_date)]
-            parts.append(score_forecast(model_name, forecast_date, cutoffs[forecast_date],
-                                        paths, outcome))
+            parts.append(
+                score_forecast(model_name, forecast_date, cutoffs[forecast_date], paths, outcome)
+            )
             if forecast_date == fan_date and model_name in config.models:
                 fan_paths[model_name] = paths
     scores = pd.concat(parts, ignore_index=True) if parts else empty_scores()
     benchmark_scored = bool(config.benchmark) and bool(
-        (scores["model_name"] == config.benchmark).any())
-    metrics = pd.concat([
-        aggregate_metrics(scores, config.models,
-                          config.benchmark if benchmark_scored else None),
-        forecast_counts(triage.left_out, scores, config.models),
-    ], ignore_index=True)
+        (scores["model_name"] == config.benchmark).any()
+    )
+    metrics = pd.concat(
+        [
+            aggregate_metrics(
+                scores, config.models, config.benchmark if benchmark_scored else None
+            ),
+            forecast_counts(triage.left_out, scores, config.models),
+        ],
+        ignore_index=True,
+    )
     return Evaluation(
         config=config,
         scores=scores,
         metrics=metrics,
-        left_out=triage.left_out[triage.left_out["model_name"].isin(list(config.models))]
-        .reset_index(drop=True),
+        left_out=triage.left_out[
+            triage.left_out["model_name"].isin(list(config.models))
+        ].reset_index(drop=True),
         scored_uris=_scored_uris(index, scores, config.models),
         fan=_fan_data(config, history, index, triage, fan_date, fan_paths),
         data_last_date=history.last_date,
@@ -233,22 +255,30 @@ def _fan_date(config: EvaluationConfig, triage: Triage) -> dt.date | None:
     scored_any = set().union(*per_model)
     if config.fan_date is not None:
         if config.fan_date not in scored_any:
-            raise ConfigError(f"fan chart date {config.fan_date} has no scored forecast; "
-                              f"expected a date whose horizon is realized")
+            raise ConfigError(
+                f"fan chart date {config.fan_date} has no scored forecast; "
+                f"expected a date whose horizon is realized"
+            )
         return config.fan_date
     scored_all = set.intersection(*per_model) if per_model else set()
     candidates = scored_all or scored_any
     return max(candidates) if candidates else None
 
 
-def _fan_data(config: EvaluationConfig, history: MarketHistory, index: pd.DataFrame,
-              triage: Triage, fan_date: dt.date | None,
-              fan_paths: dict[str, np.ndarray]) -> FanChartData | None:
+def _fan_data(
+    config: EvaluationConfig,
+    history: MarketHistory,
+    index: pd.DataFrame,
+    triage: Triage,
+    fan_date: dt.date | None,
+    fan_paths: dict[str, np.ndarray],
+) -> FanChartData | None:
     if fan_date is None or not fan_paths:
         return None
     some_model = next(iter(fan_paths))
-    cutoff = index[(index["model_name"] == some_model)
-                   & (index["forecast_start_date"] == fan_date)]["data_cutoff_date"].iloc[0]
+    cutoff = index[
+        (index["model_name"] == some_model) & (index["forecast_start_date"] == fan_date)
+    ]["data_cutoff_date"].iloc[0]
     known = history.as_of(fan_date).observations
     shown_from = pd.Timestamp(fan_date - dt.timedelta(days=FAN_CONTEXT_DAYS))
     recent = known.loc[known["date"] >= shown_from, ["date", "close"]].reset_index(drop=True)
@@ -262,10 +292,15 @@ def _fan_data(config: EvaluationConfig, history: MarketHistory, index: pd.DataFr
     )
 
 
-def _scored_uris(index: pd.DataFrame, scores: pd.DataFrame,
-                 model_names: tuple[str, ...]) -> pd.DataFrame:
+def _scored_uris(
+    index: pd.DataFrame, scores: pd.DataFrame, model_names: tuple[str, ...]
+) -> pd.DataFrame:
     scored_keys = scores[["model_name", "forecast_start_date"]].drop_duplicates()
     scored = index.merge(scored_keys, on=["model_name", "forecast_start_date"])
     scored = scored[scored["model_name"].isin(list(model_names))]
-    return (scored.groupby(["model_name", "model_uri"], sort=True).size()
-            .rename("n_forecasts").reset_index())
+    return (
+        scored.groupby(["model_name", "model_uri"], sort=True)
+        .size()
+        .rename("n_forecasts")
+        .reset_index()
+    )

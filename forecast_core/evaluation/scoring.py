@@ -26,9 +26,17 @@ from forecast_core.evaluation.realized import last_known_price, realized_after_c
 from forecast_core.tables.schemas import HORIZON_DAYS
 
 QUANTILE_COLUMNS: tuple[str, ...] = tuple(quantile_column(level) for level in QUANTILE_LEVELS)
-SCORE_COLUMNS: tuple[str, ...] = ("model_name", "forecast_start_date", "data_cutoff_date",
-                                  "horizon_day", "realized", "last_known_price", "crps", "pit",
-                                  *QUANTILE_COLUMNS)
+SCORE_COLUMNS: tuple[str, ...] = (
+    "model_name",
+    "forecast_start_date",
+    "data_cutoff_date",
+    "horizon_day",
+    "realized",
+    "last_known_price",
+    "crps",
+    "pit",
+    *QUANTILE_COLUMNS,
+)
 # Why a forecast is not scored, in the order reports list them.
 LEFT_OUT_REASONS: dict[str, str] = {
     "not_realized": "horizon not yet realized (no price on or after day 14)",
@@ -83,8 +91,9 @@ def triage_forecasts(index: pd.DataFrame, history: MarketHistory) -> Triage:
     outcomes: dict[tuple[str, dt.date], Outcome] = {}
     # Every model shares the outcome of a (date, cutoff): read it once.
     known: dict[tuple[dt.date, dt.date], Outcome | str] = {}
-    counts = {(name, reason): 0 for name in index["model_name"].unique()
-              for reason in LEFT_OUT_REASONS}
+    counts = {
+        (name, reason): 0 for name in index["model_name"].unique() for reason in LEFT_OUT_REASONS
+    }
     for row in index.itertuples(index=False):
         if row.has_data_leakage:
             counts[(row.model_name, "leakage_flagged")] += 1
@@ -97,13 +106,13 @@ def triage_forecasts(index: pd.DataFrame, history: MarketHistory) -> Triage:
             counts[(row.model_name, outcome)] += 1
             continue
         outcomes[(row.model_name, row.forecast_start_date)] = outcome
-    left_out = pd.DataFrame([(name, reason, n) for (name, reason), n in counts.items()],
-                            columns=list(LEFT_OUT_COLUMNS))
+    left_out = pd.DataFrame(
+        [(name, reason, n) for (name, reason), n in counts.items()], columns=list(LEFT_OUT_COLUMNS)
+    )
     return Triage(outcomes, left_out.astype({"n_forecasts": np.int64}))
 
 
-def _outcome(history: MarketHistory, forecast_date: dt.date,
-             data_cutoff: dt.date) -> Outcome | str:
+def _outcome(history: MarketHistory, forecast_date: dt.date, data_cutoff: dt.date) -> Outcome | str:
     """The outcome of one forecast, or the ``LEFT_OUT_REASONS`` key saying why there is none."""
     realized = realized_after_cutoff(history, forecast_date, data_cutoff)
     if realized is None:
@@ -114,8 +123,13 @@ def _outcome(history: MarketHistory, forecast_date: dt.date,
     return Outcome(realized, reference)
 
 
-def score_forecast(model_name: str, forecast_date: dt.date, data_cutoff: dt.date,
-                   paths: np.ndarray, outcome: Outcome) -> pd.DataFrame:
+def score_forecast(
+    model_name: str,
+    forecast_date: dt.date,
+    data_cutoff: dt.date,
+    paths: np.ndarray,
+    outcome: Outcome,
+) -> pd.DataFrame:
     """Score one forecast's paths on every horizon day that has an outcome.
 
     Args:
@@ -133,29 +147,40 @@ def score_forecast(model_name: str, forecast_date: dt.date, data_cutoff: dt.date
         ValueError: ``paths`` is not (n_paths, HORIZON_DAYS).
     """
     if paths.ndim != 2 or paths.shape[1] != HORIZON_DAYS or paths.shape[0] < 1:
-        raise ValueError(f"paths of the {model_name} forecast for {forecast_date} have shape "
-                         f"{paths.shape}; expected (n_paths, {HORIZON_DAYS})")
+        raise ValueError(
+            f"paths of the {model_name} forecast for {forecast_date} have shape "
+            f"{paths.shape}; expected (n_paths, {HORIZON_DAYS})"
+        )
     scored = ~np.isnan(outcome.realized)
     observed = outcome.realized[scored]
     samples = paths[:, scored]
     quantiles = sample_quantiles(samples, QUANTILE_LEVELS, sample_axis=0)
     n_days = int(scored.sum())
-    frame = pd.DataFrame({
-        "model_name": [model_name] * n_days,
-        "forecast_start_date": [forecast_date] * n_days,
-        "data_cutoff_date": [data_cutoff] * n_days,
-        "horizon_day": (np.flatnonzero(scored) + 1).astype(np.int32),
-        "realized": observed,
-        "last_known_price": np.full(n_days, outcome.last_known_price),
-        "crps": crps_samples(observed, samples, sample_axis=0),
-        "pit": pit_values(observed, samples, sample_axis=0),
-        **{column: quantiles[i] for i, column in enumerate(QUANTILE_COLUMNS)},
-    })
+    frame = pd.DataFrame(
+        {
+            "model_name": [model_name] * n_days,
+            "forecast_start_date": [forecast_date] * n_days,
+            "data_cutoff_date": [data_cutoff] * n_days,
+            "horizon_day": (np.flatnonzero(scored) + 1).astype(np.int32),
+            "realized": observed,
+            "last_known_price": np.full(n_days, outcome.last_known_price),
+            "crps": crps_samples(observed, samples, sample_axis=0),
+            "pit": pit_values(observed, samples, sample_axis=0),
+            **{column: quantiles[i] for i, column in enumerate(QUANTILE_COLUMNS)},
+        }
+    )
     return frame
 
 
 def empty_scores() -> pd.DataFrame:
     """A score frame with no rows and the ``SCORE_COLUMNS``."""
-    return pd.DataFrame({column: pd.Series(dtype=object if column in (
-        "model_name", "forecast_start_date", "data_cutoff_date") else np.float64)
-        for column in SCORE_COLUMNS}).astype({"horizon_day": np.int32})
+    return pd.DataFrame(
+        {
+            column: pd.Series(
+                dtype=object
+                if column in ("model_name", "forecast_start_date", "data_cutoff_date")
+                else np.float64
+            )
+            for column in SCORE_COLUMNS
+        }
+    ).astype({"horizon_day": np.int32})

@@ -45,13 +45,25 @@ FORECAST_METRICS_SCHEMA = StructType(
         StructField("evaluation_run_id", StringType(), nullable=True),
     ]
 )
-FORECAST_METRICS_KEY: tuple[str, ...] = ("commodity", "model_name", "model_version",
-                                         "evaluated_from", "evaluated_to", "metric",
-                                         "horizon_day", "period")
+FORECAST_METRICS_KEY: tuple[str, ...] = (
+    "commodity",
+    "model_name",
+    "model_version",
+    "evaluated_from",
+    "evaluated_to",
+    "metric",
+    "horizon_day",
+    "period",
+)
 # One partition per evaluated model and span (a few hundred rows): a rewrite touches only
 # the partitions of its own evaluation, so the rows the writer carries over stay few.
-FORECAST_METRICS_PARTITIONING: tuple[str, ...] = ("commodity", "model_name", "model_version",
-                                                  "evaluated_from", "evaluated_to")
+FORECAST_METRICS_PARTITIONING: tuple[str, ...] = (
+    "commodity",
+    "model_name",
+    "model_version",
+    "evaluated_from",
+    "evaluated_to",
+)
 FORECAST_METRICS = TableSpec(
     name="forecast_metrics",
     schema=FORECAST_METRICS_SCHEMA,
@@ -79,10 +91,12 @@ class MetricsTable(SparkTable):
         if rows.empty:
             return 0
         first = rows.iloc[0]
-        span = ((F.col("commodity") == first["commodity"])
-                & (F.col("model_version") == first["model_version"])
-                & (F.col("evaluated_from") == first["evaluated_from"])
-                & (F.col("evaluated_to") == first["evaluated_to"]))
+        span = (
+            (F.col("commodity") == first["commodity"])
+            & (F.col("model_version") == first["model_version"])
+            & (F.col("evaluated_from") == first["evaluated_from"])
+            & (F.col("evaluated_to") == first["evaluated_to"])
+        )
         present = self.keys(span)
         keys = zip(*(rows[column] for column in FORECAST_METRICS_KEY), strict=True)
         return sum(1 for key in keys if tuple(key) not in present)
@@ -102,9 +116,15 @@ def metrics_table_location(distributions_location: str) -> str:
     return f"{database}.{METRICS_TABLE_NAME}" if database else METRICS_TABLE_NAME
 
 
-def metrics_rows(metrics: pd.DataFrame, commodity: str, model_version: str,
-                 evaluated_from: dt.date, evaluated_to: dt.date, evaluated_at: dt.datetime,
-                 run_id: str | None) -> pd.DataFrame:
+def metrics_rows(
+    metrics: pd.DataFrame,
+    commodity: str,
+    model_version: str,
+    evaluated_from: dt.date,
+    evaluated_to: dt.date,
+    evaluated_at: dt.datetime,
+    run_id: str | None,
+) -> pd.DataFrame:
     """Aggregated metrics (``AGGREGATE_COLUMNS``) as rows of the ``forecast_metrics`` schema.
 
     Args:
@@ -126,7 +146,8 @@ def metrics_rows(metrics: pd.DataFrame, commodity: str, model_version: str,
         evaluated_from=evaluated_from,
         evaluated_to=evaluated_to,
         evaluated_at=pd.Timestamp(evaluated_at).tz_convert(None)
-        if pd.Timestamp(evaluated_at).tzinfo else pd.Timestamp(evaluated_at),
+        if pd.Timestamp(evaluated_at).tzinfo
+        else pd.Timestamp(evaluated_at),
         evaluation_run_id=run_id,
     )
     rows = rows.astype({"horizon_day": np.int32, "n_scored": np.int64})

@@ -54,20 +54,27 @@ class ScoredModel:
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready description."""
-        entry: dict[str, object] = {"model_name": self.model_name, "model_uri": self.model_uri,
-                                    "n_forecasts": self.n_forecasts,
-                                    "registered": self.registered is not None}
+        entry: dict[str, object] = {
+            "model_name": self.model_name,
+            "model_uri": self.model_uri,
+            "n_forecasts": self.n_forecasts,
+            "registered": self.registered is not None,
+        }
         if self.registered is not None:
-            entry.update(registered_model=self.registered.name,
-                         version=self.registered.version, model_id=self.registered.model_id,
-                         training_date=self.registered.training_date.isoformat(),
-                         data_cutoff_date=self.registered.data_cutoff_date.isoformat(),
-                         training_run_id=self.registered.run_id)
+            entry.update(
+                registered_model=self.registered.name,
+                version=self.registered.version,
+                model_id=self.registered.model_id,
+                training_date=self.registered.training_date.isoformat(),
+                data_cutoff_date=self.registered.data_cutoff_date.isoformat(),
+                training_run_id=self.registered.run_id,
+            )
         return entry
 
 
-def link_scored_models(scored_uris: pd.DataFrame, registry: ModelRegistry, commodity: str,
-                       model_version: str) -> list[ScoredModel]:
+def link_scored_models(
+    scored_uris: pd.DataFrame, registry: ModelRegistry, commodity: str, model_version: str
+) -> list[ScoredModel]:
     """Match the model URIs of scored forecasts to registered versions.
 
     Args:
@@ -81,15 +88,28 @@ def link_scored_models(scored_uris: pd.DataFrame, registry: ModelRegistry, commo
     """
     linked = []
     for model_name, rows in scored_uris.groupby("model_name", sort=True):
-        versions = {v.uri: v for v in registry.list_versions(commodity, str(model_name),
-                                                             model_version)}
+        versions = {
+            v.uri: v for v in registry.list_versions(commodity, str(model_name), model_version)
+        }
         for row in rows.itertuples(index=False):
-            linked.append(ScoredModel(str(model_name), str(row.model_uri),
-                                      int(row.n_forecasts), versions.get(row.model_uri)))
+            linked.append(
+                ScoredModel(
+                    str(model_name),
+                    str(row.model_uri),
+                    int(row.n_forecasts),
+                    versions.get(row.model_uri),
+                )
+            )
     # Version numbers in numeric order (2 before 10); unregistered URIs last.
-    return sorted(linked, key=lambda s: (s.model_name, s.registered is None,
-                                         s.registered.version if s.registered else 0,
-                                         s.model_uri))
+    return sorted(
+        linked,
+        key=lambda s: (
+            s.model_name,
+            s.registered is None,
+            s.registered.version if s.registered else 0,
+            s.model_uri,
+        ),
+    )
 
 
 def evaluation_experiment_id(registry: ModelRegistry, commodity: str) -> str:
@@ -116,12 +136,14 @@ def evaluation_experiment_id(registry: ModelRegistry, commodity: str) -> str:
             return experiment.experiment_id
     except MlflowException as error:
         where = redact_credentials(registry.tracking_uri)
-        raise RegistryError(f"cannot create or find experiment {name!r} at {where}: "
-                            f"{_first_line(error)}") from error
+        raise RegistryError(
+            f"cannot create or find experiment {name!r} at {where}: {_first_line(error)}"
+        ) from error
 
 
-def start_evaluation_run(registry: ModelRegistry, commodity: str, run_name: str,
-                         tags: dict[str, str]) -> str:
+def start_evaluation_run(
+    registry: ModelRegistry, commodity: str, run_name: str, tags: dict[str, str]
+) -> str:
     """Create the evaluation run and return its id.
 
     Raises:
@@ -131,20 +153,31 @@ def start_evaluation_run(registry: ModelRegistry, commodity: str, run_name: str,
     try:
         run = registry.client.create_run(experiment_id, run_name=run_name, tags=tags)
     except MlflowException as error:
-        raise RegistryError(f"cannot create evaluation run {run_name!r}: "
-                            f"{_first_line(error)}") from error
+        raise RegistryError(
+            f"cannot create evaluation run {run_name!r}: {_first_line(error)}"
+        ) from error
     return run.info.run_id
 
 
-def run_tags(commodity: str, model_version: str, evaluated_from: dt.date,
-             evaluated_to: dt.date, model_names: Sequence[str], benchmark: str | None,
-             scored: Sequence[ScoredModel]) -> dict[str, str]:
+def run_tags(
+    commodity: str,
+    model_version: str,
+    evaluated_from: dt.date,
+    evaluated_to: dt.date,
+    model_names: Sequence[str],
+    benchmark: str | None,
+    scored: Sequence[ScoredModel],
+) -> dict[str, str]:
     """Tags that describe and link an evaluation run (URI lists per model)."""
-    tags = {"commodity": commodity, "model_version": model_version,
-            "evaluated_from": evaluated_from.isoformat(),
-            "evaluated_to": evaluated_to.isoformat(),
-            "models": ",".join(model_names), "benchmark": benchmark or "",
-            "run_kind": "evaluation"}
+    tags = {
+        "commodity": commodity,
+        "model_version": model_version,
+        "evaluated_from": evaluated_from.isoformat(),
+        "evaluated_to": evaluated_to.isoformat(),
+        "models": ",".join(model_names),
+        "benchmark": benchmark or "",
+        "run_kind": "evaluation",
+    }
     for name in model_names:
         uris = ",".join(s.model_uri for s in scored if s.model_name == name)
         if len(uris) > _MAX_TAG_CHARS:
@@ -153,8 +186,13 @@ def run_tags(commodity: str, model_version: str, evaluated_from: dt.date,
     return tags
 
 
-def log_evaluation(registry: ModelRegistry, run_id: str, metrics: pd.DataFrame,
-                   params: dict[str, str], artifacts: Sequence[Path]) -> None:
+def log_evaluation(
+    registry: ModelRegistry,
+    run_id: str,
+    metrics: pd.DataFrame,
+    params: dict[str, str],
+    artifacts: Sequence[Path],
+) -> None:
     """Log the metrics (whole span per model; per horizon day as steps), params and files.
 
     Args:
@@ -174,16 +212,23 @@ def log_evaluation(registry: ModelRegistry, run_id: str, metrics: pd.DataFrame,
         if row.horizon_day == ALL_DAYS:
             entries.append(Metric(f"{row.model_name}/{row.metric}", float(row.value), now_ms, 0))
         elif row.metric in HORIZON_METRICS:
-            entries.append(Metric(f"{row.model_name}/{row.metric}_by_horizon", float(row.value),
-                                  now_ms, int(row.horizon_day)))
+            entries.append(
+                Metric(
+                    f"{row.model_name}/{row.metric}_by_horizon",
+                    float(row.value),
+                    now_ms,
+                    int(row.horizon_day),
+                )
+            )
     param_entries = [Param(key, value) for key, value in params.items()]
     client = registry.client
     try:
         for first in range(0, len(entries), MAX_METRICS_PER_BATCH):
-            client.log_batch(run_id, metrics=entries[first:first + MAX_METRICS_PER_BATCH])
+            client.log_batch(run_id, metrics=entries[first : first + MAX_METRICS_PER_BATCH])
         for first in range(0, len(param_entries), MAX_PARAMS_TAGS_PER_BATCH):
-            client.log_batch(run_id,
-                             params=param_entries[first:first + MAX_PARAMS_TAGS_PER_BATCH])
+            client.log_batch(
+                run_id, params=param_entries[first : first + MAX_PARAMS_TAGS_PER_BATCH]
+            )
         for path in artifacts:
             client.log_artifact(run_id, str(path))
     except (MlflowException, OSError) as error:

@@ -48,10 +48,13 @@ class Forecaster(abc.ABC):
 
     def __init__(self, **params: Any) -> None:
         model = type(self)
-        if (model._sample_steps is Forecaster._sample_steps
-                and model._sample_steps_batch is Forecaster._sample_steps_batch):
-            raise TypeError(f"model {model.__name__} implements neither _sample_steps nor "
-                            f"_sample_steps_batch")
+        if (
+            model._sample_steps is Forecaster._sample_steps
+            and model._sample_steps_batch is Forecaster._sample_steps_batch
+        ):
+            raise TypeError(
+                f"model {model.__name__} implements neither _sample_steps nor _sample_steps_batch"
+            )
         defaults = self.default_params()
         unknown = sorted(set(params) - set(defaults))
         if unknown:
@@ -174,8 +177,10 @@ class Forecaster(abc.ABC):
             raise ConfigError(f"horizon {horizon} and n_paths {n_paths} must both be >= 1")
         seeds = [0] * len(forecast_dates) if seeds is None else list(seeds)
         if len(seeds) != len(forecast_dates):
-            raise ConfigError(f"{len(seeds)} seeds given for {len(forecast_dates)} forecast "
-                              f"dates; expected one seed per date")
+            raise ConfigError(
+                f"{len(seeds)} seeds given for {len(forecast_dates)} forecast "
+                f"dates; expected one seed per date"
+            )
         for forecast_date in forecast_dates:
             if forecast_date < self.training_date_:
                 raise ModelError(
@@ -189,26 +194,40 @@ class Forecaster(abc.ABC):
         # A horizon without a trading step (a one-day weekend forecast) repeats the last close.
         moving = [i for i in order if steps[i][-1] > 0]
         simulated = self._sample_steps_batch(
-            [knowns[i] for i in moving], [int(steps[i][-1]) for i in moving], n_paths,
-            [np.random.default_rng(seeds[i]) for i in moving])
+            [knowns[i] for i in moving],
+            [int(steps[i][-1]) for i in moving],
+            n_paths,
+            [np.random.default_rng(seeds[i]) for i in moving],
+        )
         if len(simulated) != len(moving):
-            raise ModelError(f"model {self.name!r} returned {len(simulated)} path arrays for "
-                             f"{len(moving)} forecast dates")
+            raise ModelError(
+                f"model {self.name!r} returned {len(simulated)} path arrays for "
+                f"{len(moving)} forecast dates"
+            )
         by_date = dict(zip(moving, simulated, strict=True))
-        return [self._calendar_paths(knowns[i], forecast_dates[i], steps[i], by_date.get(i),
-                                     n_paths)
-                for i in range(len(forecast_dates))]
+        return [
+            self._calendar_paths(knowns[i], forecast_dates[i], steps[i], by_date.get(i), n_paths)
+            for i in range(len(forecast_dates))
+        ]
 
-    def _calendar_paths(self, known: MarketHistory, forecast_date: dt.date, steps: np.ndarray,
-                        step_paths: np.ndarray | None, n_paths: int) -> np.ndarray:
+    def _calendar_paths(
+        self,
+        known: MarketHistory,
+        forecast_date: dt.date,
+        steps: np.ndarray,
+        step_paths: np.ndarray | None,
+        n_paths: int,
+    ) -> np.ndarray:
         """Check one date's simulated trading steps and lay them on the calendar horizon."""
         start = np.full((n_paths, 1), known.last_close)
         if step_paths is None:
             return np.repeat(start, steps.size, axis=1)
         expected = (n_paths, int(steps[-1]))
         if step_paths.shape != expected:
-            raise ModelError(f"model {self.name!r} returned paths of shape {step_paths.shape} "
-                             f"for {forecast_date}; expected {expected}")
+            raise ModelError(
+                f"model {self.name!r} returned paths of shape {step_paths.shape} "
+                f"for {forecast_date}; expected {expected}"
+            )
         if not np.all(np.isfinite(step_paths)):
             raise ModelError(f"model {self.name!r} produced non-finite prices for {forecast_date}")
         return np.concatenate([start, step_paths], axis=1)[:, steps]
@@ -248,7 +267,10 @@ class Forecaster(abc.ABC):
         return self._sample_steps_batch([known], [n_steps], n_paths, [rng])[0]
 
     def _sample_steps_batch(
-        self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
+        self,
+        knowns: Sequence[MarketHistory],
+        n_steps: Sequence[int],
+        n_paths: int,
         rngs: Sequence[np.random.Generator],
     ) -> list[np.ndarray]:
         """``_sample_steps`` for several forecast dates, given in ascending date order.
@@ -257,8 +279,10 @@ class Forecaster(abc.ABC):
         dates; each date must still draw only from its own generator, in the same order as
         a batch of one, so its paths do not depend on the other dates of the batch.
         """
-        return [self._sample_steps(known, steps, n_paths, rng)
-                for known, steps, rng in zip(knowns, n_steps, rngs, strict=True)]
+        return [
+            self._sample_steps(known, steps, n_paths, rng)
+            for known, steps, rng in zip(knowns, n_steps, rngs, strict=True)
+        ]
 
     # -- helpers shared by models --------------------------------------------------------
 

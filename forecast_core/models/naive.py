@@ -32,10 +32,12 @@ class NaiveForecaster(Forecaster):
         return {"window": 60}
 
     def _fit(self, known: MarketHistory) -> None:
-        returns = log_returns(known.closes[-(self.params["window"] + 1):])
+        returns = log_returns(known.closes[-(self.params["window"] + 1) :])
         self.returns_ = returns - returns.mean()
-        self.training_metrics_ = {"daily_log_return_std": float(returns.std(ddof=1)),
-                                  "n_returns": float(returns.size)}
+        self.training_metrics_ = {
+            "daily_log_return_std": float(returns.std(ddof=1)),
+            "n_returns": float(returns.size),
+        }
 
     def _sample_steps(
         self, known: MarketHistory, n_steps: int, n_paths: int, rng: np.random.Generator

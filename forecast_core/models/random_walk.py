@@ -32,11 +32,14 @@ class RandomWalkForecaster(Forecaster):
         return {"window": 60, "drift": True}
 
     def _fit(self, known: MarketHistory) -> None:
-        returns = log_returns(known.closes[-(self.params["window"] + 1):])
+        returns = log_returns(known.closes[-(self.params["window"] + 1) :])
         self.drift_ = float(returns.mean()) if self.params["drift"] else 0.0
         self.volatility_ = float(returns.std(ddof=1))
-        self.training_metrics_ = {"drift": self.drift_, "volatility": self.volatility_,
-                                  "annualized_volatility": self.volatility_ * float(np.sqrt(252))}
+        self.training_metrics_ = {
+            "drift": self.drift_,
+            "volatility": self.volatility_,
+            "annualized_volatility": self.volatility_ * float(np.sqrt(252)),
+        }
 
     def _sample_steps(
         self, known: MarketHistory, n_steps: int, n_paths: int, rng: np.random.Generator

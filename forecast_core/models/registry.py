@@ -62,6 +62,8 @@ def check_model_version(version: str) -> str:
         ConfigError: ``version`` has characters outside ``MODEL_VERSION_PATTERN``.
     """
     if not isinstance(version, str) or not re.match(MODEL_VERSION_PATTERN, version):
-        raise ConfigError(f"model version {version!r} is not valid; expected letters, digits, "
-                          f"dots, dashes or underscores, like 'v1.0'")
+        raise ConfigError(
+            f"model version {version!r} is not valid; expected letters, digits, "
+            f"dots, dashes or underscores, like 'v1.0'"
+        )
     return version

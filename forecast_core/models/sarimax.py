@@ -88,8 +88,9 @@ class SarimaxForecaster(Forecaster):
             # Non-convergence is recorded in the metrics (and visible there), not raised.
             warnings.simplefilter("ignore", ConvergenceWarning)
             # Bad default start parameters are replaced by zeros: routine, not actionable.
-            warnings.filterwarnings("ignore", message="Non-(stationary|invertible) starting",
-                                    category=EstimationWarning)
+            warnings.filterwarnings(
+                "ignore", message="Non-(stationary|invertible) starting", category=EstimationWarning
+            )
             results = model.fit(disp=False, maxiter=int(self.params["maxiter"]))
         converged = bool(results.mle_retvals.get("converged", False))
 
@@ -115,7 +116,10 @@ class SarimaxForecaster(Forecaster):
         }
 
     def _sample_steps_batch(
-        self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
+        self,
+        knowns: Sequence[MarketHistory],
+        n_steps: Sequence[int],
+        n_paths: int,
         rngs: Sequence[np.random.Generator],
     ) -> list[np.ndarray]:
         """Filter the state forward date by date (only the new rows), draw paths per date.
@@ -139,21 +143,26 @@ class SarimaxForecaster(Forecaster):
                         f"forward-filled features"
                     )
                 log_closes = np.array([math.log(close) for close in new_rows.closes])
-                state = filter_rows(space, state, log_closes,
-                                    self._intercepts(new_features, coefficients))
+                state = filter_rows(
+                    space, state, log_closes, self._intercepts(new_features, coefficients)
+                )
                 cutoff = new_rows.last_date
             # Over the horizon the newest observed weather persists (``future_weather``).
-            future = (self.future_weather(known, steps) if known.weather_features
-                      else np.zeros((steps, 0)))
-            log_paths = simulate_paths(space, state, self._intercepts(future, coefficients),
-                                       n_paths, rng)
+            future = (
+                self.future_weather(known, steps)
+                if known.weather_features
+                else np.zeros((steps, 0))
+            )
+            log_paths = simulate_paths(
+                space, state, self._intercepts(future, coefficients), n_paths, rng
+            )
             paths.append(np.exp(log_paths))
         return paths
 
     def _exog_coefficients(self) -> np.ndarray:
         """The fitted weather coefficients, in feature order (statsmodels puts them first)."""
         model = self.state_results_.model
-        return np.asarray(self.state_results_.params)[model.k_trend:model.k_trend + model.k_exog]
+        return np.asarray(self.state_results_.params)[model.k_trend : model.k_trend + model.k_exog]
 
     def _intercepts(self, features: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
         """The observation intercept (weather effect) of each row of raw weather features.
@@ -178,18 +187,27 @@ class SarimaxForecaster(Forecaster):
 
 def _complete_tail(known: MarketHistory, window: int) -> MarketHistory:
     """The last ``window`` rows of ``known``, after the newest row missing a weather feature."""
-    tail = MarketHistory(known.commodity, known.observations.iloc[-window:],
-                         known.weather_features, known.known_before)
+    tail = MarketHistory(
+        known.commodity,
+        known.observations.iloc[-window:],
+        known.weather_features,
+        known.known_before,
+    )
     missing = np.isnan(tail.weather_matrix()).any(axis=1)
     if not missing.any():
         return tail
     first_complete = int(np.flatnonzero(missing)[-1]) + 1
-    return MarketHistory(known.commodity, tail.observations.iloc[first_complete:],
-                         known.weather_features, known.known_before)
+    return MarketHistory(
+        known.commodity,
+        tail.observations.iloc[first_complete:],
+        known.weather_features,
+        known.known_before,
+    )
 
 
-def _last_row_results(results: MLEResults, log_closes: np.ndarray,
-                      exog: np.ndarray | None) -> MLEResults:
+def _last_row_results(
+    results: MLEResults, log_closes: np.ndarray, exog: np.ndarray | None
+) -> MLEResults:
     """Filtered results over the last row only, ending in the same state as ``results``.
 
     Starting the Kalman filter at the state predicted for the last row and filtering that
@@ -198,7 +216,8 @@ def _last_row_results(results: MLEResults, log_closes: np.ndarray,
     """
     last_exog = exog[-1:] if exog is not None else None
     model = results.model.clone(log_closes[-1:], exog=last_exog)
-    model.ssm.initialize_known(results.predicted_state[:, -2],
-                               results.predicted_state_cov[:, :, -2])
+    model.ssm.initialize_known(
+        results.predicted_state[:, -2], results.predicted_state_cov[:, :, -2]
+    )
     # cov_type "none": parameter standard errors from one row are meaningless (and warn).
     return model.filter(results.params, cov_type="none")

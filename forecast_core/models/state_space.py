@@ -58,9 +58,11 @@ class StateSpace:
         fixed = ("design", "obs_cov", "transition", "state_intercept", "selection", "state_cov")
         varying = [name for name in fixed if getattr(filtered, name).shape[-1] != 1]
         if filtered.k_endog != 1 or varying:
-            raise ModelError(f"state-space sampling needs a univariate model with fixed system "
-                             f"matrices; got {filtered.k_endog} series, time-varying "
-                             f"{', '.join(varying) or 'none'}")
+            raise ModelError(
+                f"state-space sampling needs a univariate model with fixed system "
+                f"matrices; got {filtered.k_endog} series, time-varying "
+                f"{', '.join(varying) or 'none'}"
+            )
         selection = filtered.selection[:, :, 0]
         state_cov = filtered.state_cov[:, :, 0]
         return cls(
@@ -83,12 +85,15 @@ class PredictedState:
     @classmethod
     def after(cls, results: MLEResults) -> PredictedState:
         """The predicted state after the last row of fitted statsmodels results."""
-        return cls(np.array(results.predicted_state[:, -1]),
-                   np.array(results.predicted_state_cov[:, :, -1]))
+        return cls(
+            np.array(results.predicted_state[:, -1]),
+            np.array(results.predicted_state_cov[:, :, -1]),
+        )
 
 
-def filter_rows(space: StateSpace, state: PredictedState, observations: np.ndarray,
-                intercepts: np.ndarray) -> PredictedState:
+def filter_rows(
+    space: StateSpace, state: PredictedState, observations: np.ndarray, intercepts: np.ndarray
+) -> PredictedState:
     """Run the Kalman filter over new rows with fixed parameters (no refit).
 
     Args:
@@ -114,8 +119,13 @@ def filter_rows(space: StateSpace, state: PredictedState, observations: np.ndarr
     return PredictedState(mean, cov)
 
 
-def simulate_paths(space: StateSpace, state: PredictedState, intercepts: np.ndarray,
-                   n_paths: int, rng: np.random.Generator) -> np.ndarray:
+def simulate_paths(
+    space: StateSpace,
+    state: PredictedState,
+    intercepts: np.ndarray,
+    n_paths: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Draw ``n_paths`` futures of y from the predicted state, all paths at once.
 
     The same distribution as statsmodels' ``simulate(anchor="end", repetitions=n_paths)``:

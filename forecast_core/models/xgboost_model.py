@@ -82,10 +82,10 @@ class XGBoostForecaster(Forecaster):
         # Row i describes day t = i + LOOKBACK_CLOSES - 1; its target is the return of t + 1,
         # so the newest day (no target yet) is left out.
         features = price_and_weather_features(
-            windows[:-1], known.weather_matrix()[LOOKBACK_CLOSES - 1:-1]
+            windows[:-1], known.weather_matrix()[LOOKBACK_CLOSES - 1 : -1]
         )
-        targets = np.diff(log_closes)[LOOKBACK_CLOSES - 1:]
-        features, targets = features[-self.params["window"]:], targets[-self.params["window"]:]
+        targets = np.diff(log_closes)[LOOKBACK_CLOSES - 1 :]
+        features, targets = features[-self.params["window"] :], targets[-self.params["window"] :]
         incomplete = np.isnan(features).any(axis=1)
         if incomplete.any():
             first_complete = int(np.flatnonzero(incomplete)[-1]) + 1
@@ -109,12 +109,14 @@ class XGBoostForecaster(Forecaster):
             "nthread": int(self.params["n_jobs"]),
             "seed": int(self.params["random_state"]),
         }
-        self.booster_ = xgb.train(booster_params, training,
-                                  num_boost_round=int(self.params["n_estimators"]))
+        self.booster_ = xgb.train(
+            booster_params, training, num_boost_round=int(self.params["n_estimators"])
+        )
         self.residuals_ = targets - self._predict(features)
         gains = self.booster_.get_score(importance_type="total_gain")
-        self.feature_importance_ = {name: float(gains.get(name, 0.0))
-                                    for name in self.feature_names_}
+        self.feature_importance_ = {
+            name: float(gains.get(name, 0.0)) for name in self.feature_names_
+        }
         self.training_metrics_ = {
             "rmse_log_return": float(np.sqrt(np.mean(self.residuals_**2))),
             "residual_std": float(self.residuals_.std(ddof=1)),
@@ -123,7 +125,10 @@ class XGBoostForecaster(Forecaster):
         }
 
     def _sample_steps_batch(
-        self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
+        self,
+        knowns: Sequence[MarketHistory],
+        n_steps: Sequence[int],
+        n_paths: int,
         rngs: Sequence[np.random.Generator],
     ) -> list[np.ndarray]:
         """Simulate every date's paths together: one prediction call per step for all.
@@ -136,32 +141,49 @@ class XGBoostForecaster(Forecaster):
         per_chunk = max(1, MAX_ROWS_PER_CALL // n_paths)  # bounds the memory of one batch
         for first in range(0, len(knowns), per_chunk):
             chunk = slice(first, first + per_chunk)
-            paths.extend(self._simulate_together(knowns[chunk], n_steps[chunk], n_paths,
-                                                 rngs[chunk]))
+            paths.extend(
+                self._simulate_together(knowns[chunk], n_steps[chunk], n_paths, rngs[chunk])
+            )
         return paths
 
     def _simulate_together(
-        self, knowns: Sequence[MarketHistory], n_steps: Sequence[int], n_paths: int,
+        self,
+        knowns: Sequence[MarketHistory],
+        n_steps: Sequence[int],
+        n_paths: int,
         rngs: Sequence[np.random.Generator],
     ) -> list[np.ndarray]:
         # Dates with more steps first, so the rows still moving at each step are a prefix.
         order = sorted(range(len(knowns)), key=lambda i: -n_steps[i])
         # The newest closes before each forecast date: fresh lag features, no refit.
-        buffer = np.concatenate([
-            np.repeat(np.log(knowns[i].closes[-LOOKBACK_CLOSES:])[np.newaxis, :], n_paths, axis=0)
-            for i in order])
+        buffer = np.concatenate(
+            [
+                np.repeat(
+                    np.log(knowns[i].closes[-LOOKBACK_CLOSES:])[np.newaxis, :], n_paths, axis=0
+                )
+                for i in order
+            ]
+        )
         # Weather of the day each step starts from: the newest observed row, held over the
         # simulated days (``future_weather``: persistence, never the realized weather).
-        weather = np.concatenate([
-            np.repeat(self.future_weather(knowns[i], 1) if knowns[i].weather_features
-                      else np.zeros((1, 0)), n_paths, axis=0)
-            for i in order])
+        weather = np.concatenate(
+            [
+                np.repeat(
+                    self.future_weather(knowns[i], 1)
+                    if knowns[i].weather_features
+                    else np.zeros((1, 0)),
+                    n_paths,
+                    axis=0,
+                )
+                for i in order
+            ]
+        )
         max_steps = n_steps[order[0]] if order else 0
         # Bootstrapped residuals, drawn per date in the order of a batch of one.
         shocks = np.zeros((len(order) * n_paths, max_steps))
         for rank, i in enumerate(order):
             draws = rngs[i].integers(0, self.residuals_.size, size=(n_steps[i], n_paths))
-            shocks[rank * n_paths:(rank + 1) * n_paths, :n_steps[i]] = self.residuals_[draws].T
+            shocks[rank * n_paths : (rank + 1) * n_paths, : n_steps[i]] = self.residuals_[draws].T
         log_paths = np.empty((len(order) * n_paths, max_steps))
         # Predict on every core (half the time on two): a row's prediction does not depend
         # on the thread count, and training keeps its own single thread.
@@ -169,16 +191,21 @@ class XGBoostForecaster(Forecaster):
         try:
             for step in range(max_steps):
                 moving = n_paths * sum(1 for i in order if n_steps[i] > step)
-                mean_returns = self._predict(price_and_weather_features(buffer[:moving],
-                                                                        weather[:moving]))
-                log_paths[:moving, step] = (buffer[:moving, -1] + mean_returns
-                                            + shocks[:moving, step])
-                buffer = np.concatenate([buffer[:moving, 1:], log_paths[:moving, step:step + 1]],
-                                        axis=1)
+                mean_returns = self._predict(
+                    price_and_weather_features(buffer[:moving], weather[:moving])
+                )
+                log_paths[:moving, step] = (
+                    buffer[:moving, -1] + mean_returns + shocks[:moving, step]
+                )
+                buffer = np.concatenate(
+                    [buffer[:moving, 1:], log_paths[:moving, step : step + 1]], axis=1
+                )
         finally:
             self.booster_.set_param({"nthread": int(self.params["n_jobs"])})
-        by_date = {i: np.exp(log_paths[rank * n_paths:(rank + 1) * n_paths, :n_steps[i]])
-                   for rank, i in enumerate(order)}
+        by_date = {
+            i: np.exp(log_paths[rank * n_paths : (rank + 1) * n_paths, : n_steps[i]])
+            for rank, i in enumerate(order)
+        }
         return [by_date[i] for i in range(len(knowns))]
 
     def _predict(self, features: np.ndarray) -> np.ndarray:
@@ -200,11 +227,13 @@ def price_and_weather_features(log_close_windows: np.ndarray, weather: np.ndarra
     returns = np.diff(log_close_windows, axis=1)
     lags = returns[:, ::-1][:, :N_LAGS]
     moving_average = np.exp(log_close_windows[:, 1:]).mean(axis=1)
-    return np.column_stack([
-        lags,
-        returns[:, -5:].std(axis=1),
-        returns.std(axis=1),
-        returns.mean(axis=1),
-        log_close_windows[:, -1] - np.log(moving_average),
-        weather,
-    ])
+    return np.column_stack(
+        [
+            lags,
+            returns[:, -5:].std(axis=1),
+            returns.std(axis=1),
+            returns.mean(axis=1),
+            log_close_windows[:, -1] - np.log(moving_average),
+            weather,
+        ]
+    )

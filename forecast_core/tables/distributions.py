@@ -20,15 +20,24 @@ from forecast_core.tables.schemas import (
 from forecast_core.tables.spark_table import SparkTable, TableSpec, date_range_condition
 
 ForecastKey = tuple[str, dt.date]  # (model_name, forecast_start_date) within a commodity/version
-_SUMMARY_KEYS = ("commodity", "model_name", "model_version", "forecast_start_date",
-                 "data_cutoff_date", "training_date", "model_uri", "is_actuals")
+_SUMMARY_KEYS = (
+    "commodity",
+    "model_name",
+    "model_version",
+    "forecast_start_date",
+    "data_cutoff_date",
+    "training_date",
+    "model_uri",
+    "is_actuals",
+)
 
 
 def has_data_leakage() -> Column:
     """True for a forecast row that saw data on or after its start, or a later-trained model."""
     forecast_start = F.col("forecast_start_date")
     saw_the_future = (F.col("data_cutoff_date") >= forecast_start) | F.coalesce(
-        F.col("training_date") > forecast_start, F.lit(False))
+        F.col("training_date") > forecast_start, F.lit(False)
+    )
     return ~F.col("is_actuals") & saw_the_future
 
 
@@ -47,8 +56,13 @@ class DistributionsTable(SparkTable):
     def __init__(self, spark: SparkSession, location: str, table_format: str = "parquet") -> None:
         super().__init__(spark, location, table_format, DISTRIBUTIONS)
 
-    def existing_keys(self, commodity: str, model_version: str, model_names: Iterable[str],
-                      dates: Iterable[dt.date]) -> set[ForecastKey]:
+    def existing_keys(
+        self,
+        commodity: str,
+        model_version: str,
+        model_names: Iterable[str],
+        dates: Iterable[dt.date],
+    ) -> set[ForecastKey]:
         """The (model_name, forecast_start_date) keys already written, among ``dates``.
 
         Actuals rows are found under their own version, ``actuals``.
@@ -58,14 +72,17 @@ class DistributionsTable(SparkTable):
             return set()
         if not self.is_catalog_table and self.table_format == "parquet":
             return self._keys_from_partition_folders(commodity, model_version, names, wanted)
-        where = ((F.col("commodity") == commodity)
-                 & F.col("model_name").isin(names)
-                 & F.col("model_version").isin(model_version, ACTUALS)
-                 & F.col("forecast_start_date").isin(wanted))
+        where = (
+            (F.col("commodity") == commodity)
+            & F.col("model_name").isin(names)
+            & F.col("model_version").isin(model_version, ACTUALS)
+            & F.col("forecast_start_date").isin(wanted)
+        )
         return {(name, day) for _, name, _, day in self.keys(where)}
 
-    def _keys_from_partition_folders(self, commodity: str, model_version: str,
-                                     names: list[str], dates: list[dt.date]) -> set[ForecastKey]:
+    def _keys_from_partition_folders(
+        self, commodity: str, model_version: str, names: list[str], dates: list[dt.date]
+    ) -> set[ForecastKey]:
         """Keys of a Parquet table from one glob of its partition folders, no data read.
 
         Every forecast is one partition folder, renamed into place whole at commit, so a
@@ -76,21 +93,25 @@ class DistributionsTable(SparkTable):
         costs milliseconds however large the table has grown.
         """
         jvm = self.spark.sparkContext._jvm
-        pattern = (f"{self.location.rstrip('/')}/commodity={commodity}"
-                   f"/model_name={_glob_any(names)}"
-                   f"/model_version={_glob_any([model_version, ACTUALS])}"
-                   f"/forecast_start_date={_glob_any([d.isoformat() for d in dates])}")
+        pattern = (
+            f"{self.location.rstrip('/')}/commodity={commodity}"
+            f"/model_name={_glob_any(names)}"
+            f"/model_version={_glob_any([model_version, ACTUALS])}"
+            f"/forecast_start_date={_glob_any([d.isoformat() for d in dates])}"
+        )
         path = jvm.org.apache.hadoop.fs.Path(pattern)
         file_system = path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration())
         found: set[ForecastKey] = set()
         for status in file_system.globStatus(path) or []:
             model_part, _, date_part = str(status.getPath()).rsplit("/", 3)[1:]
-            found.add((model_part.split("=", 1)[1],
-                       dt.date.fromisoformat(date_part.split("=", 1)[1])))
+            found.add(
+                (model_part.split("=", 1)[1], dt.date.fromisoformat(date_part.split("=", 1)[1]))
+            )
         return found
 
-    def summarize(self, commodity: str | None = None, start: dt.date | None = None,
-                  end: dt.date | None = None) -> list[dict[str, object]]:
+    def summarize(
+        self, commodity: str | None = None, start: dt.date | None = None, end: dt.date | None = None
+    ) -> list[dict[str, object]]:
         """One entry per forecast (key) held: its provenance and path count, sorted by key.
 
         The ``forecast inspect`` view: commodity, model_name, model_version,
@@ -103,10 +124,15 @@ class DistributionsTable(SparkTable):
         where = date_range_condition("forecast_start_date", start, end)
         if commodity is not None:
             where = where & (F.col("commodity") == commodity)
-        grouped = (table.where(where).groupBy(*_SUMMARY_KEYS)
-                   .agg(F.count("path_id").alias("n_paths"),
-                        F.max("has_data_leakage").alias("has_data_leakage"))
-                   .orderBy("commodity", "forecast_start_date", "model_name", "model_version"))
+        grouped = (
+            table.where(where)
+            .groupBy(*_SUMMARY_KEYS)
+            .agg(
+                F.count("path_id").alias("n_paths"),
+                F.max("has_data_leakage").alias("has_data_leakage"),
+            )
+            .orderBy("commodity", "forecast_start_date", "model_name", "model_version")
+        )
         return [row.asDict() for row in grouped.collect()]
 
 

@@ -45,8 +45,7 @@ def forecasts_to_frame(forecasts: list[Forecast], generated_at: dt.datetime) -> 
     def repeated(values: list[object], arrow_type: pa.DataType) -> pd.arrays.ArrowExtensionArray:
         distinct = list(dict.fromkeys(values))
         position = {value: index for index, value in enumerate(distinct)}
-        codes = np.repeat(np.array([position[value] for value in values], dtype=np.int32),
-                          counts)
+        codes = np.repeat(np.array([position[value] for value in values], dtype=np.int32), counts)
         return pd.arrays.ArrowExtensionArray(pa.array(distinct, arrow_type).take(codes))
 
     paths = np.concatenate([f.paths for f in forecasts], axis=0)
@@ -79,8 +78,9 @@ def realized_prices(history: MarketHistory, forecast_date: dt.date) -> np.ndarra
     dates = history.observations["date"].to_numpy()
     if len(dates) == 0 or dates[-1] < np.datetime64(last_day, "ns"):
         return None
-    horizon_days = (np.arange(HORIZON_DAYS).astype("timedelta64[D]")
-                    + np.datetime64(forecast_date, "D")).astype("datetime64[ns]")
+    horizon_days = (
+        np.arange(HORIZON_DAYS).astype("timedelta64[D]") + np.datetime64(forecast_date, "D")
+    ).astype("datetime64[ns]")
     positions = np.searchsorted(dates, horizon_days, side="right") - 1
     if positions[0] < 0:
         return None

@@ -43,8 +43,12 @@ DISTRIBUTIONS_SCHEMA = StructType(
 )
 DISTRIBUTIONS_COLUMNS: tuple[str, ...] = tuple(DISTRIBUTIONS_SCHEMA.fieldNames())
 # A forecast is identified by these; a write replaces exactly the keys it holds.
-DISTRIBUTIONS_KEY: tuple[str, ...] = ("commodity", "model_name", "model_version",
-                                      "forecast_start_date")
+DISTRIBUTIONS_KEY: tuple[str, ...] = (
+    "commodity",
+    "model_name",
+    "model_version",
+    "forecast_start_date",
+)
 # One partition per forecast: a write replaces whole forecasts atomically (partition folder
 # renames) and concurrent writers of different forecasts never touch the same folder.
 DISTRIBUTIONS_PARTITIONING: tuple[str, ...] = DISTRIBUTIONS_KEY

@@ -73,11 +73,13 @@ class TableSpec:
 class SparkTable:
     """A table described by ``spec`` at ``location`` in ``table_format``."""
 
-    def __init__(self, spark: SparkSession, location: str, table_format: str,
-                 spec: TableSpec) -> None:
+    def __init__(
+        self, spark: SparkSession, location: str, table_format: str, spec: TableSpec
+    ) -> None:
         if table_format not in TABLE_FORMATS:
-            raise ConfigError(f"table format {table_format!r} is not one of "
-                              f"{', '.join(TABLE_FORMATS)}")
+            raise ConfigError(
+                f"table format {table_format!r} is not one of {', '.join(TABLE_FORMATS)}"
+            )
         self.spark = spark
         self.location = location
         self.table_format = table_format
@@ -98,8 +100,10 @@ class SparkTable:
         except AnalysisException as error:
             if _is_missing_table(error):
                 return None
-            raise TableError(f"cannot read {self.spec.name} table {self.location!r} "
-                             f"({self.table_format}): {first_line(error)}") from error
+            raise TableError(
+                f"cannot read {self.spec.name} table {self.location!r} "
+                f"({self.table_format}): {first_line(error)}"
+            ) from error
 
     def keys(self, where: Column | None = None) -> set[tuple[object, ...]]:
         """The distinct keys present (optionally only those matching ``where``)."""
@@ -126,8 +130,10 @@ class SparkTable:
             return 0
         missing = [c for c in self.spec.columns if c not in rows.columns]
         if missing:
-            raise TableError(f"rows for {self.location!r} lack column(s) {', '.join(missing)}; "
-                             f"expected the {self.spec.name} schema")
+            raise TableError(
+                f"rows for {self.location!r} lack column(s) {', '.join(missing)}; "
+                f"expected the {self.spec.name} schema"
+            )
         rows = rows[list(self.spec.columns)]
         self._remove_stale_staging()
         with tempfile.TemporaryDirectory(prefix="forecast-rows-") as scratch:
@@ -140,8 +146,10 @@ class SparkTable:
             try:
                 self._overwrite_partitions(frame)
             except Exception as error:  # Spark raises JVM errors of many kinds; report one line
-                raise TableError(f"cannot write {len(rows)} rows to {self.location!r} "
-                                 f"({self.table_format}): {first_line(error)}") from error
+                raise TableError(
+                    f"cannot write {len(rows)} rows to {self.location!r} "
+                    f"({self.table_format}): {first_line(error)}"
+                ) from error
         return len(rows)
 
     def _to_spark(self, rows: pd.DataFrame, scratch: Path) -> DataFrame:
@@ -162,8 +170,10 @@ class SparkTable:
         try:
             arrow_rows = pa.Table.from_pandas(rows, schema=arrow_schema, preserve_index=False)
         except (pa.ArrowException, ValueError, TypeError) as error:
-            raise TableError(f"rows for {self.location!r} do not fit the {self.spec.name} "
-                             f"schema: {first_line(error)}") from error
+            raise TableError(
+                f"rows for {self.location!r} do not fit the {self.spec.name} "
+                f"schema: {first_line(error)}"
+            ) from error
         path = scratch / "rows.parquet"
         # Uncompressed: read once, at once; row groups split the scan across the cores.
         pq.write_table(arrow_rows, path, compression="none", row_group_size=_STAGED_ROW_GROUP)
@@ -186,11 +196,15 @@ class SparkTable:
             # insertInto matches columns by position, partition columns last.
             ordered = [c for c in frame.columns if c not in self.spec.partitioning]
             frame.select(*ordered, *self.spec.partitioning).write.insertInto(
-                self.location, overwrite=True)
+                self.location, overwrite=True
+            )
             return
-        writer = (frame.write.format(self.table_format).mode("overwrite")
-                  .option("partitionOverwriteMode", "dynamic")
-                  .partitionBy(*self.spec.partitioning))
+        writer = (
+            frame.write.format(self.table_format)
+            .mode("overwrite")
+            .option("partitionOverwriteMode", "dynamic")
+            .partitionBy(*self.spec.partitioning)
+        )
         if self.is_catalog_table:
             writer.saveAsTable(self.location)
         else:
@@ -208,8 +222,9 @@ class SparkTable:
         if table is None:
             return None
         touched = rows[list(self.spec.partitioning)].drop_duplicates()
-        in_touched = table.join(self.spark.createDataFrame(touched), list(self.spec.partitioning),
-                                "left_semi")
+        in_touched = table.join(
+            self.spark.createDataFrame(touched), list(self.spec.partitioning), "left_semi"
+        )
         written_keys = self.spark.createDataFrame(rows[list(self.spec.key)].drop_duplicates())
         kept = in_touched.join(written_keys, list(self.spec.key), "left_anti").toPandas()
         if kept.empty:
@@ -229,8 +244,15 @@ def date_range_condition(column: str, start: dt.date | None, end: dt.date | None
 
 def _is_missing_table(error: AnalysisException) -> bool:
     text = str(error)
-    return any(marker in text for marker in ("PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND",
-                                             "is not a Delta table", "UNABLE_TO_INFER_SCHEMA"))
+    return any(
+        marker in text
+        for marker in (
+            "PATH_NOT_FOUND",
+            "TABLE_OR_VIEW_NOT_FOUND",
+            "is not a Delta table",
+            "UNABLE_TO_INFER_SCHEMA",
+        )
+    )
 
 
 def first_line(error: BaseException) -> str:

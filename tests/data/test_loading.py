@@ -15,8 +15,16 @@ from forecast_core.errors import DataError
 def _prices(days: int = 40, commodity: str = "coffee") -> pd.DataFrame:
     dates = pd.bdate_range("2020-01-01", periods=days)
     close = [100.0 + i for i in range(days)]
-    return pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "commodity": commodity,
-                         "open": close, "high": close, "low": close, "close": close})
+    return pd.DataFrame(
+        {
+            "date": dates.strftime("%Y-%m-%d"),
+            "commodity": commodity,
+            "open": close,
+            "high": close,
+            "low": close,
+            "close": close,
+        }
+    )
 
 
 def _write(folder: Path, prices: pd.DataFrame, name: str = "prices.csv") -> Path:
@@ -59,20 +67,35 @@ def _with_value(row: int, column: str, value: object) -> pd.DataFrame:
 
 BAD_PRICES = [
     pytest.param(_prices().drop(columns="close"), "missing column(s) 'close'", id="missing-column"),
-    pytest.param(_with_value(3, "date", "2020-13-45"), "cannot parse '2020-13-45' as a date",
-                 id="malformed-date"),
-    pytest.param(_with_value(5, "close", None), "column 'close': missing value on 2020-01-08",
-                 id="missing-price"),
-    pytest.param(_with_value(6, "low", -1.0), "column 'low': non-positive value -1.0 on 2020-01-09",
-                 id="negative-price"),
-    pytest.param(_with_value(6, "open", "abc"), "column 'open': 'abc' is not a number",
-                 id="wrong-type"),
-    pytest.param(_with_value(4, "date", "2020-01-06"), "duplicate date 2020-01-06",
-                 id="duplicate-date"),
-    pytest.param(_prices().iloc[[0, 2, 1, 3]], "2020-01-02 (coffee) comes after a later date",
-                 id="unsorted"),
-    pytest.param(_prices().drop(index=range(5, 20)),
-                 "no coffee prices from 2020-01-07 to 2020-01-29", id="gappy"),
+    pytest.param(
+        _with_value(3, "date", "2020-13-45"),
+        "cannot parse '2020-13-45' as a date",
+        id="malformed-date",
+    ),
+    pytest.param(
+        _with_value(5, "close", None),
+        "column 'close': missing value on 2020-01-08",
+        id="missing-price",
+    ),
+    pytest.param(
+        _with_value(6, "low", -1.0),
+        "column 'low': non-positive value -1.0 on 2020-01-09",
+        id="negative-price",
+    ),
+    pytest.param(
+        _with_value(6, "open", "abc"), "column 'open': 'abc' is not a number", id="wrong-type"
+    ),
+    pytest.param(
+        _with_value(4, "date", "2020-01-06"), "duplicate date 2020-01-06", id="duplicate-date"
+    ),
+    pytest.param(
+        _prices().iloc[[0, 2, 1, 3]], "2020-01-02 (coffee) comes after a later date", id="unsorted"
+    ),
+    pytest.param(
+        _prices().drop(index=range(5, 20)),
+        "no coffee prices from 2020-01-07 to 2020-01-29",
+        id="gappy",
+    ),
 ]
 
 

@@ -261,7 +261,14 @@ def test_schema_model_names_and_versions_follow_the_code() -> None:
 
 
 def test_rendering_refuses_more_failed_indexes_than_shards() -> None:
-    values = {"backfill": {"enabled": True, "start": "2020-01-01", "end": "2020-12-31",
-                           "shards": 2, "maxFailedIndexes": 3}}
+    values = {
+        "backfill": {
+            "enabled": True,
+            "start": "2020-01-01",
+            "end": "2020-12-31",
+            "shards": 2,
+            "maxFailedIndexes": 3,
+        }
+    }
     with pytest.raises(helm.HelmRenderError, match="maxFailedIndexes"):
         render_chart(values)

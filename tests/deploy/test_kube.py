@@ -46,9 +46,12 @@ class FakeApiServer:
         return yaml.safe_load(yaml.safe_dump(_plain(self.emulator.objects[JOBS, namespace, name])))
 
     def job_names(self) -> list[tuple[str, str]]:
-        return [(namespace, name) for resource, namespace, name in self.emulator.objects
-                if resource.plural == "jobs" and not self.emulator.objects[
-                    resource, namespace, name].deleted]
+        return [
+            (namespace, name)
+            for resource, namespace, name in self.emulator.objects
+            if resource.plural == "jobs"
+            and not self.emulator.objects[resource, namespace, name].deleted
+        ]
 
     def requests_to_jobs(self) -> list[Any]:
         return [request for request in self.emulator if "/jobs" in str(request.url)]
@@ -89,14 +92,18 @@ def api_server() -> Iterator[FakeApiServer]:
 def kubeconfig(tmp_path: Path, api_server: FakeApiServer) -> Path:
     """A kubeconfig whose current context is the fake API server, with a bearer token."""
     path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "fake", "cluster": {"server": api_server.url}}],
-        "users": [{"name": "tester", "user": {"token": TOKEN}}],
-        "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "tester"}}],
-        "current-context": "fake",
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "fake", "cluster": {"server": api_server.url}}],
+                "users": [{"name": "tester", "user": {"token": TOKEN}}],
+                "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "tester"}}],
+                "current-context": "fake",
+            }
+        )
+    )
     return path
 
 
@@ -135,9 +142,7 @@ def test_completions_follow_the_plan(shard_count: int, expected_completions: int
     manifest = _manifest(kube.build_backfill_job(options))
     assert options.window_count == 4
     assert manifest["spec"]["completions"] == expected_completions
-    assert env_of(forecast_container(manifest))["FORECAST_SHARD_COUNT"] == str(
-        expected_completions
-    )
+    assert env_of(forecast_container(manifest))["FORECAST_SHARD_COUNT"] == str(expected_completions)
     assert manifest["spec"]["parallelism"] == min(2, expected_completions)
 
 
@@ -164,8 +169,11 @@ def test_built_job_is_a_valid_hardened_indexed_job() -> None:
 
 
 def test_settings_and_credentials_come_by_reference() -> None:
-    container = forecast_container(_manifest(kube.build_backfill_job(
-        _options(config_map_name="forecast-settings", secret_name=None))))
+    container = forecast_container(
+        _manifest(
+            kube.build_backfill_job(_options(config_map_name="forecast-settings", secret_name=None))
+        )
+    )
     assert container["envFrom"] == [{"configMapRef": {"name": "forecast-settings"}}]
     container = forecast_container(_manifest(kube.build_backfill_job(_options())))
     assert {"secretRef": {"name": "commodity-forecast-credentials", "optional": True}} in (
@@ -174,10 +182,12 @@ def test_settings_and_credentials_come_by_reference() -> None:
 
 
 def test_resources_are_set_from_options() -> None:
-    resources = kube.JobResources(cpu_request="3", memory_request="5Gi", cpu_limit="4",
-                                  memory_limit="6Gi")
-    container = forecast_container(_manifest(kube.build_backfill_job(
-        _options(resources=resources))))
+    resources = kube.JobResources(
+        cpu_request="3", memory_request="5Gi", cpu_limit="4", memory_limit="6Gi"
+    )
+    container = forecast_container(
+        _manifest(kube.build_backfill_job(_options(resources=resources)))
+    )
     assert container["resources"] == {
         "requests": {"cpu": "3", "memory": "5Gi"},
         "limits": {"cpu": "4", "memory": "6Gi"},
@@ -270,16 +280,26 @@ def test_load_batch_api_without_configuration_is_a_config_error(tmp_path: Path) 
 def _cli_args(*args: str) -> list[str]:
     return [
         "backfill-job",
-        "--start", "2020-01-01",
-        "--end", "2024-12-31",
-        "--commodity", "coffee",
-        "--models", "naive, random_walk",
-        "--train-frequency", "Semiannually",
-        "--model-version", "v1.0",
-        "--shard-count", "4",
-        "--parallelism", "2",
-        "--image", "registry.example.com/commodity-forecast:0.1.0",
-        "--namespace", "forecast-test",
+        "--start",
+        "2020-01-01",
+        "--end",
+        "2024-12-31",
+        "--commodity",
+        "coffee",
+        "--models",
+        "naive, random_walk",
+        "--train-frequency",
+        "Semiannually",
+        "--model-version",
+        "v1.0",
+        "--shard-count",
+        "4",
+        "--parallelism",
+        "2",
+        "--image",
+        "registry.example.com/commodity-forecast:0.1.0",
+        "--namespace",
+        "forecast-test",
         *args,
     ]
 
@@ -342,30 +362,37 @@ BAD_CLI_ARGS = {
 def test_cli_bad_values_exit_2_and_create_nothing(
     extra: list[str], api_server: FakeApiServer, kubeconfig: Path
 ) -> None:
-    result = CliRunner().invoke(k8s, _cli_args(*extra, "--apply"),
-                                env={"KUBECONFIG": str(kubeconfig)})
+    result = CliRunner().invoke(
+        k8s, _cli_args(*extra, "--apply"), env={"KUBECONFIG": str(kubeconfig)}
+    )
     assert result.exit_code == 2, result.output
     assert "Error:" in result.stderr
     assert api_server.requests_to_jobs() == []
 
 
 def test_cli_apply_without_kube_config_exits_2(tmp_path: Path) -> None:
-    result = CliRunner().invoke(k8s, _cli_args("--apply"),
-                                env={"KUBECONFIG": str(tmp_path / "missing")})
+    result = CliRunner().invoke(
+        k8s, _cli_args("--apply"), env={"KUBECONFIG": str(tmp_path / "missing")}
+    )
     assert result.exit_code == 2
     assert "kube config" in result.stderr
 
 
 def test_cli_apply_to_an_unreachable_server_exits_1(tmp_path: Path) -> None:
     config = tmp_path / "kubeconfig"
-    config.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config",
-        # Port 9 (discard) on localhost: nothing listens, the connection is refused.
-        "clusters": [{"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}}],
-        "users": [{"name": "u", "user": {}}],
-        "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}],
-        "current-context": "gone",
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                # Port 9 (discard) on localhost: nothing listens, the connection is refused.
+                "clusters": [{"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}}],
+                "users": [{"name": "u", "user": {}}],
+                "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}],
+                "current-context": "gone",
+            }
+        )
+    )
     result = CliRunner().invoke(k8s, _cli_args("--apply"), env={"KUBECONFIG": str(config)})
     assert result.exit_code == 1, result.output
     assert "cannot be reached" in result.stderr

@@ -16,13 +16,21 @@ FIRST_DAY = dt.date(2024, 1, 1)
 LAST_DAY = dt.date(2024, 3, 29)  # a Friday
 
 
-def weekday_history(first: dt.date = FIRST_DAY, last: dt.date = LAST_DAY,
-                    seed: int = 0) -> MarketHistory:
+def weekday_history(
+    first: dt.date = FIRST_DAY, last: dt.date = LAST_DAY, seed: int = 0
+) -> MarketHistory:
     """Closes on every weekday of [first, last]: a random walk around 100."""
     dates = pd.bdate_range(first, last)
     closes = 100.0 * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, 0.01, len(dates))))
-    frame = pd.DataFrame({"date": dates.astype("datetime64[ns]"), "open": closes,
-                          "high": closes, "low": closes, "close": closes})
+    frame = pd.DataFrame(
+        {
+            "date": dates.astype("datetime64[ns]"),
+            "open": closes,
+            "high": closes,
+            "low": closes,
+            "close": closes,
+        }
+    )
     return MarketHistory("coffee", frame)
 
 
@@ -45,13 +53,26 @@ class InMemoryForecasts:
         self.rows: list[dict[str, object]] = []
         self.paths: dict[tuple[str, dt.date], np.ndarray] = {}
 
-    def add(self, model_name: str, forecast_date: dt.date, data_cutoff: dt.date,
-            paths: np.ndarray, leakage: bool = False) -> None:
+    def add(
+        self,
+        model_name: str,
+        forecast_date: dt.date,
+        data_cutoff: dt.date,
+        paths: np.ndarray,
+        leakage: bool = False,
+    ) -> None:
         """Hold one forecast."""
-        self.rows.append({"model_name": model_name, "forecast_start_date": forecast_date,
-                          "data_cutoff_date": data_cutoff, "training_date": FIRST_DAY,
-                          "model_uri": f"models:/coffee_{model_name}/1",
-                          "has_data_leakage": leakage, "n_paths": paths.shape[0]})
+        self.rows.append(
+            {
+                "model_name": model_name,
+                "forecast_start_date": forecast_date,
+                "data_cutoff_date": data_cutoff,
+                "training_date": FIRST_DAY,
+                "model_uri": f"models:/coffee_{model_name}/1",
+                "has_data_leakage": leakage,
+                "n_paths": paths.shape[0],
+            }
+        )
         self.paths[(model_name, forecast_date)] = paths
 
     @property
@@ -59,8 +80,9 @@ class InMemoryForecasts:
         """The forecasts as ``reading.INDEX_COLUMNS`` rows."""
         return pd.DataFrame(self.rows, columns=list(INDEX_COLUMNS))
 
-    def read(self, model_name: str,
-             dates: Sequence[dt.date]) -> Iterable[tuple[dt.date, np.ndarray]]:
+    def read(
+        self, model_name: str, dates: Sequence[dt.date]
+    ) -> Iterable[tuple[dt.date, np.ndarray]]:
         """The paths of ``model_name`` for ``dates``, in date order."""
         for day in sorted(dates):
             if (model_name, day) in self.paths:

@@ -18,12 +18,18 @@ MODELS = ("--models", "naive,random_walk")
 SPAN = ("--from", "2024-03-01", "--to", "2024-03-10")
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--from", "2024-03-10", "--to", "2024-03-01"), "is after --to"),
-    (("--from", "2024-03-01", "--to", "2024-03-10", "--models", "naive,prophet"),
-     "unknown model 'prophet'"),
-    (("--from", "2024-13-01", "--to", "2024-03-10"), "'2024-13-01' does not match"),
-], ids=["from-after-to", "unknown-model", "bad-date"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--from", "2024-03-10", "--to", "2024-03-01"), "is after --to"),
+        (
+            ("--from", "2024-03-01", "--to", "2024-03-10", "--models", "naive,prophet"),
+            "unknown model 'prophet'",
+        ),
+        (("--from", "2024-13-01", "--to", "2024-03-10"), "'2024-13-01' does not match"),
+    ],
+    ids=["from-after-to", "unknown-model", "bad-date"],
+)
 def test_usage_errors_exit_2_before_anything_starts(invoke, home, args, message):
     result = invoke("evaluate", *args)
     assert result.exit_code == 2
@@ -33,8 +39,18 @@ def test_usage_errors_exit_2_before_anything_starts(invoke, home, args, message)
 
 @pytest.mark.slow
 def test_evaluate_then_report_a_short_backfill(invoke, home, tmp_path, spark):
-    result = invoke("backfill", "--start", "2024-03-01", "--end", "2024-03-07",
-                    "--train-frequency", "monthly", *MODELS, "--n-paths", "200")
+    result = invoke(
+        "backfill",
+        "--start",
+        "2024-03-01",
+        "--end",
+        "2024-03-07",
+        "--train-frequency",
+        "monthly",
+        *MODELS,
+        "--n-paths",
+        "200",
+    )
     assert result.exit_code == 0, result.output
     output = tmp_path / "evaluation"
 
@@ -47,8 +63,9 @@ def test_evaluate_then_report_a_short_backfill(invoke, home, tmp_path, spark):
     assert set(rows["model_name"]) == {"naive", "random_walk"}
     crps_days = rows.query("metric == 'crps' and period == 'all' and model_name == 'naive'")
     assert sorted(crps_days["horizon_day"]) == list(range(15))
-    assert (rows.query("metric == 'crps_skill' and model_name == 'random_walk'")["value"]
-            == 0.0).all()
+    assert (
+        rows.query("metric == 'crps_skill' and model_name == 'random_walk'")["value"] == 0.0
+    ).all()
     assert f"({len(rows)} new, 0 replaced)" in result.output
 
     again = invoke("evaluate", *SPAN, *MODELS, "--output", str(output))
@@ -86,8 +103,9 @@ def _check_mlflow_runs(tracking_uri: str) -> None:
     assert run.data.metrics["naive/forecasts_scored"] == 7
     artifacts = {Path(a.path).name for a in client.list_artifacts(run.info.run_id)}
     assert set(FIGURE_FILES.values()) | {"metrics.csv", "scored_models.json"} <= artifacts
-    linked = json.loads(Path(client.download_artifacts(run.info.run_id, "scored_models.json"))
-                        .read_text())
+    linked = json.loads(
+        Path(client.download_artifacts(run.info.run_id, "scored_models.json")).read_text()
+    )
     naive = next(entry for entry in linked if entry["model_name"] == "naive")
     assert naive["registered"] and naive["model_id"] == "Coffee_Naive_2024-03-01_v1.0"
     assert naive["n_forecasts"] == 7

@@ -32,8 +32,9 @@ def test_crps_of_a_point_mass_is_the_absolute_error(n_samples):
     observed = np.array([10.0, 10.0, -3.5, 120.25])
     value = np.array([10.0, 12.5, 1.5, 100.0])
     samples = np.repeat(value[:, None], n_samples, axis=1)
-    np.testing.assert_allclose(crps_samples(observed, samples), np.abs(observed - value),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        crps_samples(observed, samples), np.abs(observed - value), atol=1e-12
+    )
 
 
 def test_crps_of_standard_normal_samples_against_zero_is_0_2337():
@@ -53,11 +54,13 @@ def test_crps_estimator_is_fair_so_small_ensembles_are_not_penalised():
     samples = np.random.default_rng(1).normal(size=(20_000, 5))
     observed = np.zeros(20_000)
     fair = crps_samples(observed, samples).mean()
-    empirical = scoringrules.crps_ensemble(observed, samples, estimator="qd",
-                                           backend="numpy").mean()
+    empirical = scoringrules.crps_ensemble(
+        observed, samples, estimator="qd", backend="numpy"
+    ).mean()
     assert fair == pytest.approx(STANDARD_NORMAL_CRPS_AT_ZERO, abs=0.005)
-    assert empirical == pytest.approx(STANDARD_NORMAL_CRPS_AT_ZERO + 2 / math.sqrt(math.pi) / 10,
-                                      abs=0.005)
+    assert empirical == pytest.approx(
+        STANDARD_NORMAL_CRPS_AT_ZERO + 2 / math.sqrt(math.pi) / 10, abs=0.005
+    )
 
 
 def test_crps_equals_scoringrules_energy_form_estimators():
@@ -65,8 +68,7 @@ def test_crps_equals_scoringrules_energy_form_estimators():
     rng = np.random.default_rng(2)
     observed = rng.normal(size=50)
     samples = rng.normal(size=(50, 40)) * 3.0
-    fair_energy = scoringrules.crps_ensemble(observed, samples, estimator="fair",
-                                             backend="numpy")
+    fair_energy = scoringrules.crps_ensemble(observed, samples, estimator="fair", backend="numpy")
     np.testing.assert_allclose(crps_samples(observed, samples), fair_energy, rtol=1e-10)
     empirical = scoringrules.crps_ensemble(observed, samples, estimator="qd", backend="numpy")
     energy = scoringrules.crps_ensemble(observed, samples, estimator="nrg", backend="numpy")
@@ -78,16 +80,16 @@ def test_empirical_crps_is_the_integral_of_the_squared_cdf_difference():
     samples = np.array([1.0, 2.0, 4.0, 7.0])
     observed = 3.0
     # CDF F is 0 below 1, .25 on [1,2), .5 on [2,4), .75 on [4,7), 1 after; 1{y <= x} from 3.
-    integral = (0.25**2 * 1 + 0.5**2 * 1 + (0.5 - 1) ** 2 * 1 + (0.75 - 1) ** 2 * 3)
-    assert scoringrules.crps_ensemble(observed, samples, estimator="qd",
-                                      backend="numpy") == pytest.approx(integral)
+    integral = 0.25**2 * 1 + 0.5**2 * 1 + (0.5 - 1) ** 2 * 1 + (0.75 - 1) ** 2 * 3
+    assert scoringrules.crps_ensemble(
+        observed, samples, estimator="qd", backend="numpy"
+    ) == pytest.approx(integral)
 
 
 def test_pinball_at_50_percent_is_half_the_absolute_error():
     observed = np.array([10.0, 3.0, -2.0, 5.0])
     median = np.array([12.0, 3.0, 4.0, 1.0])
-    np.testing.assert_allclose(pinball_loss(observed, median, 0.5),
-                               0.5 * np.abs(observed - median))
+    np.testing.assert_allclose(pinball_loss(observed, median, 0.5), 0.5 * np.abs(observed - median))
 
 
 def test_pinball_weights_misses_by_the_quantile_level():
@@ -99,12 +101,24 @@ def test_pinball_weights_misses_by_the_quantile_level():
 
 def test_quantile_columns_name_levels_in_percent_or_permille():
     assert [quantile_column(level) for level in QUANTILE_LEVELS] == [
-        "q025", "q05", "q10", "q25", "q50", "q75", "q90", "q95", "q975"]
+        "q025",
+        "q05",
+        "q10",
+        "q25",
+        "q50",
+        "q75",
+        "q90",
+        "q95",
+        "q975",
+    ]
 
 
 def test_interval_bounds_count_as_covered():
-    covered = interval_covers(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.5, 0.0, 0.0]),
-                              np.array([2.0, 3.0, 3.0, 3.9]))
+    covered = interval_covers(
+        np.array([1.0, 2.0, 3.0, 4.0]),
+        np.array([1.0, 2.5, 0.0, 0.0]),
+        np.array([2.0, 3.0, 3.0, 3.9]),
+    )
     assert covered.tolist() == [True, False, True, False]
 
 
@@ -116,8 +130,11 @@ def test_pit_counts_ties_half():
 
 
 def test_direction_compares_moves_from_the_last_known_price():
-    hits = direction_hits(median=np.array([101.0, 99.0, 101.0, 100.0]),
-                          observed=np.array([105.0, 95.0, 95.0, 100.0]), reference=100.0)
+    hits = direction_hits(
+        median=np.array([101.0, 99.0, 101.0, 100.0]),
+        observed=np.array([105.0, 95.0, 95.0, 100.0]),
+        reference=100.0,
+    )
     assert hits.tolist() == [True, True, False, True]
 
 
@@ -131,14 +148,22 @@ def _synthetic_scores(n_forecasts: int, spread_ratio: float, seed: int = 3) -> p
         paths = center + rng.normal(size=(400, HORIZON_DAYS)) * scale * spread_ratio
         realized = center + rng.normal(size=HORIZON_DAYS) * scale
         forecast_date = dt.date(2020, 1, 1) + dt.timedelta(days=i)
-        parts.append(score_forecast("synthetic", forecast_date, forecast_date - dt.timedelta(1),
-                                    paths, Outcome(realized, center)))
+        parts.append(
+            score_forecast(
+                "synthetic",
+                forecast_date,
+                forecast_date - dt.timedelta(1),
+                paths,
+                Outcome(realized, center),
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
 def _pooled(metrics: pd.DataFrame, metric: str) -> float:
-    rows = metrics[(metrics["metric"] == metric) & (metrics["horizon_day"] == 0)
-                   & (metrics["period"] == "all")]
+    rows = metrics[
+        (metrics["metric"] == metric) & (metrics["horizon_day"] == 0) & (metrics["period"] == "all")
+    ]
     return float(rows["value"].iloc[0])
 
 

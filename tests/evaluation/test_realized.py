@@ -25,8 +25,9 @@ def _closes(history: MarketHistory) -> pd.Series:
     return history.observations.set_index("date")["close"]
 
 
-@pytest.mark.parametrize("forecast_date", [dt.date(2024, 2, 6), dt.date(2024, 2, 12)],
-                         ids=["tuesday", "monday"])
+@pytest.mark.parametrize(
+    "forecast_date", [dt.date(2024, 2, 6), dt.date(2024, 2, 12)], ids=["tuesday", "monday"]
+)
 def test_weekday_forecasts_follow_the_actuals_rule(forecast_date):
     realized = realized_after_cutoff(HISTORY, forecast_date, cutoff_of(HISTORY, forecast_date))
     np.testing.assert_array_equal(realized, realized_prices(HISTORY, forecast_date))
@@ -48,10 +49,13 @@ def test_weekend_days_before_the_first_new_price_are_not_scored():
 
 def test_a_horizon_not_yet_realized_has_no_outcome():
     last = HISTORY.last_date  # Friday 2024-03-29
-    assert realized_after_cutoff(HISTORY, last - dt.timedelta(days=12), dt.date(2024, 3, 15)) \
-        is None
-    assert realized_after_cutoff(HISTORY, last - dt.timedelta(days=13),
-                                 dt.date(2024, 3, 15)) is not None
+    assert (
+        realized_after_cutoff(HISTORY, last - dt.timedelta(days=12), dt.date(2024, 3, 15)) is None
+    )
+    assert (
+        realized_after_cutoff(HISTORY, last - dt.timedelta(days=13), dt.date(2024, 3, 15))
+        is not None
+    )
 
 
 def test_outcomes_ignore_every_price_on_or_before_the_cutoff():
@@ -62,8 +66,10 @@ def test_outcomes_ignore_every_price_on_or_before_the_cutoff():
     observations.loc[on_or_before, "close"] = np.nan
     observations.loc[observations["date"] == pd.Timestamp(cutoff), "close"] = 1e9
     poisoned = MarketHistory("coffee", observations)
-    np.testing.assert_array_equal(realized_after_cutoff(poisoned, forecast_date, cutoff),
-                                  realized_after_cutoff(HISTORY, forecast_date, cutoff))
+    np.testing.assert_array_equal(
+        realized_after_cutoff(poisoned, forecast_date, cutoff),
+        realized_after_cutoff(HISTORY, forecast_date, cutoff),
+    )
     # The reference for direction is the one price read on the cutoff, and only it.
     assert last_known_price(poisoned, cutoff) == 1e9
 
@@ -82,6 +88,8 @@ def test_a_cutoff_on_or_after_day_one_is_refused():
 
 
 def test_the_reference_price_needs_a_price_on_the_cutoff():
-    assert last_known_price(HISTORY, dt.date(2024, 2, 9)) == _closes(HISTORY)[
-        pd.Timestamp("2024-02-09")]
+    assert (
+        last_known_price(HISTORY, dt.date(2024, 2, 9))
+        == _closes(HISTORY)[pd.Timestamp("2024-02-09")]
+    )
     assert last_known_price(HISTORY, dt.date(2024, 2, 10)) is None  # a Saturday

@@ -20,8 +20,12 @@ def test_report_inlines_every_figure_and_links_nothing_outside(tmp_path):
     page = path.read_text(encoding="utf-8")
 
     images = re.findall(r'<img alt="(\w+)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
-    assert [name for name, _ in images] == ["fan_chart", "coverage_by_horizon", "pit_histogram",
-                                            "skill_over_time"]
+    assert [name for name, _ in images] == [
+        "fan_chart",
+        "coverage_by_horizon",
+        "pit_histogram",
+        "skill_over_time",
+    ]
     for _, encoded in images:
         assert base64.b64decode(encoded).startswith(PNG_SIGNATURE)
     assert not re.search(r'(src|href)="(?!data:)', page)  # no file, no URL

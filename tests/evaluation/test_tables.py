@@ -23,12 +23,16 @@ from tests.evaluation.test_scoring import HISTORY, SCORED_DATES, _config, _forec
 NOW = dt.datetime(2024, 4, 1, 6, 0, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize("distributions, expected", [
-    ("/srv/home/tables/distributions", "/srv/home/tables/forecast_metrics"),
-    ("s3a://bucket/forecast/distributions/", "s3a://bucket/forecast/forecast_metrics"),
-    ("forecast.distributions", "forecast.forecast_metrics"),
-    ("distributions", "forecast_metrics"),
-], ids=["path", "uri", "catalog", "bare-catalog"])
+@pytest.mark.parametrize(
+    "distributions, expected",
+    [
+        ("/srv/home/tables/distributions", "/srv/home/tables/forecast_metrics"),
+        ("s3a://bucket/forecast/distributions/", "s3a://bucket/forecast/forecast_metrics"),
+        ("forecast.distributions", "forecast.forecast_metrics"),
+        ("distributions", "forecast_metrics"),
+    ],
+    ids=["path", "uri", "catalog", "bare-catalog"],
+)
 def test_the_metrics_table_sits_next_to_the_distributions_table(distributions, expected):
     assert metrics_table_location(distributions) == expected
 
@@ -38,11 +42,24 @@ def _written_distributions(spark, tmp_path) -> DistributionsTable:
     forecasts = _forecasts()
     table = DistributionsTable(spark, str(tmp_path / "distributions"))
     rows = forecasts.index
-    table.write(forecasts_to_frame([
-        Forecast("coffee", row.model_name, "v1.0", row.forecast_start_date,
-                 row.data_cutoff_date, row.training_date, row.model_uri,
-                 forecasts.paths[(row.model_name, row.forecast_start_date)])
-        for row in rows.itertuples()], NOW))
+    table.write(
+        forecasts_to_frame(
+            [
+                Forecast(
+                    "coffee",
+                    row.model_name,
+                    "v1.0",
+                    row.forecast_start_date,
+                    row.data_cutoff_date,
+                    row.training_date,
+                    row.model_uri,
+                    forecasts.paths[(row.model_name, row.forecast_start_date)],
+                )
+                for row in rows.itertuples()
+            ],
+            NOW,
+        )
+    )
     return table
 
 
@@ -60,8 +77,14 @@ def test_reads_give_back_the_paths_written_in_path_order(spark, tmp_path):
         np.testing.assert_array_equal(paths, forecasts.paths[("naive", day)])
     other_version = ForecastReader(table, "coffee", "v2.0")
     assert other_version.index(["naive"], SCORED_DATES[0], SCORED_DATES[-1]).empty
-    assert list(ForecastReader(DistributionsTable(spark, str(tmp_path / "none")), "coffee",
-                               "v1.0").paths("naive", SCORED_DATES)) == []
+    assert (
+        list(
+            ForecastReader(
+                DistributionsTable(spark, str(tmp_path / "none")), "coffee", "v1.0"
+            ).paths("naive", SCORED_DATES)
+        )
+        == []
+    )
 
 
 @pytest.mark.slow
@@ -78,8 +101,15 @@ def test_evaluating_the_table_equals_evaluating_the_forecasts_in_memory(spark, t
 def test_a_rewrite_replaces_its_keys_and_adds_no_row(spark, tmp_path):
     forecasts = _forecasts()
     evaluation = score_span(_config(), HISTORY, forecasts.index, forecasts.read)
-    rows = metrics_rows(evaluation.metrics, "coffee", "v1.0", dt.date(2024, 2, 1),
-                        dt.date(2024, 3, 31), NOW, "run-1")
+    rows = metrics_rows(
+        evaluation.metrics,
+        "coffee",
+        "v1.0",
+        dt.date(2024, 2, 1),
+        dt.date(2024, 3, 31),
+        NOW,
+        "run-1",
+    )
     table = MetricsTable(spark, str(tmp_path / "forecast_metrics"))
     assert table.new_keys(rows) == len(rows)
     assert table.write(rows) == len(rows)
@@ -96,7 +126,8 @@ def test_a_rewrite_replaces_its_keys_and_adds_no_row(spark, tmp_path):
     assert table.write(other) == len(rows)
     both = table.read()
     assert both.count() == 2 * len(rows)
-    crps = both.where("model_name = 'naive' and metric = 'crps' and horizon_day = 0 "
-                      "and period = 'all'").collect()
+    crps = both.where(
+        "model_name = 'naive' and metric = 'crps' and horizon_day = 0 and period = 'all'"
+    ).collect()
     assert sorted(r.evaluated_to for r in crps) == [dt.date(2024, 3, 30), dt.date(2024, 3, 31)]
     assert {r.n_scored for r in crps} == {14 * len(SCORED_DATES) - 3}

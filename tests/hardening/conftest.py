@@ -29,16 +29,24 @@ class Finished:
 
 def forecast_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of a job process: a private home, loopback Spark, nothing inherited."""
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("FORECAST_", "MLFLOW_", "JOB_COMPLETION"))}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("FORECAST_", "MLFLOW_", "JOB_COMPLETION"))
+    }
     return {**environment, "FORECAST_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", **extra}
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     """Start ``forecast ARGS`` in its own process group (so a kill also takes its JVM)."""
-    return subprocess.Popen([sys.executable, "-m", "jobs", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobs", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def finish(process: subprocess.Popen[str], timeout: float = 600) -> Finished:
@@ -71,9 +79,11 @@ def table_rows(spark, home: Path) -> pd.DataFrame:
     table = DistributionsTable(spark, StoreConfig.embedded(home).table_location).read()
     if table is None:
         return pd.DataFrame()
-    return (table.toPandas()
-            .sort_values(["model_name", "forecast_start_date", "path_id"])
-            .reset_index(drop=True))
+    return (
+        table.toPandas()
+        .sort_values(["model_name", "forecast_start_date", "path_id"])
+        .reset_index(drop=True)
+    )
 
 
 @pytest.fixture
@@ -81,8 +91,10 @@ def postgres_uri() -> Iterator[str]:
     """A fresh PostgreSQL database for one test (the server is started by .ci/run)."""
     base = os.environ.get("FORECAST_TEST_POSTGRES_URI")
     if not base:
-        pytest.skip("FORECAST_TEST_POSTGRES_URI is not set: .ci/run starts PostgreSQL with "
-                    "scripts/start_postgres.sh and sets it")
+        pytest.skip(
+            "FORECAST_TEST_POSTGRES_URI is not set: .ci/run starts PostgreSQL with "
+            "scripts/start_postgres.sh and sets it"
+        )
     import sqlalchemy
 
     name = f"forecast_{uuid.uuid4().hex[:12]}"

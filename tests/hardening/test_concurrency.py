@@ -13,18 +13,46 @@ from tests.servers import mlflow_server
 pytestmark = pytest.mark.slow
 MODELS = ("naive", "random_walk")
 N_PATHS = 200
-BACKFILL = ["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--train-frequency",
-            "monthly", "--models", ",".join(MODELS), "--n-paths", str(N_PATHS)]
+BACKFILL = [
+    "backfill",
+    "--start",
+    "2024-01-01",
+    "--end",
+    "2024-03-31",
+    "--train-frequency",
+    "monthly",
+    "--models",
+    ",".join(MODELS),
+    "--n-paths",
+    str(N_PATHS),
+]
 # Inside shard 1's window: the daily run races it for the same model slot and forecast.
-DAILY = ["daily", "--forecast-date", "2024-02-15", "--train-frequency", "monthly", "--models",
-         ",".join(MODELS), "--n-paths", str(N_PATHS)]
+DAILY = [
+    "daily",
+    "--forecast-date",
+    "2024-02-15",
+    "--train-frequency",
+    "monthly",
+    "--models",
+    ",".join(MODELS),
+    "--n-paths",
+    str(N_PATHS),
+]
 
 
 def _race(home, tracking_uri: str) -> None:
-    workers = [start(BACKFILL, forecast_env(home, MLFLOW_TRACKING_URI=tracking_uri,
-                                            JOB_COMPLETION_INDEX=str(index),
-                                            FORECAST_SHARD_COUNT="3"))
-               for index in range(3)]
+    workers = [
+        start(
+            BACKFILL,
+            forecast_env(
+                home,
+                MLFLOW_TRACKING_URI=tracking_uri,
+                JOB_COMPLETION_INDEX=str(index),
+                FORECAST_SHARD_COUNT="3",
+            ),
+        )
+        for index in range(3)
+    ]
     workers.append(start(DAILY, forecast_env(home, MLFLOW_TRACKING_URI=tracking_uri)))
     results = [finish(worker) for worker in workers]
     for result in results:

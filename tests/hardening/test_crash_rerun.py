@@ -12,14 +12,29 @@ from tests.hardening.conftest import forecast_env, kill_when, run, table_rows
 pytestmark = pytest.mark.slow
 N_PATHS = 200
 # Shard 0 of 2 owns the January and March windows; small flushes give several writes.
-SHARD = ["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--train-frequency",
-         "monthly", "--models", "naive,random_walk", "--n-paths", str(N_PATHS),
-         "--flush-rows", "8000"]
+SHARD = [
+    "backfill",
+    "--start",
+    "2024-01-01",
+    "--end",
+    "2024-03-31",
+    "--train-frequency",
+    "monthly",
+    "--models",
+    "naive,random_walk",
+    "--n-paths",
+    str(N_PATHS),
+    "--flush-rows",
+    "8000",
+]
 SHARD_ENV = {"JOB_COMPLETION_INDEX": "0", "FORECAST_SHARD_COUNT": "2"}
 KILL_POINTS = [
     pytest.param("Checking random_walk... retraining needed", 0.0, id="while-training"),
-    pytest.param("Trained and registered Coffee_RandomWalk_2024-03-01", 0.0,
-                 id="between-registering-and-writing"),
+    pytest.param(
+        "Trained and registered Coffee_RandomWalk_2024-03-01",
+        0.0,
+        id="between-registering-and-writing",
+    ),
     pytest.param("Writing ", 1.0, id="early-in-a-table-write"),
     pytest.param("Writing ", 3.0, id="late-in-a-table-write"),
 ]
@@ -35,8 +50,10 @@ def uninterrupted(tmp_path_factory, spark) -> tuple[pd.DataFrame, list[tuple]]:
 
 def _registered(home) -> list[tuple]:
     registry = ModelRegistry(StoreConfig.embedded(home).tracking_uri)
-    return [(v["name"], v["version"], v["tags"]["training_date"])
-            for v in registry.describe_versions("coffee")]
+    return [
+        (v["name"], v["version"], v["tags"]["training_date"])
+        for v in registry.describe_versions("coffee")
+    ]
 
 
 def _assert_no_partial_forecast(rows: pd.DataFrame) -> None:
@@ -48,8 +65,9 @@ def _assert_no_partial_forecast(rows: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize(("marker", "delay"), KILL_POINTS)
-def test_a_killed_shard_rerun_equals_an_uninterrupted_run(tmp_path, spark, uninterrupted,
-                                                          marker, delay):
+def test_a_killed_shard_rerun_equals_an_uninterrupted_run(
+    tmp_path, spark, uninterrupted, marker, delay
+):
     home = tmp_path / "home"
     env = forecast_env(home, **SHARD_ENV)
     killed = kill_when(SHARD, env, marker, delay)
@@ -60,6 +78,8 @@ def test_a_killed_shard_rerun_equals_an_uninterrupted_run(tmp_path, spark, unint
     assert rerun.returncode == 0, rerun.output
     expected_rows, expected_models = uninterrupted
     rows = table_rows(spark, home)
-    pd.testing.assert_frame_equal(rows.drop(columns="generation_timestamp"),
-                                  expected_rows.drop(columns="generation_timestamp"))
+    pd.testing.assert_frame_equal(
+        rows.drop(columns="generation_timestamp"),
+        expected_rows.drop(columns="generation_timestamp"),
+    )
     assert _registered(home) == expected_models

@@ -29,8 +29,10 @@ def test_a_lost_model_artifact_fails_that_model_and_the_others_go_on(tmp_path, s
 
     result = run([*DAILY, "--forecast-date", "2024-07-16"], env)
     assert result.returncode == 1, result.output
-    assert "failed: naive (2024-07-16): RegistryError: cannot load Coffee_Naive_2024-07-01_v1.0" \
+    assert (
+        "failed: naive (2024-07-16): RegistryError: cannot load Coffee_Naive_2024-07-01_v1.0"
         in result.output
+    )
     rows = table_rows(spark, home)
     written = rows[rows["forecast_start_date"] == dt.date(2024, 7, 16)]
     assert set(written["model_name"]) == {"random_walk", "actuals"}
@@ -65,8 +67,10 @@ def test_a_tracking_server_going_away_mid_run_fails_cleanly(tmp_path, spark):
 def test_an_unwritable_table_location_is_a_clear_error(tmp_path):
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the table folder should be")
-    result = run([*DAILY, "--forecast-date", "2024-07-15"],
-                 forecast_env(tmp_path / "home", FORECAST_TABLE=str(blocker / "distributions")))
+    result = run(
+        [*DAILY, "--forecast-date", "2024-07-15"],
+        forecast_env(tmp_path / "home", FORECAST_TABLE=str(blocker / "distributions")),
+    )
     assert result.returncode == 1, result.output
     error_lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(error_lines) == 1

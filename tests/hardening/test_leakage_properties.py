@@ -26,8 +26,9 @@ FIRST_DATE = dt.date(2014, 1, 1)
 LAST_DATE = dt.date(2025, 11, 1)
 
 
-def _edited(dataset: MarketDataset, first_edited: dt.date, price_factor: float,
-            weather_shift: float) -> MarketDataset:
+def _edited(
+    dataset: MarketDataset, first_edited: dt.date, price_factor: float, weather_shift: float
+) -> MarketDataset:
     """A copy whose prices and weather on or after ``first_edited`` are changed."""
     cut = pd.Timestamp(first_edited)
     prices = dataset.prices.copy()
@@ -48,7 +49,8 @@ def _edited(dataset: MarketDataset, first_edited: dt.date, price_factor: float,
     frequency=st.sampled_from(["weekly", "monthly", "semiannually"]),
 )
 def test_edits_on_or_after_the_forecast_date_change_no_model_and_no_path(
-        sample_dataset, name, days_after_start, price_factor, weather_shift, frequency):
+    sample_dataset, name, days_after_start, price_factor, weather_shift, frequency
+):
     forecast_date = FIRST_DATE + dt.timedelta(days=days_after_start)
     training_date = Cadence(frequency).training_date_for(forecast_date)
     edited = _edited(sample_dataset, forecast_date, price_factor, weather_shift)
@@ -56,8 +58,7 @@ def test_edits_on_or_after_the_forecast_date_change_no_model_and_no_path(
     paths = {}
     for label, dataset in (("original", sample_dataset), ("edited", edited)):
         history = dataset.history("coffee")
-        model = build_model(name, get_model_class(name).test_params()).fit(history,
-                                                                          training_date)
+        model = build_model(name, get_model_class(name).test_params()).fit(history, training_date)
         assert model.data_cutoff_ < training_date <= forecast_date
         paths[label] = model.sample_paths(history, forecast_date, n_paths=32, seed=11)
     np.testing.assert_array_equal(paths["edited"], paths["original"])

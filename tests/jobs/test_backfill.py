@@ -11,8 +11,16 @@ from forecast_core.config import StoreConfig
 from forecast_core.tables import DistributionsTable
 
 pytestmark = pytest.mark.slow
-RANGE = ("--start", "2024-01-01", "--end", "2024-03-31", "--train-frequency", "monthly",
-         "--n-paths", "100")
+RANGE = (
+    "--start",
+    "2024-01-01",
+    "--end",
+    "2024-03-31",
+    "--train-frequency",
+    "monthly",
+    "--n-paths",
+    "100",
+)
 # model_uri carries registry version numbers, which depend on registration order.
 PROVENANCE_FREE = ["generation_timestamp", "model_uri"]
 
@@ -21,15 +29,22 @@ def _rows(spark, home) -> pd.DataFrame:
     table = DistributionsTable(spark, StoreConfig.embedded(home).table_location).read()
     frame = table.toPandas()
     return frame.sort_values(["model_name", "forecast_start_date", "path_id"]).reset_index(
-        drop=True)
+        drop=True
+    )
 
 
 def test_two_shards_one_after_another_equal_one_process(invoke, tmp_path, spark):
     sharded, single = tmp_path / "sharded", tmp_path / "single"
     for index in ("0", "1"):
-        result = invoke("backfill", *RANGE, env={"FORECAST_HOME": str(sharded),
-                                                 "JOB_COMPLETION_INDEX": index,
-                                                 "FORECAST_SHARD_COUNT": "2"})
+        result = invoke(
+            "backfill",
+            *RANGE,
+            env={
+                "FORECAST_HOME": str(sharded),
+                "JOB_COMPLETION_INDEX": index,
+                "FORECAST_SHARD_COUNT": "2",
+            },
+        )
         assert result.exit_code == 0, result.output
     result = invoke("backfill", *RANGE, env={"FORECAST_HOME": str(single)})
     assert result.exit_code == 0, result.output
@@ -37,8 +52,9 @@ def test_two_shards_one_after_another_equal_one_process(invoke, tmp_path, spark)
 
     sharded_rows, single_rows = _rows(spark, sharded), _rows(spark, single)
     assert len(single_rows) == 4 * 91 * 100 + 91  # 4 models x 91 days x 100 paths + actuals
-    pd.testing.assert_frame_equal(sharded_rows.drop(columns=PROVENANCE_FREE),
-                                  single_rows.drop(columns=PROVENANCE_FREE))
+    pd.testing.assert_frame_equal(
+        sharded_rows.drop(columns=PROVENANCE_FREE), single_rows.drop(columns=PROVENANCE_FREE)
+    )
 
     forecasts = single_rows[~single_rows["is_actuals"]]
     month_start = forecasts["forecast_start_date"].map(lambda d: d.replace(day=1))
@@ -50,8 +66,19 @@ def test_two_shards_one_after_another_equal_one_process(invoke, tmp_path, spark)
 
 
 def test_a_range_starting_inside_a_window_trains_that_window(invoke, home, spark):
-    result = invoke("backfill", "--start", "2024-02-20", "--end", "2024-03-05",
-                    "--train-frequency", "monthly", "--models", "naive", "--n-paths", "20")
+    result = invoke(
+        "backfill",
+        "--start",
+        "2024-02-20",
+        "--end",
+        "2024-03-05",
+        "--train-frequency",
+        "monthly",
+        "--models",
+        "naive",
+        "--n-paths",
+        "20",
+    )
     assert result.exit_code == 0, result.output
     assert "Trained and registered Coffee_Naive_2024-02-01_v1.0" in result.output
     forecasts = _rows(spark, home).query("not is_actuals")

@@ -20,36 +20,77 @@ def _free_loopback_port() -> int:
 
 
 BAD_INPUTS = [
-    pytest.param(["daily", "--forecast-date", "2024-07-15", "--models", "naive,prophet"],
-                 "unknown model 'prophet'; expected one of: naive, random_walk, sarimax, xgboost",
-                 id="unknown-model"),
-    pytest.param(["daily", "--forecast-date", "2024-07-15", "--train-frequency", "fortnightly"],
-                 "training frequency 'fortnightly' is not one of daily, weekly",
-                 id="unknown-frequency"),
-    pytest.param(["daily", "--forecast-date", "2024-07-15", "--commodity", "gold"],
-                 "unknown commodity 'gold'; expected one of: cocoa, coffee, sugar",
-                 id="unknown-commodity"),
-    pytest.param(["daily", "--forecast-date", "2024-13-01"], "'2024-13-01' does not match",
-                 id="malformed-date"),
-    pytest.param(["daily", "--forecast-date", "2024-02-30"], "'2024-02-30' does not match",
-                 id="impossible-date"),
-    pytest.param(["daily", "--forecast-date", "2005-01-03"],
-                 "forecast date 2005-01-03 is not after the first coffee price (2012-01-03)",
-                 id="before-the-data-starts"),
-    pytest.param(["daily", "--forecast-date", "2025-12-01"],
-                 "is 17 days after the newest coffee price (2025-11-14)", id="data-too-stale"),
+    pytest.param(
+        ["daily", "--forecast-date", "2024-07-15", "--models", "naive,prophet"],
+        "unknown model 'prophet'; expected one of: naive, random_walk, sarimax, xgboost",
+        id="unknown-model",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2024-07-15", "--train-frequency", "fortnightly"],
+        "training frequency 'fortnightly' is not one of daily, weekly",
+        id="unknown-frequency",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2024-07-15", "--commodity", "gold"],
+        "unknown commodity 'gold'; expected one of: cocoa, coffee, sugar",
+        id="unknown-commodity",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2024-13-01"],
+        "'2024-13-01' does not match",
+        id="malformed-date",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2024-02-30"],
+        "'2024-02-30' does not match",
+        id="impossible-date",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2005-01-03"],
+        "forecast date 2005-01-03 is not after the first coffee price (2012-01-03)",
+        id="before-the-data-starts",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2025-12-01"],
+        "is 17 days after the newest coffee price (2025-11-14)",
+        id="data-too-stale",
+    ),
     pytest.param(["daily", "--forecast-date", "2999-01-01"], "is after today", id="future-date"),
-    pytest.param(["backfill", "--start", "2024-03-01", "--end", "2024-01-01"],
-                 "--start 2024-03-01 is after --end 2024-01-01", id="start-after-end"),
-    pytest.param(["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-index", "2",
-                  "--shard-count", "2"], "shard index 2 is not in [0, 2)",
-                 id="shard-index-out-of-range"),
-    pytest.param(["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-index",
-                  "1"], "shard index 1 given without a shard count", id="index-without-count"),
-    pytest.param(["daily", "--forecast-date", "2024-07-15", "--model-version", "v 1"],
-                 "model version 'v 1' is not valid", id="bad-model-version"),
-    pytest.param(["plan", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-count", "0"],
-                 "shard count", id="zero-shards"),
+    pytest.param(
+        ["backfill", "--start", "2024-03-01", "--end", "2024-01-01"],
+        "--start 2024-03-01 is after --end 2024-01-01",
+        id="start-after-end",
+    ),
+    pytest.param(
+        [
+            "backfill",
+            "--start",
+            "2024-01-01",
+            "--end",
+            "2024-03-31",
+            "--shard-index",
+            "2",
+            "--shard-count",
+            "2",
+        ],
+        "shard index 2 is not in [0, 2)",
+        id="shard-index-out-of-range",
+    ),
+    pytest.param(
+        ["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-index", "1"],
+        "shard index 1 given without a shard count",
+        id="index-without-count",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2024-07-15", "--model-version", "v 1"],
+        "model version 'v 1' is not valid",
+        id="bad-model-version",
+    ),
+    pytest.param(
+        ["plan", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-count", "0"],
+        "shard count",
+        id="zero-shards",
+    ),
 ]
 
 
@@ -64,32 +105,47 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(invoke, home, args, me
     assert not (home / "tables").exists()
 
 
-GOOD_CSV = ("date,commodity,open,high,low,close\n"
-            + "".join(f"2024-0{month}-{day:02d},coffee,100,101,99,100.5\n"
-                      for month in (5, 6) for day in range(3, 29)))
+GOOD_CSV = "date,commodity,open,high,low,close\n" + "".join(
+    f"2024-0{month}-{day:02d},coffee,100,101,99,100.5\n" for month in (5, 6) for day in range(3, 29)
+)
 BAD_DATA_FILES = [
     pytest.param("", "prices.csv: no rows; expected at least one row", id="empty"),
-    pytest.param("date,commodity,open,high,low,close\n",
-                 "prices.csv: no rows; expected at least one row", id="header-only"),
-    pytest.param(GOOD_CSV[:-25], "column 'commodity': missing value on 2024-06-28",
-                 id="truncated"),
-    pytest.param(GOOD_CSV.replace("2024-05-10,coffee,100,101,99,100.5",
-                                  "2024-05-10,coffee,NaN,NaN,NaN,NaN"),
-                 "column 'open': missing value on 2024-05-10", id="nan-filled"),
-    pytest.param(GOOD_CSV.replace("2024-05-11", "2024-05-10"), "duplicate date 2024-05-10",
-                 id="duplicated"),
-    pytest.param(GOOD_CSV.replace("2024-05-04", "2024-05-02"), "2024-05-02 (coffee) comes after",
-                 id="unsorted"),
-    pytest.param(GOOD_CSV.replace("2024-05-12,coffee,100,", "2024-05-12,coffee,cheap,"),
-                 "column 'open': 'cheap' is not a number", id="wrong-type"),
-    pytest.param(GOOD_CSV.replace("2024-05-12,", "12/05/24x,"),
-                 "cannot parse '12/05/24x' as a date", id="bad-date-in-file"),
+    pytest.param(
+        "date,commodity,open,high,low,close\n",
+        "prices.csv: no rows; expected at least one row",
+        id="header-only",
+    ),
+    pytest.param(GOOD_CSV[:-25], "column 'commodity': missing value on 2024-06-28", id="truncated"),
+    pytest.param(
+        GOOD_CSV.replace("2024-05-10,coffee,100,101,99,100.5", "2024-05-10,coffee,NaN,NaN,NaN,NaN"),
+        "column 'open': missing value on 2024-05-10",
+        id="nan-filled",
+    ),
+    pytest.param(
+        GOOD_CSV.replace("2024-05-11", "2024-05-10"), "duplicate date 2024-05-10", id="duplicated"
+    ),
+    pytest.param(
+        GOOD_CSV.replace("2024-05-04", "2024-05-02"),
+        "2024-05-02 (coffee) comes after",
+        id="unsorted",
+    ),
+    pytest.param(
+        GOOD_CSV.replace("2024-05-12,coffee,100,", "2024-05-12,coffee,cheap,"),
+        "column 'open': 'cheap' is not a number",
+        id="wrong-type",
+    ),
+    pytest.param(
+        GOOD_CSV.replace("2024-05-12,", "12/05/24x,"),
+        "cannot parse '12/05/24x' as a date",
+        id="bad-date-in-file",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("content", "message"), BAD_DATA_FILES)
-def test_a_bad_data_file_is_one_line_exit_2_and_nothing_written(invoke, home, tmp_path,
-                                                                 content, message):
+def test_a_bad_data_file_is_one_line_exit_2_and_nothing_written(
+    invoke, home, tmp_path, content, message
+):
     folder = tmp_path / "data"
     folder.mkdir()
     (folder / "prices.csv").write_text(content)
@@ -102,8 +158,14 @@ def test_a_bad_data_file_is_one_line_exit_2_and_nothing_written(invoke, home, tm
 
 def test_an_unreachable_tracking_server_is_exit_2_and_never_prints_the_password(invoke, home):
     uri = f"http://ops:pa55word@127.0.0.1:{_free_loopback_port()}"
-    result = invoke("daily", "--forecast-date", "2024-07-15", "--models", "naive",
-                    env={"MLFLOW_TRACKING_URI": uri})
+    result = invoke(
+        "daily",
+        "--forecast-date",
+        "2024-07-15",
+        "--models",
+        "naive",
+        env={"MLFLOW_TRACKING_URI": uri},
+    )
     assert result.exit_code == EXIT_USAGE
     assert "is unreachable" in result.output
     assert "pa55word" not in result.output
@@ -111,17 +173,30 @@ def test_an_unreachable_tracking_server_is_exit_2_and_never_prints_the_password(
 
 
 def test_plan_sizes_the_shards():
-    result = CliRunner().invoke(cli, ["plan", "--start", "2018-01-01", "--end", "2024-12-31",
-                                      "--shard-count", "4"])
+    result = CliRunner().invoke(
+        cli, ["plan", "--start", "2018-01-01", "--end", "2024-12-31", "--shard-count", "4"]
+    )
     assert result.exit_code == 0
     assert "14 windows, 10228 forecasts (4 models)" in result.output
     assert "4 useful (set completions to 4)" in result.output
 
 
 def test_plan_json_has_one_entry_per_shard():
-    result = CliRunner().invoke(cli, ["plan", "--start", "2024-01-15", "--end", "2024-03-31",
-                                      "--train-frequency", "monthly", "--shard-count", "5",
-                                      "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "plan",
+            "--start",
+            "2024-01-15",
+            "--end",
+            "2024-03-31",
+            "--train-frequency",
+            "monthly",
+            "--shard-count",
+            "5",
+            "--json",
+        ],
+    )
     plan = json.loads(result.output)
     assert plan["training_dates"] == ["2024-01-01", "2024-02-01", "2024-03-01"]
     assert plan["useful_shards"] == 3

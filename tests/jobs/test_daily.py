@@ -20,7 +20,8 @@ def _table_rows(spark, home) -> pd.DataFrame:
     table = DistributionsTable(spark, StoreConfig.embedded(home).table_location).read()
     frame = table.toPandas().drop(columns="generation_timestamp")
     return frame.sort_values(["model_name", "forecast_start_date", "path_id"]).reset_index(
-        drop=True)
+        drop=True
+    )
 
 
 def _registry(home) -> ModelRegistry:
@@ -58,48 +59,72 @@ def test_daily_retrains_only_when_the_cadence_is_due(invoke, home):
     naive = ("--models", "naive", "--n-paths", "50")
     assert invoke("daily", "--forecast-date", "2024-07-15", *naive).exit_code == 0
     quiet = invoke("daily", "--forecast-date", "2024-12-31", *naive)
-    assert "Checking naive... no retraining needed (last: 2024-07-01, next: 2025-01-01)" \
+    assert (
+        "Checking naive... no retraining needed (last: 2024-07-01, next: 2025-01-01)"
         in quiet.output
+    )
     assert "Using model trained on 2024-07-01" in quiet.output
     # A job that missed 2025-01-01 and runs late still trains for the missed slot.
     late = invoke("daily", "--forecast-date", "2025-01-06", *naive)
-    assert "Checking naive... retraining needed (last: 2024-07-01, next: 2025-01-01)" \
-        in late.output
+    assert "Checking naive... retraining needed (last: 2024-07-01, next: 2025-01-01)" in late.output
     assert "Trained and registered Coffee_Naive_2025-01-01_v1.0" in late.output
     assert "data cutoff 2024-12-31" in late.output
     versions = _registry(home).list_versions("coffee", "naive", "v1.0")
     assert [v.training_date for v in versions] == [dt.date(2024, 7, 1), dt.date(2025, 1, 1)]
 
 
-def test_one_model_failing_does_not_stop_the_others(invoke, home, spark, sample_dataset,
-                                                    tmp_path):
+def test_one_model_failing_does_not_stop_the_others(invoke, home, spark, sample_dataset, tmp_path):
     # 120 trading days: enough for naive (30) and random_walk (60), not sarimax/xgboost (250).
     prices = sample_dataset.prices
     short = prices[(prices["commodity"] == "coffee") & (prices["date"] < "2024-07-13")].tail(120)
     data = tmp_path / "short"
     data.mkdir()
-    short.assign(date=short["date"].dt.strftime("%Y-%m-%d")).to_csv(data / "prices.csv",
-                                                                    index=False)
-    result = invoke("daily", "--forecast-date", "2024-07-15", "--n-paths", "50",
-                    "--data", str(data))
+    short.assign(date=short["date"].dt.strftime("%Y-%m-%d")).to_csv(
+        data / "prices.csv", index=False
+    )
+    result = invoke(
+        "daily", "--forecast-date", "2024-07-15", "--n-paths", "50", "--data", str(data)
+    )
     assert result.exit_code == 1, result.output
-    assert "failed: sarimax (window 2024-07-01): DataError: model 'sarimax' needs at least 250" \
+    assert (
+        "failed: sarimax (window 2024-07-01): DataError: model 'sarimax' needs at least 250"
         in result.output
+    )
     assert "failed: xgboost (window 2024-07-01)" in result.output
     rows = _table_rows(spark, home)
     assert set(rows.loc[~rows["is_actuals"], "model_name"]) == {"naive", "random_walk"}
 
 
 def test_inspect_json_reports_forecasts_and_model_versions(invoke, home):
-    assert invoke("daily", "--forecast-date", "2024-07-15", "--models", "naive,random_walk",
-                  "--n-paths", "30").exit_code == 0
+    assert (
+        invoke(
+            "daily",
+            "--forecast-date",
+            "2024-07-15",
+            "--models",
+            "naive,random_walk",
+            "--n-paths",
+            "30",
+        ).exit_code
+        == 0
+    )
     result = invoke("inspect", "--commodity", "coffee", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     naive = next(f for f in report["forecasts"] if f["model_name"] == "naive")
-    assert naive == {"commodity": "coffee", "model_name": "naive", "model_version": "v1.0",
-                     "forecast_start_date": "2024-07-15", "data_cutoff_date": "2024-07-12",
-                     "training_date": "2024-07-01", "model_uri": "models:/coffee_naive/1",
-                     "is_actuals": False, "n_paths": 30, "has_data_leakage": False}
+    assert naive == {
+        "commodity": "coffee",
+        "model_name": "naive",
+        "model_version": "v1.0",
+        "forecast_start_date": "2024-07-15",
+        "data_cutoff_date": "2024-07-12",
+        "training_date": "2024-07-01",
+        "model_uri": "models:/coffee_naive/1",
+        "is_actuals": False,
+        "n_paths": 30,
+        "has_data_leakage": False,
+    }
     assert [m["tags"]["model_id"] for m in report["models"]] == [
-        "Coffee_Naive_2024-07-01_v1.0", "Coffee_RandomWalk_2024-07-01_v1.0"]
+        "Coffee_Naive_2024-07-01_v1.0",
+        "Coffee_RandomWalk_2024-07-01_v1.0",
+    ]

@@ -17,8 +17,15 @@ from forecast_core.tables.rows import realized_prices
 def _synthetic_walk(drift: float, volatility: float, days: int = 3000) -> MarketHistory:
     rng = np.random.default_rng(42)
     closes = 100 * np.exp(np.cumsum(rng.normal(drift, volatility, days)))
-    frame = pd.DataFrame({"date": pd.bdate_range("2010-01-01", periods=days), "open": closes,
-                          "high": closes, "low": closes, "close": closes})
+    frame = pd.DataFrame(
+        {
+            "date": pd.bdate_range("2010-01-01", periods=days),
+            "open": closes,
+            "high": closes,
+            "low": closes,
+            "close": closes,
+        }
+    )
     return MarketHistory("synthetic", frame)
 
 
@@ -37,10 +44,12 @@ def test_naive_paths_are_centred_on_the_newest_close(coffee_history):
     assert np.median(paths[:, -1]) == pytest.approx(last_close, rel=0.01)
 
 
-@pytest.mark.parametrize("model_class", [NaiveForecaster, RandomWalkForecaster],
-                         ids=lambda cls: cls.name)
-def test_day_14_interval_covers_about_90_percent_of_100_historical_dates(coffee_history,
-                                                                         model_class):
+@pytest.mark.parametrize(
+    "model_class", [NaiveForecaster, RandomWalkForecaster], ids=lambda cls: cls.name
+)
+def test_day_14_interval_covers_about_90_percent_of_100_historical_dates(
+    coffee_history, model_class
+):
     """100 forecast dates 14 days apart (non-overlapping horizons), 2020-2023, monthly refit.
 
     A calibrated 90% interval covers ~90 of 100; 80..98 holds with probability > 99.9%.

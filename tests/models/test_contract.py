@@ -48,8 +48,9 @@ def test_paths_have_the_contract_shape_and_are_finite_prices(name, fitted_models
 
 
 @model_names
-def test_same_seed_gives_identical_paths_and_new_seed_different(name, fitted_models,
-                                                                coffee_history):
+def test_same_seed_gives_identical_paths_and_new_seed_different(
+    name, fitted_models, coffee_history
+):
     model = fitted_models[name]
     first = model.sample_paths(coffee_history, FORECAST_DATE, HORIZON, N_PATHS, seed=7)
     again = model.sample_paths(coffee_history, FORECAST_DATE, HORIZON, N_PATHS, seed=7)
@@ -59,19 +60,22 @@ def test_same_seed_gives_identical_paths_and_new_seed_different(name, fitted_mod
 
 
 @model_names
-def test_batch_paths_are_bit_identical_to_one_date_at_a_time(name, fitted_models,
-                                                             coffee_history):
+def test_batch_paths_are_bit_identical_to_one_date_at_a_time(name, fitted_models, coffee_history):
     """Consecutive dates (weekends, a holiday gap, the training date itself), out of order."""
     model = fitted_models[name]
-    forecast_dates = [TRAINING_DATE + dt.timedelta(days=offset)
-                      for offset in (40, 0, 1, 2, 3, 4, 5, 6, 7, 8, 30, 31, 45, 120, 121)]
+    forecast_dates = [
+        TRAINING_DATE + dt.timedelta(days=offset)
+        for offset in (40, 0, 1, 2, 3, 4, 5, 6, 7, 8, 30, 31, 45, 120, 121)
+    ]
     seeds = [np.random.SeedSequence([9, index]) for index in range(len(forecast_dates))]
     batch = model.sample_paths_batch(coffee_history, forecast_dates, HORIZON, N_PATHS, seeds)
     assert len(batch) == len(forecast_dates)
     for forecast_date, seed, paths in zip(forecast_dates, seeds, batch, strict=True):
         np.testing.assert_array_equal(
-            paths, model.sample_paths(coffee_history, forecast_date, HORIZON, N_PATHS, seed),
-            err_msg=f"{name} {forecast_date}")
+            paths,
+            model.sample_paths(coffee_history, forecast_date, HORIZON, N_PATHS, seed),
+            err_msg=f"{name} {forecast_date}",
+        )
 
 
 @model_names
@@ -80,22 +84,27 @@ def test_batch_of_no_dates_and_one_short_horizon(name, fitted_models, coffee_his
     assert model.sample_paths_batch(coffee_history, [], HORIZON, N_PATHS, []) == []
     saturday = dt.date(2023, 3, 18)  # a one-day horizon on a weekend has no trading step
     weekend, weekday = model.sample_paths_batch(
-        coffee_history, [saturday, FORECAST_DATE], 1, N_PATHS, [1, 2])
+        coffee_history, [saturday, FORECAST_DATE], 1, N_PATHS, [1, 2]
+    )
     np.testing.assert_array_equal(weekend, coffee_history.as_of(saturday).last_close)
     np.testing.assert_array_equal(
-        weekday, model.sample_paths(coffee_history, FORECAST_DATE, 1, N_PATHS, seed=2))
+        weekday, model.sample_paths(coffee_history, FORECAST_DATE, 1, N_PATHS, seed=2)
+    )
 
 
 @model_names
-def test_batch_needs_one_seed_per_date_and_dates_after_training(name, fitted_models,
-                                                                 coffee_history):
+def test_batch_needs_one_seed_per_date_and_dates_after_training(
+    name, fitted_models, coffee_history
+):
     model = fitted_models[name]
     with pytest.raises(ConfigError, match="1 seeds given for 2 forecast dates"):
-        model.sample_paths_batch(coffee_history, [FORECAST_DATE, FORECAST_DATE], HORIZON,
-                                 N_PATHS, [1])
+        model.sample_paths_batch(
+            coffee_history, [FORECAST_DATE, FORECAST_DATE], HORIZON, N_PATHS, [1]
+        )
     with pytest.raises(ModelError, match="cannot forecast 2022-12-30"):
-        model.sample_paths_batch(coffee_history, [FORECAST_DATE, dt.date(2022, 12, 30)],
-                                 HORIZON, N_PATHS, [1, 2])
+        model.sample_paths_batch(
+            coffee_history, [FORECAST_DATE, dt.date(2022, 12, 30)], HORIZON, N_PATHS, [1, 2]
+        )
 
 
 @model_names
@@ -141,8 +150,9 @@ def test_save_and_load_give_identical_paths(name, fitted_models, coffee_history,
 
 
 @model_names
-def test_no_leakage_edits_on_or_after_the_forecast_date_change_nothing(name, fitted_models,
-                                                                        coffee_history):
+def test_no_leakage_edits_on_or_after_the_forecast_date_change_nothing(
+    name, fitted_models, coffee_history
+):
     edited = _edited_from(coffee_history, FORECAST_DATE)
     np.testing.assert_array_equal(
         fitted_models[name].sample_paths(edited, FORECAST_DATE, HORIZON, N_PATHS, seed=2),
@@ -152,7 +162,8 @@ def test_no_leakage_edits_on_or_after_the_forecast_date_change_nothing(name, fit
 
 @model_names
 def test_no_leakage_in_training_edits_on_or_after_the_training_date_change_nothing(
-        name, fitted_models, coffee_history):
+    name, fitted_models, coffee_history
+):
     edited = _edited_from(coffee_history, TRAINING_DATE)
     trained_on_edited = _fitted(name, edited)
     # Sample on the real history so only the training data can differ.
@@ -164,8 +175,7 @@ def test_no_leakage_in_training_edits_on_or_after_the_training_date_change_nothi
 
 
 @model_names
-def test_state_is_updated_to_the_newest_data_without_refitting(name, fitted_models,
-                                                                coffee_history):
+def test_state_is_updated_to_the_newest_data_without_refitting(name, fitted_models, coffee_history):
     """Two dates in one training window start from their own newest close (no stale state)."""
     model = fitted_models[name]
     for forecast_date in (dt.date(2023, 2, 1), dt.date(2023, 6, 1)):
@@ -215,6 +225,7 @@ def test_a_model_must_implement_one_of_the_sampling_methods():
         def _fit(self, known: MarketHistory) -> None:
             pass
 
-    with pytest.raises(TypeError, match="Incomplete implements neither _sample_steps nor "
-                                        "_sample_steps_batch"):
+    with pytest.raises(
+        TypeError, match="Incomplete implements neither _sample_steps nor _sample_steps_batch"
+    ):
         Incomplete()

@@ -25,8 +25,11 @@ def fitted(coffee_history: MarketHistory) -> SarimaxForecaster:
     return SarimaxForecaster(**SarimaxForecaster.test_params()).fit(coffee_history, TRAINING_DATE)
 
 
-@pytest.mark.parametrize("forecast_date", [dt.date(2024, 1, 2), dt.date(2024, 4, 10),
-                                           dt.date(2024, 5, 16), dt.date(2024, 6, 4)], ids=str)
+@pytest.mark.parametrize(
+    "forecast_date",
+    [dt.date(2024, 1, 2), dt.date(2024, 4, 10), dt.date(2024, 5, 16), dt.date(2024, 6, 4)],
+    ids=str,
+)
 def test_paths_start_from_the_newest_close(fitted, coffee_history, forecast_date):
     # Simulating from the start of the sample (the predecessor's bug) centres day 1 on the
     # first training state, and skipping the state update on the 2023-12-29 close (188.30):
@@ -86,14 +89,16 @@ def test_future_weather_is_persistence_of_the_last_known_value(fitted, coffee_hi
 
     # Realized weather on and after the forecast date is never read...
     np.testing.assert_array_equal(
-        fitted.sample_paths(with_weather_shifted(forecast_date), forecast_date, HORIZON,
-                            N_PATHS, seed=4),
+        fitted.sample_paths(
+            with_weather_shifted(forecast_date), forecast_date, HORIZON, N_PATHS, seed=4
+        ),
         paths,
     )
     # ...while the weather known before it is (so the check above can fail).
     assert not np.array_equal(
-        fitted.sample_paths(with_weather_shifted(dt.date(2024, 2, 29)), forecast_date, HORIZON,
-                            N_PATHS, seed=4),
+        fitted.sample_paths(
+            with_weather_shifted(dt.date(2024, 2, 29)), forecast_date, HORIZON, N_PATHS, seed=4
+        ),
         paths,
     )
 
@@ -116,8 +121,9 @@ def test_day_14_interval_covers_the_realized_price_on_real_coffee(coffee_history
     forecast_dates = [dt.date(2021, 6, 7) + dt.timedelta(days=28 * i) for i in range(30)]
     covered, widths = 0, []
     for forecast_date in forecast_dates:
-        model = SarimaxForecaster(**SarimaxForecaster.test_params()).fit(coffee_history,
-                                                                         forecast_date)
+        model = SarimaxForecaster(**SarimaxForecaster.test_params()).fit(
+            coffee_history, forecast_date
+        )
         day_14 = model.sample_paths(coffee_history, forecast_date, HORIZON, N_PATHS)[:, -1]
         low, median, high = np.percentile(day_14, [5, 50, 95])
         realized = realized_close(coffee_history, forecast_date + dt.timedelta(days=13))
@@ -131,17 +137,20 @@ def test_filtered_state_equals_statsmodels_extend(fitted, coffee_history):
     """The numpy filter over the new rows is the statsmodels filter (``extend``)."""
     known = coffee_history.as_of(dt.date(2024, 5, 15))
     new_rows = known.rows_after(fitted.data_cutoff_)
-    extended = fitted.state_results_.extend(np.log(new_rows.closes),
-                                            exog=fitted._standardise(new_rows.weather_matrix()))
-    state = filter_rows(StateSpace.from_results(fitted.state_results_),
-                        PredictedState.after(fitted.state_results_), np.log(new_rows.closes),
-                        fitted._intercepts(new_rows.weather_matrix(),
-                                           fitted._exog_coefficients()))
+    extended = fitted.state_results_.extend(
+        np.log(new_rows.closes), exog=fitted._standardise(new_rows.weather_matrix())
+    )
+    state = filter_rows(
+        StateSpace.from_results(fitted.state_results_),
+        PredictedState.after(fitted.state_results_),
+        np.log(new_rows.closes),
+        fitted._intercepts(new_rows.weather_matrix(), fitted._exog_coefficients()),
+    )
     assert len(new_rows) > 80
-    np.testing.assert_allclose(state.mean, extended.predicted_state[:, -1], rtol=1e-12,
-                               atol=1e-15)
-    np.testing.assert_allclose(state.cov, extended.predicted_state_cov[:, :, -1], rtol=1e-9,
-                               atol=1e-15)
+    np.testing.assert_allclose(state.mean, extended.predicted_state[:, -1], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        state.cov, extended.predicted_state_cov[:, :, -1], rtol=1e-9, atol=1e-15
+    )
 
 
 def test_paths_have_the_distribution_of_statsmodels_simulate(fitted, coffee_history):
@@ -153,20 +162,27 @@ def test_paths_have_the_distribution_of_statsmodels_simulate(fitted, coffee_hist
     forecast_date, n_paths = dt.date(2024, 5, 15), 20_000
     known = coffee_history.as_of(forecast_date)
     new_rows = known.rows_after(fitted.data_cutoff_)
-    extended = fitted.state_results_.extend(np.log(new_rows.closes),
-                                            exog=fitted._standardise(new_rows.weather_matrix()))
+    extended = fitted.state_results_.extend(
+        np.log(new_rows.closes), exog=fitted._standardise(new_rows.weather_matrix())
+    )
     steps = trading_steps(known.last_date, forecast_date, HORIZON)
     n_steps = int(steps[-1])
     simulated = extended.simulate(
-        n_steps, repetitions=n_paths, anchor="end", rng=np.random.default_rng(1),
-        exog=fitted._standardise(fitted.future_weather(known, n_steps)))
+        n_steps,
+        repetitions=n_paths,
+        anchor="end",
+        rng=np.random.default_rng(1),
+        exog=fitted._standardise(fitted.future_weather(known, n_steps)),
+    )
     simulated = np.asarray(simulated).reshape(n_steps, n_paths).T
-    reference = np.concatenate([np.full((n_paths, 1), np.log(known.last_close)), simulated],
-                               axis=1)[:, steps]
+    reference = np.concatenate(
+        [np.full((n_paths, 1), np.log(known.last_close)), simulated], axis=1
+    )[:, steps]
     ours = np.log(fitted.sample_paths(coffee_history, forecast_date, HORIZON, n_paths, seed=2))
 
     standard_error = np.sqrt((ours.var(axis=0) + reference.var(axis=0)) / n_paths)
     moved = steps > 0
-    assert np.all(np.abs(ours.mean(axis=0) - reference.mean(axis=0))[moved]
-                  < 4.5 * standard_error[moved])
+    assert np.all(
+        np.abs(ours.mean(axis=0) - reference.mean(axis=0))[moved] < 4.5 * standard_error[moved]
+    )
     np.testing.assert_allclose(ours.std(axis=0)[moved], reference.std(axis=0)[moved], rtol=0.03)

@@ -43,19 +43,32 @@ def test_simulation_matches_statsmodels_moments_and_is_seeded(results):
     space, state = StateSpace.from_results(fitted), PredictedState.after(fitted)
     n_paths, n_steps = 20_000, 8
     ours = simulate_paths(space, state, np.zeros(n_steps), n_paths, np.random.default_rng(1))
-    reference = np.asarray(fitted.simulate(n_steps, repetitions=n_paths, anchor="end",
-                                           rng=np.random.default_rng(2))).reshape(n_steps, -1).T
+    reference = (
+        np.asarray(
+            fitted.simulate(
+                n_steps, repetitions=n_paths, anchor="end", rng=np.random.default_rng(2)
+            )
+        )
+        .reshape(n_steps, -1)
+        .T
+    )
     standard_error = np.sqrt((ours.var(axis=0) + reference.var(axis=0)) / n_paths)
     assert np.all(np.abs(ours.mean(axis=0) - reference.mean(axis=0)) < 4.5 * standard_error)
     np.testing.assert_allclose(ours.std(axis=0), reference.std(axis=0), rtol=0.03)
     np.testing.assert_array_equal(
-        ours, simulate_paths(space, state, np.zeros(n_steps), n_paths, np.random.default_rng(1)))
+        ours, simulate_paths(space, state, np.zeros(n_steps), n_paths, np.random.default_rng(1))
+    )
 
 
 def test_time_varying_system_matrices_are_refused():
     rng = np.random.default_rng(0)
     exog = rng.normal(size=(50, 1))
-    model = SARIMAX(rng.normal(size=50), exog=exog, order=(1, 0, 0), time_varying_regression=True,
-                    mle_regression=False)
+    model = SARIMAX(
+        rng.normal(size=50),
+        exog=exog,
+        order=(1, 0, 0),
+        time_varying_regression=True,
+        mle_regression=False,
+    )
     with pytest.raises(ModelError, match="time-varying design"):
         StateSpace.from_results(model.filter(model.start_params))

@@ -22,8 +22,11 @@ def fitted(coffee_history: MarketHistory) -> XGBoostForecaster:
     return XGBoostForecaster(**XGBoostForecaster.test_params()).fit(coffee_history, TRAINING_DATE)
 
 
-@pytest.mark.parametrize("forecast_date", [dt.date(2024, 1, 2), dt.date(2024, 4, 10),
-                                           dt.date(2024, 5, 16), dt.date(2024, 6, 4)], ids=str)
+@pytest.mark.parametrize(
+    "forecast_date",
+    [dt.date(2024, 1, 2), dt.date(2024, 4, 10), dt.date(2024, 5, 16), dt.date(2024, 6, 4)],
+    ids=str,
+)
 def test_paths_start_from_the_newest_close(fitted, coffee_history, forecast_date):
     # Lag buffers left at the training data (stale state) would centre day 1 on the
     # 2023-12-29 close (188.30): the newest closes of the later dates are 6% to 20% above it.
@@ -50,7 +53,7 @@ def test_state_follows_each_forecast_date_without_refitting(fitted, coffee_histo
 
 
 def test_weather_features_are_used_by_the_trees(fitted):
-    assert fitted.feature_names_[-len(WEATHER_FEATURES):] == WEATHER_FEATURES
+    assert fitted.feature_names_[-len(WEATHER_FEATURES) :] == WEATHER_FEATURES
     assert set(fitted.feature_importance_) == set(fitted.feature_names_)
     weather_gain = sum(fitted.feature_importance_[feature] for feature in WEATHER_FEATURES)
     assert weather_gain > 0.0
@@ -81,14 +84,16 @@ def test_future_weather_is_persistence_of_the_last_known_value(fitted, coffee_hi
 
     # Realized weather on and after the forecast date is never read...
     np.testing.assert_array_equal(
-        fitted.sample_paths(with_weather_shifted(forecast_date), forecast_date, HORIZON,
-                            N_PATHS, seed=4),
+        fitted.sample_paths(
+            with_weather_shifted(forecast_date), forecast_date, HORIZON, N_PATHS, seed=4
+        ),
         paths,
     )
     # ...while the weather known before it is (so the check above can fail).
     assert not np.array_equal(
-        fitted.sample_paths(with_weather_shifted(dt.date(2024, 2, 29)), forecast_date, HORIZON,
-                            N_PATHS, seed=4),
+        fitted.sample_paths(
+            with_weather_shifted(dt.date(2024, 2, 29)), forecast_date, HORIZON, N_PATHS, seed=4
+        ),
         paths,
     )
 
@@ -98,8 +103,11 @@ def test_residuals_are_the_in_sample_errors(fitted):
     assert residuals.shape == (300,) and np.all(np.isfinite(residuals))
     assert abs(residuals.mean()) < 0.1 * residuals.std()
     # The trees explain a little of the variance in sample, never more than the data holds.
-    assert 0.5 < fitted.training_metrics_["residual_std"] / fitted.training_metrics_[
-        "log_return_std"] < 1.0
+    assert (
+        0.5
+        < fitted.training_metrics_["residual_std"] / fitted.training_metrics_["log_return_std"]
+        < 1.0
+    )
 
 
 def test_day_14_interval_covers_the_realized_price_on_real_coffee(coffee_history):
@@ -115,8 +123,9 @@ def test_day_14_interval_covers_the_realized_price_on_real_coffee(coffee_history
     forecast_dates = [dt.date(2021, 6, 7) + dt.timedelta(days=28 * i) for i in range(30)]
     covered, widths = 0, []
     for forecast_date in forecast_dates:
-        model = XGBoostForecaster(**XGBoostForecaster.test_params()).fit(coffee_history,
-                                                                         forecast_date)
+        model = XGBoostForecaster(**XGBoostForecaster.test_params()).fit(
+            coffee_history, forecast_date
+        )
         day_14 = model.sample_paths(coffee_history, forecast_date, HORIZON, N_PATHS)[:, -1]
         low, median, high = np.percentile(day_14, [5, 50, 95])
         realized = realized_close(coffee_history, forecast_date + dt.timedelta(days=13))

@@ -25,11 +25,24 @@ NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.slow
 
 
-def _forecast(model: str, start: dt.date, cutoff: dt.date | None = None,
-              training: dt.date | None = dt.date(2024, 7, 1), n_paths: int = 20,
-              fill: float = 100.0) -> Forecast:
-    return Forecast("coffee", model, "v1.0", start, cutoff or start - dt.timedelta(days=3),
-                    training, "models:/coffee_x/1", np.full((n_paths, 14), fill))
+def _forecast(
+    model: str,
+    start: dt.date,
+    cutoff: dt.date | None = None,
+    training: dt.date | None = dt.date(2024, 7, 1),
+    n_paths: int = 20,
+    fill: float = 100.0,
+) -> Forecast:
+    return Forecast(
+        "coffee",
+        model,
+        "v1.0",
+        start,
+        cutoff or start - dt.timedelta(days=3),
+        training,
+        "models:/coffee_x/1",
+        np.full((n_paths, 14), fill),
+    )
 
 
 @pytest.fixture
@@ -48,8 +61,9 @@ def test_rows_round_trip_with_the_declared_schema(table):
     assert row.day_14 == 100.0 and row.training_date == dt.date(2024, 7, 1)
     assert row.data_cutoff_date == dt.date(2024, 7, 12)
     # The writer's UTC instant survives the staging file (session time zone UTC).
-    assert {r[0] for r in stored.selectExpr("cast(generation_timestamp as string)")
-            .distinct().collect()} == {"2024-07-15 06:00:00"}
+    assert {
+        r[0] for r in stored.selectExpr("cast(generation_timestamp as string)").distinct().collect()
+    } == {"2024-07-15 06:00:00"}
 
 
 def test_rows_that_do_not_fit_the_schema_are_refused_before_any_write(table, tmp_path):
@@ -63,38 +77,63 @@ def test_rows_that_do_not_fit_the_schema_are_refused_before_any_write(table, tmp
 def test_rewriting_keys_replaces_them_and_keeps_other_keys(table):
     first = [_forecast("naive", dt.date(2024, 7, 15)), _forecast("naive", dt.date(2024, 7, 16))]
     table.write(forecasts_to_frame(first, NOW))
-    again = [_forecast("naive", dt.date(2024, 7, 16), fill=999.0),
-             _forecast("naive", dt.date(2024, 7, 17))]
+    again = [
+        _forecast("naive", dt.date(2024, 7, 16), fill=999.0),
+        _forecast("naive", dt.date(2024, 7, 17)),
+    ]
     assert table.write(forecasts_to_frame(again, NOW)) == 40
-    per_date = {r.forecast_start_date: (r.n, r.top) for r in table.read().groupBy(
-        "forecast_start_date").agg({"path_id": "count", "day_1": "max"})
-        .withColumnsRenamed({"count(path_id)": "n", "max(day_1)": "top"}).collect()}
-    assert per_date == {dt.date(2024, 7, 15): (20, 100.0), dt.date(2024, 7, 16): (20, 999.0),
-                        dt.date(2024, 7, 17): (20, 100.0)}
+    per_date = {
+        r.forecast_start_date: (r.n, r.top)
+        for r in table.read()
+        .groupBy("forecast_start_date")
+        .agg({"path_id": "count", "day_1": "max"})
+        .withColumnsRenamed({"count(path_id)": "n", "max(day_1)": "top"})
+        .collect()
+    }
+    assert per_date == {
+        dt.date(2024, 7, 15): (20, 100.0),
+        dt.date(2024, 7, 16): (20, 999.0),
+        dt.date(2024, 7, 17): (20, 100.0),
+    }
 
 
 def test_has_data_leakage_is_computed_from_the_dates(table):
     start = dt.date(2024, 7, 15)
-    table.write(forecasts_to_frame([
-        _forecast("naive", start),
-        _forecast("random_walk", start, cutoff=start),  # saw the forecast day itself
-        _forecast("sarimax", start, training=dt.date(2024, 7, 16)),  # trained later
-    ], NOW))
-    flags = {r.model_name: r.has_data_leakage
-             for r in table.read().select("model_name", "has_data_leakage").distinct().collect()}
+    table.write(
+        forecasts_to_frame(
+            [
+                _forecast("naive", start),
+                _forecast("random_walk", start, cutoff=start),  # saw the forecast day itself
+                _forecast("sarimax", start, training=dt.date(2024, 7, 16)),  # trained later
+            ],
+            NOW,
+        )
+    )
+    flags = {
+        r.model_name: r.has_data_leakage
+        for r in table.read().select("model_name", "has_data_leakage").distinct().collect()
+    }
     assert flags == {"naive": False, "random_walk": True, "sarimax": True}
 
 
 def test_existing_keys_are_scoped_by_version_models_and_dates(table):
     july = [dt.date(2024, 7, day) for day in range(1, 32)]
-    table.write(forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15)),
-                                    _forecast("sarimax", dt.date(2024, 7, 16))], NOW))
+    table.write(
+        forecasts_to_frame(
+            [_forecast("naive", dt.date(2024, 7, 15)), _forecast("sarimax", dt.date(2024, 7, 16))],
+            NOW,
+        )
+    )
     assert table.existing_keys("coffee", "v1.0", ["naive", "sarimax"], july) == {
-        ("naive", dt.date(2024, 7, 15)), ("sarimax", dt.date(2024, 7, 16))}
+        ("naive", dt.date(2024, 7, 15)),
+        ("sarimax", dt.date(2024, 7, 16)),
+    }
     assert table.existing_keys("coffee", "v1.0", ["naive"], july) == {
-        ("naive", dt.date(2024, 7, 15))}
-    assert table.existing_keys("coffee", "v1.0", ["naive", "sarimax"],
-                               [dt.date(2024, 7, 16)]) == {("sarimax", dt.date(2024, 7, 16))}
+        ("naive", dt.date(2024, 7, 15))
+    }
+    assert table.existing_keys("coffee", "v1.0", ["naive", "sarimax"], [dt.date(2024, 7, 16)]) == {
+        ("sarimax", dt.date(2024, 7, 16))
+    }
     assert table.existing_keys("coffee", "v2.0", ["naive"], july) == set()
     assert table.existing_keys("coffee", "v1.0", ["naive"], [dt.date(2024, 8, 1)]) == set()
     assert table.existing_keys("coffee", "v1.0", ["naive"], []) == set()
@@ -127,20 +166,37 @@ def test_an_unwritable_location_is_a_table_error(spark, tmp_path):
 
 def test_delta_format_needs_the_delta_jars(spark, tmp_path):
     if spark.conf.get("spark.sql.extensions", "") != "io.delta.sql.DeltaSparkSessionExtension":
-        pytest.skip("Delta Lake jars are not on this machine (no Maven access); the container "
-                    "image bakes them in")
+        pytest.skip(
+            "Delta Lake jars are not on this machine (no Maven access); the container "
+            "image bakes them in"
+        )
     table = DistributionsTable(spark, str(tmp_path / "delta"), "delta")
     assert table.write(forecasts_to_frame([_forecast("naive", dt.date(2024, 7, 15))], NOW)) == 20
 
 
 def test_a_table_with_coarser_partitions_carries_other_keys_over(spark, tmp_path):
-    spec = TableSpec("scores", StructType([StructField("run", StringType(), False),
-                                           StructField("metric", StringType(), False),
-                                           StructField("value", DoubleType(), False)]),
-                     key=("run", "metric"), partitioning=("run",))
+    spec = TableSpec(
+        "scores",
+        StructType(
+            [
+                StructField("run", StringType(), False),
+                StructField("metric", StringType(), False),
+                StructField("value", DoubleType(), False),
+            ]
+        ),
+        key=("run", "metric"),
+        partitioning=("run",),
+    )
     table = SparkTable(spark, str(tmp_path / "scores"), "parquet", spec)
-    table.write(pd.DataFrame({"run": ["a", "a", "a", "b"], "metric": ["x", "y", "z", "x"],
-                              "value": [1.0, 2.0, 3.0, 4.0]}))
+    table.write(
+        pd.DataFrame(
+            {
+                "run": ["a", "a", "a", "b"],
+                "metric": ["x", "y", "z", "x"],
+                "value": [1.0, 2.0, 3.0, 4.0],
+            }
+        )
+    )
     table.write(pd.DataFrame({"run": ["a"], "metric": ["y"], "value": [20.0]}))
     stored = {(r.run, r.metric): r.value for r in table.read().collect()}
     assert stored == {("a", "x"): 1.0, ("a", "y"): 20.0, ("a", "z"): 3.0, ("b", "x"): 4.0}

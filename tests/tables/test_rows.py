@@ -17,9 +17,16 @@ from forecast_core.tables.schemas import DISTRIBUTIONS_COLUMNS
 
 
 def test_one_row_per_path_in_table_order():
-    forecast = Forecast("coffee", "naive", "v1.0", dt.date(2024, 7, 15), dt.date(2024, 7, 12),
-                        dt.date(2024, 7, 1), "models:/coffee_naive/1",
-                        np.arange(28, dtype=float).reshape(2, 14))
+    forecast = Forecast(
+        "coffee",
+        "naive",
+        "v1.0",
+        dt.date(2024, 7, 15),
+        dt.date(2024, 7, 12),
+        dt.date(2024, 7, 1),
+        "models:/coffee_naive/1",
+        np.arange(28, dtype=float).reshape(2, 14),
+    )
     frame = forecasts_to_frame([forecast], dt.datetime(2024, 7, 15, tzinfo=dt.UTC))
     assert tuple(frame.columns) == DISTRIBUTIONS_COLUMNS
     assert frame["path_id"].tolist() == [0, 1]
