@@ -10,7 +10,7 @@ from forecast_core.errors import ConfigError
 from forecast_core.models.base import DEFAULT_N_PATHS
 from forecast_core.models.registry import check_model_version, parse_model_names
 from forecast_core.spark import DEFAULT_MASTER
-from forecast_core.tables.spark_table import TABLE_FORMATS
+from forecast_core.tables.spark_table import DEFAULT_TABLE_FORMAT, TABLE_FORMATS
 
 DEFAULT_HOME = Path(".forecast")
 DEFAULT_MODEL_VERSION = "v1.0"
@@ -59,7 +59,7 @@ class StoreConfig:
         tracking_uri: MLflow tracking and registry URI.
         artifact_root: Artifact folder for new experiments (embedded store only).
         table_location: Path, URI or catalog name of the distributions table.
-        table_format: ``parquet`` or ``delta``.
+        table_format: ``delta`` or ``parquet``.
         spark_master: Spark master URL.
         spark_jars: Extra jars for the session (Delta Lake).
     """
@@ -67,7 +67,7 @@ class StoreConfig:
     tracking_uri: str
     artifact_root: str | None
     table_location: str
-    table_format: str = "parquet"
+    table_format: str = DEFAULT_TABLE_FORMAT
     spark_master: str = DEFAULT_MASTER
     spark_jars: tuple[str, ...] = field(default=())
 
@@ -79,7 +79,7 @@ class StoreConfig:
 
     @classmethod
     def embedded(cls, home: Path = DEFAULT_HOME, **overrides: object) -> StoreConfig:
-        """The embedded defaults under ``home``: SQLite MLflow, local artifacts, Parquet table."""
+        """The embedded defaults under ``home``: SQLite MLflow, local artifacts, Delta table."""
         home = home.resolve()
         defaults: dict[str, object] = {
             "tracking_uri": f"sqlite:///{home / 'mlflow.db'}",

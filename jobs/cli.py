@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -47,6 +48,9 @@ from jobs.common import (
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
 from jobs.reporting import ConsoleReporter
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -121,12 +125,17 @@ def _run(
     table_location: str | None,
     table_format: str,
     spark_master: str,
-    spark_jars: str,
+    spark_jars: Path,
     start: dt.date,
     end: dt.date,
     select_windows: Callable[[list[Any]], list[Any]],
+    run_identity: dict[str, object],
 ) -> None:
-    """Shared body of daily and backfill: validate everything, then run the pipeline."""
+    """Shared body of daily and backfill: validate everything, then run the pipeline.
+
+    ``run_identity`` (command, shard) goes into every table commit, beside the model
+    versions and forecast dates, so the table history says which run wrote what.
+    """
     from forecast_core.data import load_dataset
     from forecast_core.mlflow_registry import ModelRegistry
     from forecast_core.pipeline import ForecastPipeline, check_forecast_range
@@ -153,14 +162,27 @@ def _run(
     data_load_seconds = time.perf_counter() - started
     check_forecast_range(history, start, end, today, config.max_staleness_days)
     windows = select_windows(config.cadence.windows(start, end))
+    timings: dict[str, float] = {"data_load": data_load_seconds}
+
+    def start_spark() -> SparkSession:
+        # Started on first need: a Delta table's keys are read without Spark, so a run
+        # that finds everything written never starts a JVM.
+        started = time.perf_counter()
+        session = build_spark_session(
+            stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
+        )
+        timings["spark_start"] = time.perf_counter() - started
+        return session
+
+    table = DistributionsTable(
+        start_spark,
+        stores.table_location,
+        stores.table_format,
+        commit_metadata={**run_identity, "forecast_dates": f"{start}..{end}"},
+    )
+    table.check()
     home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-    started = time.perf_counter()
-    spark = build_spark_session(
-        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
-    )
-    spark_start_seconds = time.perf_counter() - started
-    table = DistributionsTable(spark, stores.table_location, stores.table_format)
     reporter = ConsoleReporter()
     click.echo(
         f"{config.commodity}: models {', '.join(config.models)}; cadence "
@@ -174,16 +196,22 @@ def _run(
         fail(f"run stopped: {error}", EXIT_MODEL_FAILED)
         return
     reporter.finish()
-    summary.timings = {
-        "data_load": data_load_seconds,
-        "spark_start": spark_start_seconds,
-        **summary.timings,
-    }
+    summary.timings = {**timings, **summary.timings}
     click.echo(f"Summary: {summary.describe()}")
     click.echo(f"Timings: {summary.describe_timings()}")
     for failure in summary.failures:
         click.echo(f"  failed: {failure.model_name} ({failure.scope}): {failure.error}")
     sys.exit(EXIT_OK if summary.ok else EXIT_MODEL_FAILED)
+
+
+def _run_labels(options: dict[str, Any]) -> dict[str, object]:
+    """What a table commit records of a run's options, beside its command and shard."""
+    return {
+        "commodity": options["commodity"],
+        "models": options["models"],
+        "model_version": options["model_version"],
+        "host": socket.gethostname(),
+    }
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -208,7 +236,13 @@ def cli() -> None:
 def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
     """Train models whose cadence is due, then forecast one date with every model."""
     day = forecast_date.date() if forecast_date else utc_today()
-    _run(start=day, end=day, select_windows=lambda windows: windows, **options)
+    _run(
+        start=day,
+        end=day,
+        select_windows=lambda windows: windows,
+        run_identity={"command": "daily", **_run_labels(options)},
+        **options,
+    )
 
 
 @cli.command()
@@ -258,6 +292,7 @@ def backfill(
         start=first,
         end=last,
         select_windows=lambda windows: shard_windows(windows, index, count),
+        run_identity={"command": "backfill", "shard": f"{index}/{count}", **_run_labels(options)},
         **options,
     )
 

@@ -16,6 +16,7 @@ import click
 
 from forecast_core.config import DEFAULT_HOME, StoreConfig
 from forecast_core.errors import ConfigError, DataError, RegistryError
+from forecast_core.jars import default_jars_dir, jar_paths
 from forecast_core.models.registry import MODELS
 from forecast_core.redaction import redact_credentials
 
@@ -97,10 +98,10 @@ def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--table-format",
             envvar="FORECAST_TABLE_FORMAT",
             show_envvar=True,
-            default="parquet",
+            default="delta",
             show_default=True,
-            type=click.Choice(["parquet", "delta"]),
-            help="Table format.",
+            type=click.Choice(["delta", "parquet"]),
+            help="Table format (delta needs the jars of --spark-jars).",
         ),
         click.option(
             "--spark-master",
@@ -114,8 +115,10 @@ def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--spark-jars",
             envvar="FORECAST_SPARK_JARS",
             show_envvar=True,
-            default="",
-            help="Comma-separated extra jars (Delta Lake).",
+            default=default_jars_dir(),
+            show_default=True,
+            type=click.Path(path_type=Path, file_okay=False),
+            help="Folder of the Spark jars (Delta Lake), filled by scripts/fetch_jars.py.",
         ),
     ]
     return with_options(command, options)
@@ -158,10 +161,10 @@ def store_config(
     table_location: str | None,
     table_format: str,
     spark_master: str,
-    spark_jars: str,
+    spark_jars: Path,
 ) -> StoreConfig:
     """The store settings from the shared options (defaults under ``home``)."""
-    jars = tuple(j for j in spark_jars.split(",") if j.strip())
+    jars = jar_paths(spark_jars, table_format)
     return StoreConfig.embedded(
         home,
         tracking_uri=tracking_uri,

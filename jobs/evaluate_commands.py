@@ -131,7 +131,7 @@ def _evaluate(
     table_location: str | None,
     table_format: str,
     spark_master: str,
-    spark_jars: str,
+    spark_jars: Path,
     metrics_table: str | None,
 ) -> _Evaluated:
     """Validate the options, read the table and the prices, and compute the evaluation.

@@ -27,18 +27,28 @@ def coffee_history(sample_dataset: MarketDataset) -> MarketHistory:
 
 @pytest.fixture(scope="session")
 def spark():
-    """One local Spark session for the whole test run (starting one costs ~10 s)."""
+    """One local Spark session with the Delta jars for the whole run (starting one costs ~10 s).
+
+    The jars come from the folder ``scripts/install.sh`` fills; every command run in-process
+    reuses this session.
+    """
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    from forecast_core.jars import default_jars_dir, jar_paths
     from forecast_core.spark import build_spark_session
 
-    session = build_spark_session("local[2]", app_name="commodity-forecast-tests")
+    session = build_spark_session(
+        "local[2]",
+        app_name="commodity-forecast-tests",
+        jars=jar_paths(default_jars_dir(), "delta"),
+        table_format="delta",
+    )
     yield session
     session.stop()
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> StoreConfig:
-    """A fresh embedded store (SQLite MLflow, local artifacts, Parquet table) per test."""
+    """A fresh embedded store (SQLite MLflow, local artifacts, Delta table) per test."""
     return StoreConfig.embedded(tmp_path / "home")
 
 
@@ -58,7 +68,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def invoke(home: Path) -> Callable[..., Result]:
-    """Run ``forecast ARGS`` in-process against a private home (SQLite MLflow, Parquet)."""
+    """Run ``forecast ARGS`` in-process against a private home (SQLite MLflow, Delta)."""
     from jobs.cli import cli
 
     def run(*args: str, env: dict[str, str] | None = None) -> Result:

@@ -13,7 +13,6 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import (
     DateType,
@@ -27,7 +26,12 @@ from pyspark.sql.types import (
 )
 
 from forecast_core.evaluation.aggregate import AGGREGATE_COLUMNS
-from forecast_core.tables.spark_table import SparkTable, TableSpec
+from forecast_core.tables.spark_table import (
+    DEFAULT_TABLE_FORMAT,
+    SparkProvider,
+    SparkTable,
+    TableSpec,
+)
 
 FORECAST_METRICS_SCHEMA = StructType(
     [
@@ -69,6 +73,8 @@ FORECAST_METRICS = TableSpec(
     schema=FORECAST_METRICS_SCHEMA,
     key=FORECAST_METRICS_KEY,
     partitioning=FORECAST_METRICS_PARTITIONING,
+    delta_partitioning=("commodity", "model_name"),
+    cluster_by=("evaluated_from",),
 )
 METRICS_TABLE_NAME = "forecast_metrics"
 
@@ -76,7 +82,9 @@ METRICS_TABLE_NAME = "forecast_metrics"
 class MetricsTable(SparkTable):
     """The ``forecast_metrics`` table at ``location`` in ``table_format``."""
 
-    def __init__(self, spark: SparkSession, location: str, table_format: str = "parquet") -> None:
+    def __init__(
+        self, spark: SparkProvider, location: str, table_format: str = DEFAULT_TABLE_FORMAT
+    ) -> None:
         super().__init__(spark, location, table_format, FORECAST_METRICS)
 
     def new_keys(self, rows: pd.DataFrame) -> int:

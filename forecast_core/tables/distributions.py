@@ -1,6 +1,8 @@
 """The ``distributions`` table: forecast sample paths, one row per path.
 
 Built on the generic ``SparkTable`` (same formats, same idempotent writes as every table).
+The Delta layout partitions by commodity and model (a few partitions, large files); the
+forecast date is a data column with file statistics, and ``optimize`` Z-orders by it.
 """
 
 from __future__ import annotations
@@ -8,16 +10,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from pyspark.sql import Column, SparkSession
+import pandas as pd
+from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from forecast_core.tables import delta_log
 from forecast_core.tables.schemas import (
     ACTUALS,
     DISTRIBUTIONS_KEY,
     DISTRIBUTIONS_PARTITIONING,
     DISTRIBUTIONS_SCHEMA,
 )
-from forecast_core.tables.spark_table import SparkTable, TableSpec, date_range_condition
+from forecast_core.tables.spark_table import (
+    DEFAULT_TABLE_FORMAT,
+    SparkProvider,
+    SparkTable,
+    TableSpec,
+    date_range_condition,
+)
 
 ForecastKey = tuple[str, dt.date]  # (model_name, forecast_start_date) within a commodity/version
 _SUMMARY_KEYS = (
@@ -46,6 +56,8 @@ DISTRIBUTIONS = TableSpec(
     schema=DISTRIBUTIONS_SCHEMA,
     key=DISTRIBUTIONS_KEY,
     partitioning=DISTRIBUTIONS_PARTITIONING,
+    delta_partitioning=("commodity", "model_name"),
+    cluster_by=("forecast_start_date",),
     derived={"has_data_leakage": has_data_leakage},
 )
 
@@ -53,8 +65,19 @@ DISTRIBUTIONS = TableSpec(
 class DistributionsTable(SparkTable):
     """The forecast distributions table at ``location`` in ``table_format``."""
 
-    def __init__(self, spark: SparkSession, location: str, table_format: str = "parquet") -> None:
-        super().__init__(spark, location, table_format, DISTRIBUTIONS)
+    def __init__(
+        self,
+        spark: SparkProvider,
+        location: str,
+        table_format: str = DEFAULT_TABLE_FORMAT,
+        commit_metadata: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(spark, location, table_format, DISTRIBUTIONS, commit_metadata)
+
+    def write(self, rows: pd.DataFrame, metadata: dict[str, object] | None = None) -> int:
+        """Replace the forecasts in ``rows``; the commit names the model versions that served."""
+        served = sorted(set(rows["model_uri"].dropna().tolist())) if "model_uri" in rows else []
+        return super().write(rows, {"model_uris": served, **(metadata or {})})
 
     def existing_keys(
         self,
@@ -70,7 +93,21 @@ class DistributionsTable(SparkTable):
         names, wanted = sorted(set(model_names)), sorted(set(dates))
         if not names or not wanted:
             return set()
-        if not self.is_catalog_table and self.table_format == "parquet":
+        if self.is_delta_path:
+            table = delta_log.open_table(self.location)
+            if table is None:
+                return set()
+            return delta_log.distinct_rows(
+                table,
+                ("model_name", "forecast_start_date"),
+                {
+                    "commodity": [commodity],
+                    "model_name": names,
+                    "model_version": [model_version, ACTUALS],
+                    "forecast_start_date": wanted,
+                },
+            )
+        if not self.is_catalog_table:
             return self._keys_from_partition_folders(commodity, model_version, names, wanted)
         where = (
             (F.col("commodity") == commodity)
@@ -110,15 +147,19 @@ class DistributionsTable(SparkTable):
         return found
 
     def summarize(
-        self, commodity: str | None = None, start: dt.date | None = None, end: dt.date | None = None
+        self,
+        commodity: str | None = None,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        as_of: str | None = None,
     ) -> list[dict[str, object]]:
         """One entry per forecast (key) held: its provenance and path count, sorted by key.
 
         The ``forecast inspect`` view: commodity, model_name, model_version,
         forecast_start_date, data_cutoff_date, training_date, model_uri, is_actuals,
-        has_data_leakage (any path), n_paths.
+        has_data_leakage (any path), n_paths. ``as_of`` reads an older Delta version.
         """
-        table = self.read()
+        table = self.read(as_of)
         if table is None:
             return []
         where = date_range_condition("forecast_start_date", start, end)

@@ -1,0 +1,73 @@
+"""Spark-free reads of a Delta table's log with delta-rs: keys, schema, history.
+
+A run that finds every forecast already written must not start a JVM, and a check of the
+keys before each batch must not scan the table: delta-rs reads the committed snapshot
+(the ``_delta_log``) and the few columns asked for, with partition and statistics pruning.
+It only ever sees committed versions, as every Delta reader does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow.dataset as ds
+from deltalake import DeltaTable
+from deltalake.exceptions import TableNotFoundError
+
+
+def open_table(location: str, version: int | None = None) -> DeltaTable | None:
+    """The Delta table at ``location`` (optionally as of ``version``), or None if absent."""
+    try:
+        return DeltaTable(location, version=version)
+    except TableNotFoundError:
+        return None
+
+
+def distinct_rows(
+    table: DeltaTable, columns: Sequence[str], equal: Mapping[str, Sequence[object]]
+) -> set[tuple[Any, ...]]:
+    """Distinct values of ``columns`` among rows whose column ``c`` is in ``equal[c]``."""
+    condition = None
+    for column, values in equal.items():
+        term = ds.field(column).isin(list(values))
+        condition = term if condition is None else condition & term
+    rows = table.to_pyarrow_dataset().to_table(columns=list(columns), filter=condition)
+    return set(zip(*(rows.column(c).to_pylist() for c in columns), strict=True))
+
+
+def schema_types(table: DeltaTable) -> dict[str, str]:
+    """Column name -> Delta type name (``string``, ``date``, ``double``...), in order."""
+    return {field.name: _type_name(field.type) for field in table.schema().fields}
+
+
+def _type_name(delta_type: Any) -> str:
+    return str(getattr(delta_type, "type", delta_type))
+
+
+def history(table: DeltaTable, limit: int | None = None) -> list[dict[str, object]]:
+    """The table's commits, newest first: version, time, operation, metrics, user metadata."""
+    entries = []
+    for commit in table.history(limit):
+        timestamp = dt.datetime.fromtimestamp(int(commit["timestamp"]) / 1000, tz=dt.UTC)
+        metrics = commit.get("operationMetrics") or {}
+        entries.append(
+            {
+                "version": commit.get("version"),
+                "timestamp": timestamp.isoformat(timespec="seconds"),
+                "operation": commit.get("operation"),
+                "predicate": (commit.get("operationParameters") or {}).get("predicate"),
+                "rows_written": _int_or_none(metrics.get("numOutputRows")),
+                "rows_removed": _int_or_none(metrics.get("numDeletedRows")),
+                "files_added": _int_or_none(
+                    metrics.get("numFiles") or metrics.get("numAddedFiles")
+                ),
+                "user_metadata": commit.get("userMetadata"),
+            }
+        )
+    return entries
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if value is None else int(str(value))

@@ -1,0 +1,230 @@
+"""The Delta distributions table as other engines, other writers and later readers meet it.
+
+Real Spark with the Delta jars writes; delta-rs, DuckDB and pyarrow (engines nobody here
+wrote) read. Concurrency is real: threads of the one Spark session commit to one table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.dataset as ds
+import pytest
+from deltalake import DeltaTable
+
+from forecast_core.errors import ConfigError
+from forecast_core.tables import DistributionsTable, Forecast
+from forecast_core.tables.rows import forecasts_to_frame
+from forecast_core.tables.spark_table import PARQUET_READER_GLOB
+
+NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
+JULY = [dt.date(2024, 7, day) for day in range(1, 32)]
+pytestmark = pytest.mark.slow
+
+
+def _forecast(model: str, start: dt.date, fill: float = 100.0, n_paths: int = 20) -> Forecast:
+    return Forecast(
+        "coffee",
+        model,
+        "v1.0",
+        start,
+        start - dt.timedelta(days=3),
+        dt.date(2024, 7, 1),
+        f"models:/coffee_{model}/1",
+        np.full((n_paths, 14), fill),
+    )
+
+
+def _frame(*forecasts: Forecast):
+    return forecasts_to_frame(list(forecasts), NOW)
+
+
+@pytest.fixture
+def location(tmp_path) -> str:
+    return str(tmp_path / "distributions")
+
+
+@pytest.fixture
+def table(spark, location) -> DistributionsTable:
+    return DistributionsTable(
+        spark, location, "delta", commit_metadata={"command": "test", "shard": "0/1"}
+    )
+
+
+def _spark_rows(table: DistributionsTable) -> list[tuple]:
+    stored = table.read()
+    return sorted(
+        tuple(r) for r in stored.select("model_name", "forecast_start_date", "path_id").collect()
+    )
+
+
+def test_delta_rs_and_duckdb_read_the_rows_spark_wrote_with_typed_dates(table, location):
+    table.write(_frame(_forecast("naive", JULY[14]), _forecast("xgboost", JULY[15])))
+    table.write(_frame(_forecast("naive", JULY[14], fill=7.0)))  # replaced, not added
+    rows = DeltaTable(location).to_pyarrow_table()
+    assert str(rows.schema.field("forecast_start_date").type) == "date32[day]"
+    pandas_rows = rows.to_pandas()
+    assert isinstance(pandas_rows["forecast_start_date"].iloc[0], dt.date)
+    assert sorted(
+        zip(pandas_rows.model_name, pandas_rows.forecast_start_date, pandas_rows.path_id, strict=True)
+    ) == _spark_rows(table)
+    assert set(pandas_rows.loc[pandas_rows.model_name == "naive", "day_1"]) == {7.0}
+    # DuckDB reads the committed snapshot through delta-rs's Arrow dataset.
+    dataset = DeltaTable(location).to_pyarrow_dataset()  # noqa: F841 (read by DuckDB)
+    counted = duckdb.sql(
+        "select model_name, count(*) from dataset where forecast_start_date = DATE '2024-07-15' "
+        "group by model_name"
+    ).fetchall()
+    assert counted == [("naive", 20)]
+
+
+def test_the_layout_is_one_partition_per_commodity_and_model(table, location):
+    table.write(_frame(*[_forecast("naive", day) for day in JULY]))
+    delta = DeltaTable(location)
+    assert delta.metadata().partition_columns == ["commodity", "model_name"]
+    files = delta.file_uris()
+    assert len(files) <= 2  # 31 forecasts, not 31 folders
+    assert all("commodity=coffee/model_name=naive" in f for f in files)
+    assert delta.metadata().configuration["delta.enableDeletionVectors"] == "false"
+
+
+def test_each_commit_names_the_run_and_the_model_versions_that_served(table):
+    table.write(_frame(_forecast("naive", JULY[0]), _forecast("xgboost", JULY[0])))
+    newest = table.history()[0]
+    assert newest["operation"] == "WRITE"
+    metadata = json.loads(str(newest["user_metadata"]))
+    assert metadata["command"] == "test" and metadata["shard"] == "0/1"
+    assert metadata["model_uris"] == ["models:/coffee_naive/1", "models:/coffee_xgboost/1"]
+    assert "2024-07-01" in str(newest["predicate"])
+
+
+def test_as_of_reads_the_table_before_a_rerun(table):
+    table.write(_frame(_forecast("naive", JULY[14], fill=1.0)))
+    before = table.history()[0]["version"]
+    table.write(_frame(_forecast("naive", JULY[14], fill=2.0)))
+    assert table.summarize()[0]["n_paths"] == 20
+    old = table.read(as_of=str(before)).select("day_1").distinct().collect()
+    new = table.read().select("day_1").distinct().collect()
+    assert [r.day_1 for r in old] == [1.0] and [r.day_1 for r in new] == [2.0]
+    assert len(table.summarize(as_of=str(before))) == 1
+
+
+def test_existing_keys_come_from_the_log_without_spark(location, spark):
+    DistributionsTable(spark, location, "delta").write(_frame(_forecast("naive", JULY[3])))
+
+    def no_spark():
+        raise AssertionError("Spark was started to read keys")
+
+    lazy = DistributionsTable(no_spark, location, "delta")
+    assert lazy.existing_keys("coffee", "v1.0", ["naive", "sarimax"], JULY) == {("naive", JULY[3])}
+    lazy.check()
+    assert (
+        DistributionsTable(no_spark, location + "-none", "delta").existing_keys(
+            "coffee", "v1.0", ["naive"], JULY
+        )
+        == set()
+    )
+
+
+def test_writers_of_disjoint_keys_in_one_partition_both_commit(spark, location):
+    # Four writers at once, as shards and a daily run: Delta's conflict check makes some
+    # retry; every key ends up there once.
+    DistributionsTable(spark, location, "delta").write(_frame(_forecast("naive", JULY[0])))
+    errors: list[BaseException] = []
+
+    def write(days: list[dt.date]) -> None:
+        try:
+            writer = DistributionsTable(spark, location, "delta")
+            writer.write(_frame(*[_forecast("naive", day) for day in days]))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    slices = [JULY[1:8], JULY[8:15], JULY[15:22], JULY[22:31]]
+    threads = [threading.Thread(target=write, args=(days,)) for days in slices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = DeltaTable(location).to_pyarrow_table(columns=["forecast_start_date", "path_id"])
+    assert rows.num_rows == 31 * 20
+    assert len(set(rows.column("forecast_start_date").to_pylist())) == 31
+
+
+def test_two_writers_of_the_same_key_leave_exactly_one_copy(spark, location):
+    errors: list[BaseException] = []
+
+    def write(fill: float) -> None:
+        try:
+            DistributionsTable(spark, location, "delta").write(
+                _frame(_forecast("naive", JULY[9], fill=fill))
+            )
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(fill,)) for fill in (1.0, 2.0, 3.0)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    rows = DeltaTable(location).to_pyarrow_table().to_pandas()
+    assert len(rows) == 20 and sorted(rows.path_id) == list(range(20))
+    assert rows.day_1.nunique() == 1  # one writer's copy, whole
+
+
+def test_optimize_compacts_files_and_keeps_every_row(table, location):
+    for day in JULY[:6]:
+        table.write(_frame(_forecast("naive", day)))
+    before = len(DeltaTable(location).file_uris())
+    result = table.optimize(retain_hours=168)
+    after = DeltaTable(location)
+    assert before == 6 and len(after.file_uris()) == 1
+    assert result == {"files_added": 1, "files_removed": 6}
+    assert after.to_pyarrow_table().num_rows == 6 * 20
+    assert after.history(1)[0]["operation"] == "VACUUM END"
+
+
+def test_a_parquet_table_where_delta_is_expected_is_refused(spark, location):
+    DistributionsTable(spark, location, "parquet").write(_frame(_forecast("naive", JULY[0])))
+    with pytest.raises(ConfigError, match=r"holds files but no _delta_log .*expected a Delta"):
+        DistributionsTable(spark, location, "delta").check()
+
+
+def test_a_delta_table_where_parquet_is_expected_is_refused(table, spark, location):
+    table.write(_frame(_forecast("naive", JULY[0])))
+    with pytest.raises(ConfigError, match="holds a Delta table; expected Parquet"):
+        DistributionsTable(spark, location, "parquet").check()
+
+
+def test_a_delta_table_of_another_schema_is_refused(spark, tmp_path):
+    other = str(tmp_path / "other")
+    spark.range(3).write.format("delta").save(other)
+    with pytest.raises(ConfigError, match=r"another schema \(differs in path_id, .*id\)"):
+        DistributionsTable(spark, other, "delta").check()
+
+
+def test_a_parquet_reader_glob_skips_unfinished_writes(spark, tmp_path):
+    location = tmp_path / "distributions"
+    DistributionsTable(spark, str(location), "parquet").write(_frame(_forecast("naive", JULY[0])))
+    # What a killed or running writer leaves: a staging folder with a data file in it.
+    staging = location / ".spark-staging-123" / "commodity=coffee" / "_temporary"
+    staging.mkdir(parents=True)
+    shutil.copy(next(location.rglob("*.parquet")), staging / "part-0.parquet")
+    glob = str(location / PARQUET_READER_GLOB)
+    assert duckdb.sql(f"select count(*) from read_parquet('{glob}')").fetchall() == [(20,)]
+    everything = str(location / "**" / "*.parquet")
+    assert duckdb.sql(f"select count(*) from read_parquet('{everything}')").fetchall() == [(40,)]
+    pyarrow_rows = ds.dataset(str(location), format="parquet", partitioning="hive").to_table()
+    assert pyarrow_rows.num_rows == 20
+
+
+def test_history_of_a_parquet_table_is_refused(spark, tmp_path):
+    with pytest.raises(ConfigError, match="needs a Delta table"):
+        DistributionsTable(spark, str(Path(tmp_path) / "t"), "parquet").history()
