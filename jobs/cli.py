@@ -27,7 +27,7 @@ from forecast_core.config import (
     DEFAULT_MODEL_VERSION,
     RunConfig,
 )
-from forecast_core.errors import ConfigError, ForecastCoreError
+from forecast_core.errors import ConfigError, ForecastCoreError, TableError
 from forecast_core.models.base import DEFAULT_N_PATHS
 from forecast_core.models.registry import parse_model_names
 from forecast_core.planning import plan_backfill
@@ -35,6 +35,7 @@ from jobs.common import (
     DATE,
     EXIT_MODEL_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     data_option,
     exit_on_setup_errors,
     fail,
@@ -48,6 +49,7 @@ from jobs.common import (
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
 from jobs.reporting import ConsoleReporter
+from jobs.table_commands import table as table_commands
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -355,6 +357,12 @@ def plan(
 @click.option("--commodity", default=None, help="Only this commodity.")
 @click.option("--from", "from_date", type=DATE, default=None, help="First forecast date shown.")
 @click.option("--to", "to_date", type=DATE, default=None, help="Last forecast date shown.")
+@click.option(
+    "--as-of",
+    default=None,
+    help="Delta: the table as of a version (12) or a UTC time (2025-11-14 or "
+    "2025-11-14T06:00:00); `forecast table history` lists the versions.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON format.")
 @store_options
 @exit_on_setup_errors
@@ -362,18 +370,19 @@ def inspect(
     commodity: str | None,
     from_date: dt.datetime | None,
     to_date: dt.datetime | None,
+    as_of: str | None,
     as_json: bool,
     home: Path,
     tracking_uri: str | None,
     table_location: str | None,
     table_format: str,
     spark_master: str,
-    spark_jars: str,
+    spark_jars: Path,
 ) -> None:
     """Show what the table holds per forecast date and model, and the registered models.
 
-    JSON format (stable): {"table": str, "forecasts": [{"commodity", "model_name",
-    "model_version", "forecast_start_date", "data_cutoff_date", "training_date",
+    JSON format (stable): {"table": str, "as_of": str|null, "forecasts": [{"commodity",
+    "model_name", "model_version", "forecast_start_date", "data_cutoff_date", "training_date",
     "model_uri", "is_actuals", "has_data_leakage", "n_paths"}], "models": [{"name",
     "version", "run_id", "tags": {...}}]}; dates are YYYY-MM-DD, absent values null.
     """
@@ -391,18 +400,27 @@ def inspect(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
     )
     table = DistributionsTable(spark, stores.table_location, stores.table_format)
-    forecasts = table.summarize(
-        commodity, from_date.date() if from_date else None, to_date.date() if to_date else None
-    )
+    try:
+        forecasts = table.summarize(
+            commodity,
+            from_date.date() if from_date else None,
+            to_date.date() if to_date else None,
+            as_of,
+        )
+    except TableError as error:  # with --as-of, most likely a version the table never had
+        fail(str(error), EXIT_USAGE if as_of else EXIT_MODEL_FAILED)
+        return
     report = {
         "table": stores.table_location,
+        "as_of": as_of,
         "forecasts": forecasts,
         "models": registry.describe_versions(commodity),
     }
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
         return
-    click.echo(f"Table {stores.table_location}: {len(forecasts)} forecasts")
+    when = f" as of {as_of}" if as_of else ""
+    click.echo(f"Table {stores.table_location}{when}: {len(forecasts)} forecasts")
     for entry in forecasts:
         click.echo(
             f"  {entry['forecast_start_date']} {entry['model_name']:<12} "
@@ -426,6 +444,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 cli.add_command(k8s)
 cli.add_command(evaluate)
 cli.add_command(report)
+cli.add_command(table_commands)
 
 
 def main() -> None:

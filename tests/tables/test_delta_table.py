@@ -72,7 +72,12 @@ def test_delta_rs_and_duckdb_read_the_rows_spark_wrote_with_typed_dates(table, l
     pandas_rows = rows.to_pandas()
     assert isinstance(pandas_rows["forecast_start_date"].iloc[0], dt.date)
     assert sorted(
-        zip(pandas_rows.model_name, pandas_rows.forecast_start_date, pandas_rows.path_id, strict=True)
+        zip(
+            pandas_rows.model_name,
+            pandas_rows.forecast_start_date,
+            pandas_rows.path_id,
+            strict=True,
+        )
     ) == _spark_rows(table)
     assert set(pandas_rows.loc[pandas_rows.model_name == "naive", "day_1"]) == {7.0}
     # DuckDB reads the committed snapshot through delta-rs's Arrow dataset.

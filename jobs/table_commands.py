@@ -1,0 +1,123 @@
+"""``forecast table``: maintenance and history of the distributions table (Delta)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from forecast_core.config import StoreConfig
+from forecast_core.errors import TableError
+from jobs.common import (
+    EXIT_MODEL_FAILED,
+    exit_on_setup_errors,
+    fail,
+    quiet_libraries,
+    store_config,
+    store_options,
+)
+
+if TYPE_CHECKING:
+    from forecast_core.tables import DistributionsTable
+
+# Delta's own floor for VACUUM: a reader that started a week ago still finds its files.
+MIN_RETAIN_HOURS = 168
+
+
+@click.group()
+def table() -> None:
+    """Maintain the distributions table and read its history."""
+
+
+@table.command()
+@click.option(
+    "--retain-hours",
+    type=click.IntRange(min=MIN_RETAIN_HOURS),
+    default=MIN_RETAIN_HOURS,
+    show_default=True,
+    help="Delete only files unreferenced for this long (at least 7 days, so running "
+    "readers and time travel within it keep working).",
+)
+@store_options
+@exit_on_setup_errors
+def optimize(
+    retain_hours: int,
+    home: Path,
+    tracking_uri: str | None,
+    table_location: str | None,
+    table_format: str,
+    spark_master: str,
+    spark_jars: Path,
+) -> None:
+    """Compact small files (Z-ordered by forecast date), then vacuum unreferenced ones.
+
+    Safe while jobs run: compaction is one more Delta commit (a concurrent writer retries),
+    and vacuum keeps every file a reader of the last --retain-hours may need.
+    """
+    quiet_libraries()
+    stores = store_config(
+        home, tracking_uri, table_location, table_format, spark_master, spark_jars
+    )
+    table = _table(stores)
+    table.check()
+    try:
+        result = table.optimize(retain_hours)
+    except TableError as error:
+        fail(str(error), EXIT_MODEL_FAILED)
+        return
+    click.echo(
+        f"Optimized {stores.table_location}: {result['files_removed']} files compacted into "
+        f"{result['files_added']}; files unreferenced for over {retain_hours} h vacuumed"
+    )
+
+
+@table.command()
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the commits as JSON.")
+@store_options
+@exit_on_setup_errors
+def history(
+    limit: int,
+    as_json: bool,
+    home: Path,
+    tracking_uri: str | None,
+    table_location: str | None,
+    table_format: str,
+    spark_master: str,
+    spark_jars: Path,
+) -> None:
+    """The table's commits, newest first: version, time, operation, rows, and the run.
+
+    Read from the Delta log without Spark. JSON: [{"version", "timestamp", "operation",
+    "predicate", "rows_written", "rows_removed", "files_added", "user_metadata"}].
+    """
+    stores = store_config(
+        home, tracking_uri, table_location, table_format, spark_master, spark_jars
+    )
+    commits = _table(stores).history(limit)
+    if as_json:
+        click.echo(json.dumps(commits, indent=2))
+        return
+    click.echo(f"Table {stores.table_location}: {len(commits)} commits shown")
+    for commit in commits:
+        click.echo(
+            f"  v{commit['version']} {commit['timestamp']} {commit['operation']}: "
+            f"rows +{commit['rows_written'] or 0} -{commit['rows_removed'] or 0}  "
+            f"{commit['user_metadata'] or ''}"
+        )
+
+
+def _table(stores: StoreConfig) -> DistributionsTable:
+    """The distributions table of ``stores``; Spark starts only if an operation needs it."""
+    from forecast_core.spark import build_spark_session
+    from forecast_core.tables import DistributionsTable
+
+    return DistributionsTable(
+        lambda: build_spark_session(
+            stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
+        ),
+        stores.table_location,
+        stores.table_format,
+    )
