@@ -1,18 +1,24 @@
 """Benchmark the forecast jobs end to end, as the real ``forecast`` command.
 
     python benchmarks/run.py [--quick] [--json FILE] [--shards N] [--scenarios LIST]
+                             [--formats delta,parquet]
 
 Scenarios, all on coffee with the four models, semiannual cadence, 2,000 paths, the
-embedded defaults (SQLite MLflow, local Spark, Parquet table, bundled data) in a fresh
-temporary FORECAST_HOME:
+embedded defaults (SQLite MLflow, local Spark, bundled data) in a fresh temporary
+FORECAST_HOME, once per table format of ``--formats``:
 
-1. ``backfill``: forecast backfill 2018-01-01..2024-12-31 in one process.
+1. ``backfill``: forecast backfill 2018-01-01..2024-12-31 in one process; then the table's
+   file count and size.
 2. ``daily``: forecast daily in the backfill's home (its table and registry are the
    realistic state): first for a date whose cadence slot has no models yet (all four
-   retrain), then for the next date (no retraining).
+   retrain), then for the next date (no retraining), then that date again (nothing to
+   do: on Delta no Spark starts).
 3. ``shards``: the same backfill as N processes side by side in one new home, shard i
    told by JOB_COMPLETION_INDEX=i and FORECAST_SHARD_COUNT=N, as a Kubernetes Indexed
    Job runs it.
+
+Then the floor (``floor.py``): numpy drawing the same paths and pyarrow writing the same
+rows to local Parquet, measured in the same run; each backfill's ratio to it is printed.
 
 ``--quick`` runs small ranges (about 2 minutes in all). Figures per scenario: wall time,
 CPU time of the process tree (Python job and Spark JVM), peak resident memory of the
@@ -41,9 +47,11 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make ``benchmarks.measure`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.floor import Floor, measure_floor
 from benchmarks.measure import PHASES, RunFigures, run_side_by_side
 
 SCENARIOS: tuple[str, ...] = ("backfill", "daily", "shards")
+FORMATS: tuple[str, ...] = ("delta", "parquet")
 # Variables that would point a run away from the embedded defaults or select a shard.
 _CLEARED_ENV = (
     "MLFLOW_TRACKING_URI",
@@ -133,6 +141,19 @@ def create_store(home: Path) -> None:
         raise RuntimeError(f"cannot create the MLflow store in {home}:\n{created.stderr}")
 
 
+def table_files(home: Path) -> tuple[int, int]:
+    """Data files and their bytes in the distributions table under ``home`` (current
+    snapshot for Delta, every data file for Parquet)."""
+    root = home / "tables" / "distributions"
+    if (root / "_delta_log").is_dir():
+        from deltalake import DeltaTable
+
+        actions = DeltaTable(str(root)).get_add_actions(flatten=True)
+        return actions.num_rows, int(sum(actions.column("size_bytes").to_pylist()))
+    files = [f for f in root.rglob("*.parquet") if not f.name.startswith(".")]
+    return len(files), sum(f.stat().st_size for f in files)
+
+
 def run_scenarios(
     plan: Plan,
     scenarios: Sequence[str],
@@ -140,15 +161,20 @@ def run_scenarios(
     n_paths: int,
     workdir: Path,
     forecast: Sequence[str],
-) -> list[RunFigures]:
-    """Run the chosen scenarios in order; print each one's line as it finishes."""
+    table_format: str,
+) -> tuple[list[RunFigures], tuple[int, int] | None]:
+    """Run the chosen scenarios in order in ``table_format``; print each one's line as it
+    finishes. Also returns the backfill table's (files, bytes)."""
     options = common_options(n_paths)
     logs = workdir / "logs"
     results: list[RunFigures] = []
+    files: tuple[int, int] | None = None
+    fmt = {"FORECAST_TABLE_FORMAT": table_format}
 
     def measured(
         label: str, commands: list[list[str]], envs: list[dict[str, str]], cwd: Path
     ) -> None:
+        label = f"{label} [{table_format}]"
         print(f"running {label} ...", flush=True)
         results.append(run_side_by_side(label, commands, envs, cwd, logs))
         print(format_line(results[-1]), flush=True)
@@ -173,18 +199,21 @@ def run_scenarios(
                     *options,
                 ]
             ],
-            [job_env(home)],
+            [job_env(home, fmt)],
             home,
         )
+        files = table_files(home)
+        print(f"  table: {files[0]} data files, {files[1] / 1e6:.0f} MB", flush=True)
     if "daily" in scenarios:
         for label, day in (
             ("daily, 4 retrain", plan.daily_retrain),
             ("daily, no retraining", plan.daily_reuse),
+            ("daily, nothing to do", plan.daily_reuse),
         ):
             measured(
                 label,
                 [[*forecast, "daily", "--forecast-date", str(day), *options]],
-                [job_env(home)],
+                [job_env(home, fmt)],
                 home,
             )
     if "shards" in scenarios:
@@ -205,13 +234,17 @@ def run_scenarios(
             [
                 job_env(
                     shard_home,
-                    {"JOB_COMPLETION_INDEX": str(index), "FORECAST_SHARD_COUNT": str(shards)},
+                    {
+                        **fmt,
+                        "JOB_COMPLETION_INDEX": str(index),
+                        "FORECAST_SHARD_COUNT": str(shards),
+                    },
                 )
                 for index in range(shards)
             ],
             shard_home,
         )
-    return results
+    return results, files
 
 
 def format_line(run: RunFigures) -> str:
@@ -308,6 +341,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=",".join(SCENARIOS),
         help=f"comma-separated subset of {', '.join(SCENARIOS)}",
     )
+    parser.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help=f"comma-separated table formats to measure, of {', '.join(FORMATS)}",
+    )
     parser.add_argument("--n-paths", type=int, default=2000, help="paths per forecast")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes and logs")
     parser.add_argument(
@@ -319,24 +357,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-    unknown = sorted(set(scenarios) - set(SCENARIOS))
-    if unknown or args.shards < 1:
+    formats = [name.strip() for name in args.formats.split(",") if name.strip()]
+    unknown = sorted(set(scenarios) - set(SCENARIOS)) + sorted(set(formats) - set(FORMATS))
+    if unknown or args.shards < 1 or not formats:
         parser.error(
-            f"unknown scenario(s) {unknown} (expected {', '.join(SCENARIOS)}) "
-            f"or --shards {args.shards} < 1"
+            f"unknown scenario(s) or format(s) {unknown} (expected {', '.join(SCENARIOS)}; "
+            f"{', '.join(FORMATS)}) or --shards {args.shards} < 1"
         )
     plan = QUICK if args.quick else FULL
     started = dt.datetime.now(dt.UTC)
     workdir = Path(tempfile.mkdtemp(prefix="forecast-bench-"))
+    runs: list[RunFigures] = []
+    tables: dict[str, tuple[int, int]] = {}
     try:
-        runs = run_scenarios(
-            plan,
-            scenarios,
-            args.shards,
-            args.n_paths,
-            workdir,
-            args.forecast_command or forecast_command(),
-        )
+        for table_format in formats:
+            format_runs, files = run_scenarios(
+                plan,
+                scenarios,
+                args.shards,
+                args.n_paths,
+                workdir / table_format,
+                args.forecast_command or forecast_command(),
+                table_format,
+            )
+            runs += format_runs
+            if files is not None:
+                tables[table_format] = files
+        backfills = [run for run in runs if run.label.startswith("backfill [")]
+        floor = measure_floor(backfills[0].forecasts, args.n_paths) if backfills else None
     finally:
         if args.keep:
             print(f"kept {workdir}")
@@ -350,6 +398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Python {about['python']}"
     )
     print(format_table(runs))
+    for table_format, (count, size) in tables.items():
+        print(f"Backfill table [{table_format}]: {count} data files, {size / 1e6:.0f} MB")
+    if floor is not None:
+        print(format_floor(floor, backfills))
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -360,12 +412,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "n_paths": args.n_paths,
                     "machine": about,
                     "scenarios": [run.to_dict() for run in runs],
+                    "tables": {f: {"files": c, "bytes": b} for f, (c, b) in tables.items()},
+                    "floor": None if floor is None else vars(floor),
                 },
                 indent=2,
             )
         )
         print(f"wrote {args.json}")
     return 0 if all(run.ok for run in runs) else 1
+
+
+def format_floor(floor: Floor, backfills: Sequence[RunFigures]) -> str:
+    """The floor of the backfill's work and each backfill's ratio to it."""
+    lines = [
+        f"Floor for {floor.forecasts} forecasts x {floor.n_paths} paths: numpy sampling "
+        f"{floor.sampling_s:.1f}s + pyarrow writing {floor.writing_s:.1f}s = "
+        f"{floor.total_s:.1f}s"
+    ]
+    for run in backfills:
+        write = run.phases.get("table_write", 0.0)
+        lines.append(
+            f"  {run.label}: {run.wall_s / floor.total_s:.1f}x the floor "
+            f"(table write {write:.1f}s = {write / floor.writing_s:.1f}x pyarrow's)"
+        )
+    return "\n".join(lines)
 
 
 def _with_shards(runs: Sequence[RunFigures]) -> list[RunFigures]:

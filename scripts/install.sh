@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: a Java 17 runtime for Spark (Debian/Ubuntu apt, if missing) and the
-# project with its test tools. Safe to run again. Usage: bash scripts/install.sh
+# Set up a fresh machine: a Java 17 runtime for Spark (Debian/Ubuntu apt, if missing), the
+# project with its test tools, and the Delta Lake jars (fetched once from Maven Central into
+# FORECAST_SPARK_JARS, default ~/.cache/commodity-forecast/jars; jobs never download).
+# Safe to run again. Usage: bash scripts/install.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +14,5 @@ if ! java -version 2>&1 | grep -qE 'version "(17|21)'; then
 fi
 
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+python3 scripts/fetch_jars.py
 echo "Ready: $(forecast --version)"

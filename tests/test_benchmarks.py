@@ -129,6 +129,16 @@ def test_table_lists_every_scenario_and_phase():
     assert "daily, no retraining" in table and "table_write" in table and "28.5" in table
 
 
+def test_the_floor_measures_sampling_and_writing_the_same_rows():
+    floor = run.measure_floor(forecasts=3, n_paths=50)
+    assert floor.forecasts == 3 and floor.sampling_s > 0 and floor.writing_s > 0
+    text = run.format_floor(
+        floor,
+        [RunFigures("backfill [delta]", [["forecast"]], [0], 2 * floor.total_s, 1.0, 1, {}, {})],
+    )
+    assert "2.0x the floor" in text
+
+
 def test_jobs_get_the_embedded_defaults_whatever_the_caller_set(tmp_path, monkeypatch):
     monkeypatch.setenv("FORECAST_TABLE", "somewhere.else")
     monkeypatch.setenv("JOB_COMPLETION_INDEX", "3")
@@ -139,15 +149,19 @@ def test_jobs_get_the_embedded_defaults_whatever_the_caller_set(tmp_path, monkey
 
 @pytest.mark.slow
 def test_quick_daily_benchmark_runs_the_real_command(tmp_path, capsys):
-    """About 30 s: two daily runs (all models retrain, then none) in a fresh home."""
-    assert run.main(["--quick", "--scenarios", "daily", "--json", str(tmp_path / "b.json")]) == 0
+    """About 40 s: three daily runs (all models retrain, then none, then nothing to do)."""
+    arguments = ["--quick", "--scenarios", "daily", "--formats", "delta"]
+    assert run.main([*arguments, "--json", str(tmp_path / "b.json")]) == 0
     figures = json.loads((tmp_path / "b.json").read_text())
     assert [s["label"] for s in figures["scenarios"]] == [
-        "daily, 4 retrain",
-        "daily, no retraining",
+        "daily, 4 retrain [delta]",
+        "daily, no retraining [delta]",
+        "daily, nothing to do [delta]",
     ]
-    retrain, reuse = figures["scenarios"]
+    retrain, reuse, idle = figures["scenarios"]
     assert retrain["summary"]["trained"] == 4 and reuse["summary"]["trained"] == 0
     assert reuse["forecasts"] == 4 and reuse["rows"] == 4 * 2000 + 1
     assert reuse["phases"]["spark_start"] > 0 and reuse["peak_rss_bytes"] > 2**28
+    # Nothing to write: the keys come from the Delta log, and no JVM starts.
+    assert idle["summary"]["already_present"] == 4 and "spark_start" not in idle["phases"]
     assert "Seconds per phase" in capsys.readouterr().out

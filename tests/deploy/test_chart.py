@@ -111,10 +111,20 @@ def test_default_pods_read_config_map_and_optional_secret(default_render) -> Non
     assert objects["ServiceAccount", "commodity-forecast"]["automountServiceAccountToken"] is False
     data = objects["ConfigMap", "commodity-forecast"]["data"]
     assert data["MLFLOW_TRACKING_URI"].startswith("http")
-    assert data["FORECAST_TABLE_FORMAT"] == "parquet"
+    assert data["FORECAST_TABLE_FORMAT"] == "delta"
     assert data["FORECAST_TABLE"]
     # Secrets never go into the ConfigMap.
     assert not any("TOKEN" in key or "SECRET" in key for key in data)
+
+
+def test_the_weekly_maintenance_cronjob_optimizes_the_table() -> None:
+    objects, _ = render_chart({"maintenance": {"enabled": True, "retainHours": 336}})
+    cronjob = objects["CronJob", "commodity-forecast-maintenance"]
+    assert cronjob["spec"]["schedule"] == "0 3 * * 0"
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    assert forecast_container(cronjob)["args"] == ["table", "optimize", "--retain-hours", "336"]
+    assert_hardened_pod(cronjob)
+    validate_strict(cronjob)
 
 
 def test_without_a_secret_name_pods_read_the_config_map_only() -> None:
@@ -226,6 +236,7 @@ BAD_VALUES = {
     "no model": {"forecast": {"models": []}},
     "duplicate model": {"forecast": {"models": ["naive", "naive"]}},
     "unknown frequency": {"forecast": {"trainFrequency": "fortnightly"}},
+    "vacuum retention under 7 days": {"maintenance": {"retainHours": 24}},
     "model version not a string": {"forecast": {"modelVersion": 1.0}},
     "model version with glob syntax": {"forecast": {"modelVersion": "v{1,2}"}},
     "unknown table format": {"config": {"tableFormat": "csv"}},

@@ -233,3 +233,23 @@ def test_a_parquet_reader_glob_skips_unfinished_writes(spark, tmp_path):
 def test_history_of_a_parquet_table_is_refused(spark, tmp_path):
     with pytest.raises(ConfigError, match="needs a Delta table"):
         DistributionsTable(spark, str(Path(tmp_path) / "t"), "parquet").history()
+
+
+def test_a_reader_during_a_slow_write_sees_only_committed_snapshots(spark, location):
+    table = DistributionsTable(spark, location, "delta")
+    table.write(_frame(_forecast("naive", JULY[0], n_paths=2000)))
+    slow = _frame(*[_forecast("sarimax", day, n_paths=2000) for day in JULY])  # 62,000 rows
+    writer = threading.Thread(target=table.write, args=(slow,))
+    counts: set[int] = set()
+    saw_uncommitted_files = False
+    writer.start()
+    while writer.is_alive():
+        snapshot = DeltaTable(location)
+        counts.add(snapshot.to_pyarrow_table(columns=["path_id"]).num_rows)
+        on_disk = sum(1 for f in Path(location).rglob("*.parquet"))
+        saw_uncommitted_files |= on_disk > len(snapshot.file_uris())
+    writer.join()
+    # All of the write or none of it, whatever the reader caught on disk meanwhile.
+    assert counts <= {2000, 2000 + 31 * 2000} and 2000 in counts
+    assert saw_uncommitted_files, "the reader never ran while the write's files were landing"
+    assert DeltaTable(location).to_pyarrow_table(columns=["path_id"]).num_rows == 64000

@@ -1,0 +1,92 @@
+"""The floor of a backfill's work on this machine, now: what any implementation must spend.
+
+Machines here differ by about 1.6x from one another and from day to day, so a wall time
+alone says little. In the same run as the jobs, this measures the same amount of work done
+the cheapest way: numpy drawing the same number of paths (random walks of 14 days), and
+pyarrow writing the same rows (the table's schema, built by the project's own row
+builder) to one local Parquet file. ``run.py`` reports each scenario's ratio to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from forecast_core.tables.rows import Forecast, forecasts_to_frame
+from forecast_core.tables.schemas import HORIZON_DAYS
+
+# Forecasts per batch: the size the jobs flush at (500 x 2,000 = 1M rows).
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Floor:
+    """Seconds the cheapest sampling and writing of ``forecasts`` x ``n_paths`` took."""
+
+    forecasts: int
+    n_paths: int
+    sampling_s: float
+    writing_s: float
+
+    @property
+    def total_s(self) -> float:
+        """Sampling and writing together."""
+        return self.sampling_s + self.writing_s
+
+
+def measure_floor(forecasts: int, n_paths: int) -> Floor:
+    """Draw and write ``forecasts`` forecasts of ``n_paths`` paths, timing each part."""
+    rng = np.random.default_rng(0)
+    sampling = writing = 0.0
+    start = dt.date(2018, 1, 1)
+    with (
+        tempfile.TemporaryDirectory(prefix="floor-") as folder,
+        pq.ParquetWriter(Path(folder) / "rows.parquet", _schema(n_paths)) as writer,
+    ):
+        for first in range(0, forecasts, _BATCH):
+            size = min(_BATCH, forecasts - first)
+            started = time.perf_counter()
+            steps = rng.normal(0.0, 0.02, (size, n_paths, HORIZON_DAYS))
+            paths = 100.0 * np.exp(np.cumsum(steps, axis=2))
+            sampling += time.perf_counter() - started
+            started = time.perf_counter()
+            batch = [
+                Forecast(
+                    "coffee",
+                    "naive",
+                    "v1.0",
+                    start + dt.timedelta(days=first + i),
+                    start + dt.timedelta(days=first + i - 1),
+                    start,
+                    "models:/coffee_naive/1",
+                    paths[i],
+                )
+                for i in range(size)
+            ]
+            frame = forecasts_to_frame(batch, dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+            writer.write_table(pa.Table.from_pandas(frame, preserve_index=False))
+            writing += time.perf_counter() - started
+    return Floor(forecasts, n_paths, sampling, writing)
+
+
+def _schema(n_paths: int) -> pa.Schema:
+    """The Arrow schema of the rows ``forecasts_to_frame`` builds."""
+    probe = Forecast(
+        "coffee",
+        "naive",
+        "v1.0",
+        dt.date(2018, 1, 2),
+        dt.date(2018, 1, 1),
+        dt.date(2018, 1, 1),
+        "models:/coffee_naive/1",
+        np.ones((n_paths, HORIZON_DAYS)),
+    )
+    frame = forecasts_to_frame([probe], dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    return pa.Table.from_pandas(frame, preserve_index=False).schema
