@@ -25,7 +25,7 @@ from forecast_core.data.schemas import (
     commodity_info,
 )
 from forecast_core.data.weather import WEATHER_FEATURES, join_weather, weather_features
-from forecast_core.errors import DataError
+from forecast_core.errors import DataError, first_line
 
 SUFFIXES: tuple[str, ...] = (".parquet", ".csv.gz", ".csv")
 # Longer than any exchange closure in the sample (the longest is 4 days); more means missing data.
@@ -173,9 +173,8 @@ def _read_table(path: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except Exception as error:  # any reader failure is a bad file for the user
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise DataError(
-            f"{path.name}: cannot be read ({first_line}); "
+            f"{path.name}: cannot be read ({first_line(error)}); "
             f"expected CSV or Parquet in the documented schema"
         ) from error
     if frame.empty:

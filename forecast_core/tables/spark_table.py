@@ -17,7 +17,6 @@ by a killed writer start with a dot and are ignored by readers.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import shutil
 import tempfile
@@ -35,7 +34,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
 
-from forecast_core.errors import ConfigError, TableError
+from forecast_core.errors import ConfigError, TableError, first_line
 
 TABLE_FORMATS: tuple[str, ...] = ("parquet", "delta")
 # A write's staging folder lives for seconds to minutes; one this old was left by a kill.
@@ -254,19 +253,3 @@ def _is_missing_table(error: AnalysisException) -> bool:
         )
     )
 
-
-def first_line(error: BaseException) -> str:
-    """One line saying what went wrong; for a JVM error, its root cause.
-
-    A failed Spark write surfaces as "An error occurred while calling o189.save" with the
-    useful part (``FileAlreadyExistsException: ...``, ``No space left on device``) deep in
-    the Java cause chain.
-    """
-    java_error = getattr(error, "java_exception", None)
-    if java_error is not None:
-        with contextlib.suppress(Exception):  # the JVM may be gone; fall back to the text
-            while java_error.getCause() is not None:
-                java_error = java_error.getCause()
-            return str(java_error.toString()).strip().splitlines()[0]
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
