@@ -11,6 +11,7 @@ from forecast_core.models.base import DEFAULT_N_PATHS
 from forecast_core.models.registry import check_model_version, parse_model_names
 from forecast_core.spark import DEFAULT_MASTER
 from forecast_core.tables.spark_table import TABLE_FORMATS
+from forecast_core.tracking_server import is_tracking_server
 
 DEFAULT_HOME = Path(".forecast")
 DEFAULT_MODEL_VERSION = "v1.0"
@@ -91,8 +92,3 @@ class StoreConfig:
         if is_tracking_server(str(defaults["tracking_uri"])) and "artifact_root" not in explicit:
             defaults["artifact_root"] = None  # the server decides where artifacts go
         return cls(**defaults)  # type: ignore[arg-type]
-
-
-def is_tracking_server(tracking_uri: str) -> bool:
-    """Whether ``tracking_uri`` names a server (HTTP, Databricks) rather than a local store."""
-    return tracking_uri.startswith(("http://", "https://", "databricks"))

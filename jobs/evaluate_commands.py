@@ -146,9 +146,9 @@ def _evaluate(
         evaluate_forecasts,
         metrics_table_location,
     )
-    from forecast_core.mlflow_registry import check_tracking_server
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
+    from forecast_core.tracking_server import check_tracking_server
 
     quiet_libraries()
     config = EvaluationConfig(

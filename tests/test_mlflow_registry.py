@@ -10,15 +10,11 @@ import numpy as np
 import pytest
 
 from forecast_core.errors import RegistryError
-from forecast_core.mlflow_registry import (
-    ModelRegistry,
-    ModelVersionInfo,
-    check_tracking_server,
-    model_id,
-    resolve_model,
-)
+from forecast_core.mlflow_registry import ModelRegistry
+from forecast_core.model_versions import ModelVersionInfo, model_id, resolve_model
 from forecast_core.models import build_model
 from forecast_core.redaction import redact_credentials
+from forecast_core.tracking_server import check_tracking_server
 
 TRAINING_DATE = dt.date(2024, 7, 1)
 
