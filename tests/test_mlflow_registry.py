@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import tempfile
 
 import mlflow
 import numpy as np
@@ -182,3 +183,16 @@ def test_a_version_of_another_registry_is_not_loaded(registry, tmp_path, coffee_
     )
     with pytest.raises(RegistryError, match="cannot load"):
         registry.load(version)
+
+
+def test_registering_and_loading_a_model_leaves_nothing_in_tmpdir(
+    registry, coffee_history, tmp_path, monkeypatch
+):
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    model = build_model("naive").fit(coffee_history, TRAINING_DATE)
+    version = registry.register(model, coffee_history, "v1.0")
+    registry.load(version)
+    assert sorted(path.name for path in scratch.iterdir()) == []
