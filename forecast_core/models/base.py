@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-import pickle
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -37,13 +35,11 @@ class Forecaster(abc.ABC):
     Class attributes:
         name: Stable registry key (``random_walk``).
         display_name: Name in model ids (``RandomWalk`` in ``Coffee_RandomWalk_2025-01-01_v1.0``).
-        uses_weather: Whether the model reads the weather features.
         min_history: Trading days needed before the training date.
     """
 
     name: ClassVar[str]
     display_name: ClassVar[str]
-    uses_weather: ClassVar[bool] = False
     min_history: ClassVar[int] = 30
 
     def __init__(self, **params: Any) -> None:
@@ -231,20 +227,6 @@ class Forecaster(abc.ABC):
         if not np.all(np.isfinite(step_paths)):
             raise ModelError(f"model {self.name!r} produced non-finite prices for {forecast_date}")
         return np.concatenate([start, step_paths], axis=1)[:, steps]
-
-    def save(self, path: str | Path) -> None:
-        """Write the fitted model to ``path`` (a pickle of the whole object)."""
-        with Path(path).open("wb") as handle:
-            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @staticmethod
-    def load(path: str | Path) -> Forecaster:
-        """Read a model written by ``save``. Only load files from the configured registry."""
-        with Path(path).open("rb") as handle:
-            model = pickle.load(handle)
-        if not isinstance(model, Forecaster):
-            raise ModelError(f"{path} holds a {type(model).__name__}, expected a Forecaster")
-        return model
 
     # -- what a model implements ------------------------------------------------------
 

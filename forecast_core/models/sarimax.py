@@ -56,7 +56,6 @@ class SarimaxForecaster(Forecaster):
 
     name = "sarimax"
     display_name = "SARIMAX+Weather"
-    uses_weather = True
     min_history = 250
 
     @classmethod

@@ -57,7 +57,6 @@ class XGBoostForecaster(Forecaster):
 
     name = "xgboost"
     display_name = "XGBoost"
-    uses_weather = True
     min_history = 250
 
     @classmethod
