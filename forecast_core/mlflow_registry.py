@@ -194,8 +194,7 @@ class ModelRegistry:
                 self.client.delete_model_version(registered.name, str(registered.version))
             except MlflowException as error:
                 raise RegistryError(
-                    f"cannot remove duplicate {registered.uri} of "
-                    f"{winner.uri}: {first_line(error)}"
+                    f"cannot remove duplicate {registered.uri} of {winner.uri}: {first_line(error)}"
                 ) from error
             logger.info(
                 "%s was registered first as %s; removed duplicate %s",
@@ -277,4 +276,3 @@ def _version_info(version: Any) -> ModelVersionInfo:
         model_id=tags.get("model_id", ""),
         run_id=version.run_id or "",
     )
-

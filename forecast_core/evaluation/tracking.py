@@ -244,4 +244,3 @@ def write_scored_models(scored: Sequence[ScoredModel], path: Path) -> Path:
     """Write ``scored_models.json`` (the full link list) and return its path."""
     path.write_text(json.dumps([s.to_dict() for s in scored], indent=2) + "\n")
     return path
-

@@ -252,4 +252,3 @@ def _is_missing_table(error: AnalysisException) -> bool:
             "UNABLE_TO_INFER_SCHEMA",
         )
     )
-
