@@ -1,7 +1,7 @@
 """``forecast k8s``: Kubernetes workloads of the pipeline, built from the library.
 
 ``forecast k8s backfill-job`` turns a backfill range into the Indexed Job of
-``forecast_core.kube`` and prints it as YAML, or creates it with ``--apply`` in the current
+``jobs.kube`` and prints it as YAML, or creates it with ``--apply`` in the current
 kube context. The main CLI registers the group with ``cli.add_command(k8s)``.
 
 Exit codes: 0 ok; 1 the Kubernetes API refused the Job or could not be reached; 2 bad
@@ -110,8 +110,8 @@ def backfill_job(
     """
     # Imported here so that `forecast --help` and the other commands do not load the
     # Kubernetes client.
-    from forecast_core import kube
     from forecast_core.models import parse_model_names
+    from jobs import kube
 
     try:
         options = kube.BackfillJobOptions(
