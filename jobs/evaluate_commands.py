@@ -268,7 +268,7 @@ def report(output: Path | None, **options: Any) -> None:
     Computes the same evaluation as ``evaluate`` over the same options, and writes only the
     page: nothing goes to the metrics table or MLflow.
     """
-    from forecast_core.evaluation.report import write_report
+    from forecast_core.evaluation.presentation.report import write_report
 
     evaluation = _evaluate(**options).evaluation
     config = evaluation.config

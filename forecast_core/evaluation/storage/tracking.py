@@ -22,7 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH
 
 from forecast_core.errors import RegistryError, first_line
-from forecast_core.evaluation.aggregate import ALL_DAYS, ALL_PERIODS
+from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
 from forecast_core.mlflow_registry import EXPERIMENT_PREFIX, ModelRegistry
 from forecast_core.model_versions import ModelVersionInfo
 from forecast_core.redaction import redact_credentials

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from forecast_core.evaluation.aggregate import ALL_DAYS, ALL_PERIODS
-from forecast_core.evaluation.metrics import INTERVALS
+from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
+from forecast_core.evaluation.compute.metrics import INTERVALS
 from forecast_core.models.registry import MODELS
 from forecast_core.plots import draw_fan
 from forecast_core.tables.schemas import HORIZON_DAYS

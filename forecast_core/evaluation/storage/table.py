@@ -26,7 +26,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from forecast_core.evaluation.aggregate import AGGREGATE_COLUMNS
+from forecast_core.evaluation.compute.aggregate import AGGREGATE_COLUMNS
 from forecast_core.tables.spark_table import SparkTable, TableSpec
 
 FORECAST_METRICS_SCHEMA = StructType(
