@@ -20,7 +20,7 @@ a run on 2024-07-03 must retrain (``should_retrain`` is true: slot 2024-07-01 ha
 and trains for the missed slot ``training_date_for(2024-07-03) == 2024-07-01``, on data
 before 2024-07-01.
 
-Nothing here reads the clock: ``today`` is always an argument, and only ``jobs/`` reads it.
+Nothing here reads the clock: ``today`` is always an argument (``jobs/`` reads the clock).
 """
 
 from __future__ import annotations
@@ -31,16 +31,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from forecast_core.errors import ConfigError
+from forecast_core.names import FREQUENCIES
 
-FREQUENCIES: tuple[str, ...] = (
-    "daily",
-    "weekly",
-    "biweekly",
-    "monthly",
-    "quarterly",
-    "semiannually",
-    "annually",
-)
 # A Monday and a January 1, so weekly slots fall on Mondays and month-based slots on
 # calendar month, quarter, half-year and year starts.
 DEFAULT_ANCHOR = dt.date(2001, 1, 1)

@@ -7,9 +7,9 @@ from importlib import resources
 
 from pyspark.sql import SparkSession
 
+from forecast_core.names import DEFAULT_SPARK_MASTER as DEFAULT_MASTER
 from forecast_core.tables.schemas import DAY_COLUMNS
 
-DEFAULT_MASTER = "local[2]"
 # Parquet tries a dictionary for every column chunk and drops it when it does not pay; for
 # the path values (2,000 distinct doubles per file) it never pays, and building it cost a
 # third of the write's CPU. Repeated columns (names, dates) keep their dictionaries.

@@ -20,9 +20,9 @@ import numpy as np
 
 from forecast_core.data.history import MarketHistory, trading_steps
 from forecast_core.errors import ConfigError, DataError, ModelError, NotFittedError
+from forecast_core.names import DEFAULT_N_PATHS, HORIZON_DAYS
 
-DEFAULT_HORIZON = 14
-DEFAULT_N_PATHS = 2000
+DEFAULT_HORIZON = HORIZON_DAYS
 Seed = int | np.random.SeedSequence
 
 
@@ -30,7 +30,7 @@ class Forecaster(abc.ABC):
     """Base class of all models: validates, slices history as of a date, samples paths.
 
     Subclasses set the class attributes and implement ``_fit`` and ``_sample_steps``;
-    they add one line to ``forecast_core.models.registry``.
+    they add one line to ``forecast_core.names.MODELS``.
 
     Class attributes:
         name: Stable registry key (``random_walk``).

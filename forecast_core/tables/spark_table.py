@@ -35,8 +35,8 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
 
 from forecast_core.errors import ConfigError, TableError, first_line
+from forecast_core.names import TABLE_FORMATS
 
-TABLE_FORMATS: tuple[str, ...] = ("parquet", "delta")
 # A write's staging folder lives for seconds to minutes; one this old was left by a kill.
 STALE_STAGING_SECONDS = 3600
 # Rows per row group of the file a local write stages its rows in (50 forecasts of 2,000).

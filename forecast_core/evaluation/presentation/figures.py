@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
 from forecast_core.evaluation.compute.metrics import INTERVALS
-from forecast_core.models.registry import MODELS
+from forecast_core.names import MODELS
 from forecast_core.plots import draw_fan
 from forecast_core.tables.schemas import HORIZON_DAYS
 
