@@ -149,7 +149,7 @@ class ForecastPipeline:
         registry: ModelStore,
         table: ForecastStore,
         reporter: Reporter,
-        now: dt.datetime | None = None,
+        now: dt.datetime,
     ) -> None:
         if history.commodity != config.commodity:
             raise ConfigError(
@@ -160,7 +160,7 @@ class ForecastPipeline:
         self.registry = registry
         self.table = table
         self.reporter = reporter
-        self.generated_at = now or dt.datetime.now(dt.UTC)
+        self.generated_at = now  # the generation_timestamp of every row written
         self._buffer: list[Forecast] = []
         self._buffered_rows = 0
 

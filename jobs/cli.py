@@ -19,30 +19,21 @@ from typing import Any
 
 import click
 
-from forecast_core.cadence import FREQUENCIES, Cadence, parse_frequency, shard_windows
-from forecast_core.config import (
-    DEFAULT_FLUSH_ROWS,
-    DEFAULT_MAX_STALENESS_DAYS,
-    DEFAULT_MODEL_VERSION,
-    RunConfig,
-)
+from forecast_core.cadence import Cadence, parse_frequency, shard_windows
+from forecast_core.config import RunConfig
 from forecast_core.errors import ConfigError, ForecastCoreError
-from forecast_core.models.base import DEFAULT_N_PATHS
-from forecast_core.models.registry import parse_model_names
+from forecast_core.names import parse_model_names
 from forecast_core.planning import plan_backfill
+from jobs import options
 from jobs.common import (
-    DATE,
     EXIT_MODEL_FAILED,
     EXIT_OK,
-    data_option,
     exit_on_setup_errors,
     fail,
-    models_option,
     quiet_libraries,
     store_config,
-    store_options,
+    utc_now,
     utc_today,
-    with_options,
 )
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
@@ -51,59 +42,9 @@ from jobs.reporting import ConsoleReporter
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
     """Options shared by ``daily`` and ``backfill``."""
-    options = [
-        click.option(
-            "--commodity",
-            default="coffee",
-            show_default=True,
-            help="Commodity to forecast (a commodity in the data).",
-        ),
-        models_option(),
-        click.option(
-            "--train-frequency",
-            default="semiannually",
-            show_default=True,
-            help=f"Retraining cadence: {', '.join(FREQUENCIES)}.",
-        ),
-        click.option(
-            "--model-version",
-            default=DEFAULT_MODEL_VERSION,
-            show_default=True,
-            help="Version label of the models (part of every key and model id): letters, "
-            "digits, dots, dashes, underscores.",
-        ),
-        click.option(
-            "--n-paths",
-            default=DEFAULT_N_PATHS,
-            show_default=True,
-            type=int,
-            help="Monte Carlo paths per forecast.",
-        ),
-        click.option(
-            "--seed",
-            default=0,
-            show_default=True,
-            type=int,
-            help="Base random seed; paths are reproducible per (model, date).",
-        ),
-        click.option(
-            "--max-staleness-days",
-            default=DEFAULT_MAX_STALENESS_DAYS,
-            show_default=True,
-            type=int,
-            help="How many days the forecast date may be past the newest price.",
-        ),
-        click.option(
-            "--flush-rows",
-            default=DEFAULT_FLUSH_ROWS,
-            show_default=True,
-            type=click.IntRange(min=1),
-            envvar="FORECAST_FLUSH_ROWS",
-            show_envvar=True,
-            help="Table rows buffered before one batched write.",
-        ),
-    ]
-    return data_option(store_options(with_options(command, options)))
+    return options.with_options(
+        command, [options.DATA_OPTION, *options.STORE_OPTIONS, *options.RUN_OPTIONS]
+    )
 
 
 def _run(
@@ -168,11 +109,11 @@ def _run(
         f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})"
     )
     try:
-        summary = ForecastPipeline(config, history, registry, table, reporter).run(windows)
+        pipeline = ForecastPipeline(config, history, registry, table, reporter, now=utc_now())
+        summary = pipeline.run(windows)
     except ForecastCoreError as error:
         reporter.finish()
         fail(f"run stopped: {error}", EXIT_MODEL_FAILED)
-        return
     reporter.finish()
     summary.timings = {
         "data_load": data_load_seconds,
@@ -199,21 +140,21 @@ def cli() -> None:
 @cli.command()
 @click.option(
     "--forecast-date",
-    type=DATE,
+    type=options.DATE,
     default=None,
     help="Day 1 of the forecast (YYYY-MM-DD); default: today (UTC).",
 )
 @_run_options
 @exit_on_setup_errors
-def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
+def daily(forecast_date: dt.date | None, **run_options: Any) -> None:
     """Train models whose cadence is due, then forecast one date with every model."""
-    day = forecast_date.date() if forecast_date else utc_today()
-    _run(start=day, end=day, select_windows=lambda windows: windows, **options)
+    day = forecast_date or utc_today()
+    _run(start=day, end=day, select_windows=lambda windows: windows, **run_options)
 
 
 @cli.command()
-@click.option("--start", type=DATE, required=True, help="First forecast date (YYYY-MM-DD).")
-@click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
+@options.start()
+@options.end()
 @click.option(
     "--shard-index",
     type=int,
@@ -233,20 +174,18 @@ def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
 @_run_options
 @exit_on_setup_errors
 def backfill(
-    start: dt.datetime,
-    end: dt.datetime,
+    start: dt.date,
+    end: dt.date,
     shard_index: int | None,
     shard_count: int | None,
-    **options: Any,
+    **run_options: Any,
 ) -> None:
     """Train at every cadence date of [start, end] and forecast every date in it.
 
     The sharding unit is a cadence window (a training date and the dates its model
     serves): shards never train the same model and never depend on each other.
     """
-    first, last = start.date(), end.date()
-    if first > last:
-        raise ConfigError(f"--start {first} is after --end {last}; expected start <= end")
+    options.check_date_range(start, end)
     count = 1 if shard_count is None else shard_count
     index = 0 if shard_index is None else shard_index
     if shard_index is not None and shard_count is None:
@@ -255,42 +194,35 @@ def backfill(
             f"set --shard-count or FORECAST_SHARD_COUNT"
         )
     _run(
-        start=first,
-        end=last,
+        start=start,
+        end=end,
         select_windows=lambda windows: shard_windows(windows, index, count),
-        **options,
+        **run_options,
     )
 
 
 @cli.command()
-@click.option("--start", type=DATE, required=True, help="First forecast date (YYYY-MM-DD).")
-@click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
-@click.option(
-    "--train-frequency",
-    default="semiannually",
-    show_default=True,
-    help=f"Retraining cadence: {', '.join(FREQUENCIES)}.",
-)
+@options.start()
+@options.end()
+@options.train_frequency()
 @click.option("--shard-count", type=int, default=1, show_default=True, help="Number of shards.")
-@models_option()
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@options.models()
+@options.as_json("Print the plan as JSON.")
 @exit_on_setup_errors
 def plan(
-    start: dt.datetime,
-    end: dt.datetime,
+    start: dt.date,
+    end: dt.date,
     train_frequency: str,
     shard_count: int,
     models: str,
     as_json: bool,
 ) -> None:
     """Show the training dates, windows and what each shard writes (to size a backfill Job)."""
-    first, last = start.date(), end.date()
-    if first > last:
-        raise ConfigError(f"--start {first} is after --end {last}; expected start <= end")
+    options.check_date_range(start, end)
     backfill_plan = plan_backfill(
         Cadence(parse_frequency(train_frequency)),
-        first,
-        last,
+        start,
+        end,
         shard_count,
         len(parse_model_names(models.split(","))),
     )
@@ -299,7 +231,7 @@ def plan(
         return
     described = backfill_plan.to_dict()
     click.echo(
-        f"Backfill {first}..{last}, cadence {train_frequency}: "
+        f"Backfill {start}..{end}, cadence {train_frequency}: "
         f"{len(backfill_plan.windows)} windows, {described['forecasts']} forecasts "
         f"({described['models']} models)"
     )
@@ -317,16 +249,18 @@ def plan(
 
 
 @cli.command()
-@click.option("--commodity", default=None, help="Only this commodity.")
-@click.option("--from", "from_date", type=DATE, default=None, help="First forecast date shown.")
-@click.option("--to", "to_date", type=DATE, default=None, help="Last forecast date shown.")
-@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON format.")
-@store_options
+@options.commodity("Only this commodity.", default=None)
+@click.option(
+    "--from", "from_date", type=options.DATE, default=None, help="First forecast date shown."
+)
+@click.option("--to", "to_date", type=options.DATE, default=None, help="Last forecast date shown.")
+@options.as_json("Print the stable JSON format.")
+@options.store_options
 @exit_on_setup_errors
 def inspect(
     commodity: str | None,
-    from_date: dt.datetime | None,
-    to_date: dt.datetime | None,
+    from_date: dt.date | None,
+    to_date: dt.date | None,
     as_json: bool,
     home: Path,
     tracking_uri: str | None,
@@ -356,9 +290,7 @@ def inspect(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
     )
     table = DistributionsTable(spark, stores.table_location, stores.table_format)
-    forecasts = table.summarize(
-        commodity, from_date.date() if from_date else None, to_date.date() if to_date else None
-    )
+    forecasts = table.summarize(commodity, from_date, to_date)
     report = {
         "table": stores.table_location,
         "forecasts": forecasts,

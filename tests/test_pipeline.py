@@ -255,5 +255,10 @@ def test_history_of_another_commodity_is_refused(sample_dataset):
 
     with pytest.raises(ConfigError, match="history of 'sugar' given for a run of 'coffee'"):
         ForecastPipeline(
-            _config(), sample_dataset.history("sugar"), FakeModelStore(), FakeForecastStore(), Log()
+            _config(),
+            sample_dataset.history("sugar"),
+            FakeModelStore(),
+            FakeForecastStore(),
+            Log(),
+            now=NOW,
         )
