@@ -31,7 +31,6 @@ from jobs.common import (
     exit_on_setup_errors,
     fail,
     quiet_libraries,
-    store_config,
     utc_now,
     utc_today,
 )
@@ -42,9 +41,8 @@ from jobs.reporting import ConsoleReporter
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
     """Options shared by ``daily`` and ``backfill``."""
-    return options.with_options(
-        command, [options.DATA_OPTION, *options.STORE_OPTIONS, *options.RUN_OPTIONS]
-    )
+    with_run_options = options.with_options(command, options.RUN_OPTIONS)
+    return options.with_options(options.store_options(with_run_options), [options.DATA_OPTION])
 
 
 def _run(
@@ -57,12 +55,7 @@ def _run(
     max_staleness_days: int,
     flush_rows: int,
     data: Path | None,
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: str,
+    store: options.StoreSettings,
     start: dt.date,
     end: dt.date,
     select_windows: Callable[[list[Any]], list[Any]],
@@ -85,16 +78,14 @@ def _run(
         max_staleness_days=max_staleness_days,
         flush_rows=flush_rows,
     )
-    stores = store_config(
-        home, tracking_uri, table_location, table_format, spark_master, spark_jars
-    )
+    stores = store.config()
     today = utc_today()
     started = time.perf_counter()
     history = load_dataset(data, today=today).history(config.commodity)
     data_load_seconds = time.perf_counter() - started
     check_forecast_range(history, start, end, today, config.max_staleness_days)
     windows = select_windows(config.cadence.windows(start, end))
-    home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
+    store.home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
     started = time.perf_counter()
     spark = build_spark_session(
@@ -262,12 +253,7 @@ def inspect(
     from_date: dt.date | None,
     to_date: dt.date | None,
     as_json: bool,
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: str,
+    store: options.StoreSettings,
 ) -> None:
     """Show what the table holds per forecast date and model, and the registered models.
 
@@ -281,10 +267,8 @@ def inspect(
     from forecast_core.tables import DistributionsTable
 
     quiet_libraries()
-    stores = store_config(
-        home, tracking_uri, table_location, table_format, spark_master, spark_jars
-    )
-    home.mkdir(parents=True, exist_ok=True)
+    stores = store.config()
+    store.home.mkdir(parents=True, exist_ok=True)
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format

@@ -9,12 +9,10 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from forecast_core.config import StoreConfig
 from forecast_core.errors import ConfigError, DataError, RegistryError
 from forecast_core.redaction import redact_credentials
 
@@ -70,23 +68,3 @@ def exit_on_setup_errors(command: Callable[..., None]) -> Callable[..., None]:
             fail(str(error))
 
     return wrapper
-
-
-def store_config(
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: str,
-) -> StoreConfig:
-    """The store settings from the shared options (defaults under ``home``)."""
-    jars = tuple(j for j in spark_jars.split(",") if j.strip())
-    return StoreConfig.embedded(
-        home,
-        tracking_uri=tracking_uri,
-        table_location=table_location,
-        table_format=table_format,
-        spark_master=spark_master,
-        spark_jars=jars,
-    )

@@ -26,7 +26,6 @@ from jobs.common import (
     exit_on_setup_errors,
     fail,
     quiet_libraries,
-    store_config,
     utc_now,
     utc_today,
 )
@@ -53,11 +52,9 @@ _CONSOLE_COLUMNS = (
 
 def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
     """Options shared by ``evaluate`` and ``report``: what to evaluate and where it is."""
-    return options.with_options(
+    selection = options.with_options(
         command,
         [
-            options.DATA_OPTION,
-            *options.STORE_OPTIONS,
             options.commodity("Commodity whose forecasts are scored."),
             click.option(
                 "--from",
@@ -91,6 +88,7 @@ def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
             ),
         ],
     )
+    return options.with_options(options.store_options(selection), [options.DATA_OPTION])
 
 
 def _default_output(
@@ -117,12 +115,7 @@ def _evaluate(
     model_version: str,
     fan_date: dt.date | None,
     data: Path | None,
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: str,
+    store: options.StoreSettings,
     metrics_table: str | None,
 ) -> _Evaluated:
     """Validate the options, read the table and the prices, and compute the evaluation.
@@ -150,9 +143,7 @@ def _evaluate(
         model_version=model_version,
         fan_date=fan_date,
     )
-    stores = store_config(
-        home, tracking_uri, table_location, table_format, spark_master, spark_jars
-    )
+    stores = store.config()
     history = load_dataset(data, today=utc_today()).history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
     spark = build_spark_session(
@@ -218,7 +209,7 @@ def evaluate(output: Path | None, **selection: Any) -> None:
     evaluated = _evaluate(**selection)
     config = evaluated.evaluation.config
     folder = output or _default_output(
-        selection["home"],
+        selection["store"].home,
         config.commodity,
         config.evaluated_from,
         config.evaluated_to,
@@ -262,7 +253,7 @@ def report(output: Path | None, **selection: Any) -> None:
     path = (
         output
         or _default_output(
-            selection["home"],
+            selection["store"].home,
             config.commodity,
             config.evaluated_from,
             config.evaluated_to,

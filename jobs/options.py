@@ -7,8 +7,11 @@ option is one definition here and one line in each command's list.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,7 @@ from forecast_core.config import (
     DEFAULT_FLUSH_ROWS,
     DEFAULT_HOME,
     DEFAULT_MAX_STALENESS_DAYS,
+    StoreConfig,
 )
 from forecast_core.errors import ConfigError
 from forecast_core.names import (
@@ -56,11 +60,6 @@ def with_options(command: Callable[..., Any], options: list[Decorator]) -> Calla
     for option in reversed(options):
         command = option(command)
     return command
-
-
-def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``command`` with ``STORE_OPTIONS``."""
-    return with_options(command, STORE_OPTIONS)
 
 
 def check_date_range(start: dt.date, end: dt.date) -> None:
@@ -172,6 +171,47 @@ RUN_OPTIONS: list[Decorator] = [
 
 # -- where things are ------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The store options as given (one field per entry of ``STORE_OPTIONS``)."""
+
+    home: Path
+    tracking_uri: str | None
+    table_location: str | None
+    table_format: str
+    spark_master: str
+    spark_jars: str
+
+    def config(self) -> StoreConfig:
+        """The validated store settings (defaults under ``home``).
+
+        Raises:
+            ConfigError: A setting is not valid (an unknown table format).
+        """
+        jars = tuple(j for j in self.spark_jars.split(",") if j.strip())
+        return StoreConfig.embedded(
+            self.home,
+            tracking_uri=self.tracking_uri,
+            table_location=self.table_location,
+            table_format=self.table_format,
+            spark_master=self.spark_master,
+            spark_jars=jars,
+        )
+
+
+def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` with ``STORE_OPTIONS``, which it receives as one ``store: StoreSettings``."""
+    names = [field.name for field in dataclasses.fields(StoreSettings)]
+
+    @functools.wraps(command)
+    def collected(*args: Any, **kwargs: Any) -> Any:
+        store = StoreSettings(**{name: kwargs.pop(name) for name in names})
+        return command(*args, store=store, **kwargs)
+
+    return with_options(collected, STORE_OPTIONS)
+
+
 STORE_OPTIONS: list[Decorator] = [
     click.option(
         "--home",
@@ -222,7 +262,7 @@ STORE_OPTIONS: list[Decorator] = [
         help="Comma-separated extra jars (Delta Lake).",
     ),
 ]
-"""Where models and tables live, and the Spark session (``common.store_config`` reads them)."""
+"""Where models and tables live, and the Spark session (``StoreSettings`` holds them)."""
 
 DATA_OPTION: Decorator = click.option(
     "--data",
