@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 
 from forecast_core.data.history import MarketHistory
@@ -51,7 +52,8 @@ def draw_fan(
     axes.plot(horizon_days, np.median(paths, axis=0), color="tab:blue", label="median")
     if realized is not None:
         axes.plot(*realized, color="black", marker=".", linewidth=1.0, label="realized")
-    axes.axvline(np.datetime64(forecast_date, "D"), color="0.6", linestyle=":")
+    # axvline takes an axis coordinate: the forecast date in Matplotlib's date units.
+    axes.axvline(float(date2num(forecast_date)), color="0.6", linestyle=":")
 
 
 def fan_chart(

@@ -15,7 +15,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
+from mlflow.pyfunc import PythonModel
+from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 
 from forecast_core import __version__
 from forecast_core.data.history import OBSERVATION_PRICE_COLUMNS, MarketHistory
@@ -25,7 +26,7 @@ from forecast_core.models.base import DEFAULT_HORIZON, DEFAULT_N_PATHS, Forecast
 _REQUIREMENT_DISTRIBUTIONS = ("numpy", "pandas", "statsmodels", "xgboost-cpu", "cloudpickle")
 
 
-class PathSamplerModel(mlflow.pyfunc.PythonModel):
+class PathSamplerModel(PythonModel):
     """The pyfunc face of a fitted ``Forecaster``: history frame in, sample paths out.
 
     ``predict(history, params={"forecast_date": ..., "horizon": 14, "n_paths": 2000,
@@ -63,7 +64,7 @@ class PathSamplerModel(mlflow.pyfunc.PythonModel):
 
 def signature(weather_features: tuple[str, ...]) -> ModelSignature:
     """The input columns and ``predict`` parameters of a ``PathSamplerModel``."""
-    columns = [ColSpec("datetime", "date")]
+    columns: list[ColSpec | TensorSpec] = [ColSpec("datetime", "date")]
     columns += [ColSpec("double", name) for name in OBSERVATION_PRICE_COLUMNS[1:]]
     columns += [ColSpec("double", name, required=False) for name in weather_features]
     return ModelSignature(

@@ -275,7 +275,7 @@ def inspect(
     )
     table = DistributionsTable(spark, stores.table_location, stores.table_format)
     forecasts = table.summarize(commodity, from_date, to_date)
-    report = {
+    report: dict[str, Any] = {
         "table": stores.table_location,
         "forecasts": forecasts,
         "models": registry.describe_versions(commodity),

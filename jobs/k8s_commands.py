@@ -137,8 +137,9 @@ def backfill_job(
     except kube.KubernetesApiError as error:
         fail(str(error), EXIT_MODEL_FAILED)
     name = created.metadata.name if created.metadata is not None else job_options.job_name
+    running = job.spec.parallelism if job.spec is not None else parallelism
     click.echo(
         f"job.batch/{name} created in namespace {job_options.namespace}: "
-        f"{job_options.completions} shards, {job.spec.parallelism} at a time"
+        f"{job_options.completions} shards, {running} at a time"
     )
     click.echo(f"follow it: kubectl -n {job_options.namespace} get pods -l job-name={name}")

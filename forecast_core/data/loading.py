@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -156,7 +157,16 @@ def validate_weather(raw: pd.DataFrame, source: str, today: dt.date | None = Non
     return frame.sort_values(["region", "date"], kind="stable").reset_index(drop=True)
 
 
+@overload
+def _find_table(root: Path, stem: str, *, required: Literal[True]) -> Path: ...
+
+
+@overload
+def _find_table(root: Path, stem: str, *, required: Literal[False]) -> Path | None: ...
+
+
 def _find_table(root: Path, stem: str, *, required: bool) -> Path | None:
+    """The ``stem.*`` file in ``root``; raises ``DataError`` if ``required`` and missing."""
     for suffix in SUFFIXES:
         candidate = root / f"{stem}{suffix}"
         if candidate.is_file():

@@ -130,6 +130,7 @@ class SarimaxForecaster(Forecaster):
         state = PredictedState.after(self.state_results_)
         coefficients = self._exog_coefficients()
         cutoff = self.data_cutoff_
+        assert cutoff is not None  # sample_paths_batch samples fitted models only
         paths = []
         for known, steps, rng in zip(knowns, n_steps, rngs, strict=True):
             new_rows = known.rows_after(cutoff)
