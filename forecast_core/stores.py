@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # types only: the pipeline's imports stay free of MLflow and 
 ForecastKey = tuple[str, dt.date]  # (model_name, forecast_start_date) within a commodity/version
 
 
+# The signatures below repeat those of the real adapters and the fakes on purpose: a
+# protocol states what its implementations share.
 class ForecastStore(Protocol):
     """The distributions table: which forecasts exist, and writing new ones."""
 

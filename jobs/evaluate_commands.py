@@ -19,16 +19,7 @@ import click
 
 from forecast_core.config import StoreConfig
 from forecast_core.errors import ForecastCoreError, TableError
-from jobs import options
-from jobs.common import (
-    EXIT_MODEL_FAILED,
-    EXIT_OK,
-    exit_on_setup_errors,
-    fail,
-    quiet_libraries,
-    utc_now,
-    utc_today,
-)
+from jobs import common, options
 
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
     from pyspark.sql import SparkSession
@@ -122,7 +113,7 @@ def _evaluate(
 
     Raises:
         ConfigError, DataError, RegistryError: Bad options, data, or an unreachable tracking
-            server (exit 2 through ``_exit_on_setup_errors``); nothing is written.
+            server (exit 2 through ``common.exit_on_setup_errors``); nothing is written.
     """
     from forecast_core.data import load_dataset
     from forecast_core.evaluation import (
@@ -134,7 +125,7 @@ def _evaluate(
     from forecast_core.tables import DistributionsTable
     from forecast_core.tracking_server import check_tracking_server
 
-    quiet_libraries()
+    common.quiet_libraries()
     config = EvaluationConfig(
         commodity=commodity.strip().lower(),
         evaluated_from=from_date,
@@ -144,7 +135,7 @@ def _evaluate(
         fan_date=fan_date,
     )
     stores = store.config()
-    history = load_dataset(data, today=utc_today()).history(config.commodity)
+    history = load_dataset(data, today=common.utc_today()).history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
@@ -159,7 +150,7 @@ def _evaluate(
     try:
         evaluation = evaluate_forecasts(config, history, distributions)
     except TableError as error:
-        fail(f"cannot read forecasts: {error}", EXIT_MODEL_FAILED)
+        common.fail(f"cannot read forecasts: {error}", common.EXIT_MODEL_FAILED)
     _echo_summary(evaluation)
     return _Evaluated(
         evaluation, stores, spark, metrics_table or metrics_table_location(stores.table_location)
@@ -193,7 +184,7 @@ def _echo_summary(evaluation: Evaluation) -> None:
     "HOME/evaluation/COMMODITY_FROM_TO_VERSION.",
 )
 @_selection_options
-@exit_on_setup_errors
+@common.exit_on_setup_errors
 def evaluate(output: Path | None, **selection: Any) -> None:
     """Score forecasts against what happened: CRPS, calibration and skill.
 
@@ -219,16 +210,16 @@ def evaluate(output: Path | None, **selection: Any) -> None:
     table = MetricsTable(evaluated.spark, evaluated.metrics_location, stores.table_format)
     try:
         registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-        record = record_evaluation(evaluated.evaluation, table, registry, folder, utc_now())
+        record = record_evaluation(evaluated.evaluation, table, registry, folder, common.utc_now())
     except ForecastCoreError as error:
-        fail(f"evaluation not recorded: {error}", EXIT_MODEL_FAILED)
+        common.fail(f"evaluation not recorded: {error}", common.EXIT_MODEL_FAILED)
     click.echo(
         f"Wrote {record.rows_written} metric rows to {table.location} "
         f"({record.rows_new} new, {record.rows_written - record.rows_new} replaced)"
     )
     click.echo(f"MLflow evaluation run {record.run_id}")
     click.echo(f"Files in {folder}: {', '.join(path.name for path in record.files)}")
-    sys.exit(EXIT_OK)
+    sys.exit(common.EXIT_OK)
 
 
 @click.command()
@@ -239,7 +230,7 @@ def evaluate(output: Path | None, **selection: Any) -> None:
     help="HTML file to write; default: report.html in the evaluate output folder.",
 )
 @_selection_options
-@exit_on_setup_errors
+@common.exit_on_setup_errors
 def report(output: Path | None, **selection: Any) -> None:
     """Write one self-contained HTML page (tables and inlined figures) of an evaluation.
 
@@ -261,6 +252,6 @@ def report(output: Path | None, **selection: Any) -> None:
         )
         / "report.html"
     )
-    write_report(evaluation, path, utc_now())
+    write_report(evaluation, path, common.utc_now())
     click.echo(f"Wrote {path}")
-    sys.exit(EXIT_OK)
+    sys.exit(common.EXIT_OK)

@@ -33,6 +33,7 @@ def k8s() -> None:
 @options.models()
 @options.train_frequency()
 @options.model_version("Model version label.")
+# --shard-count and --parallelism are alike in shape only: two counts of shards.
 @click.option(
     "--shard-count",
     default=4,

@@ -25,6 +25,7 @@ from forecast_core.tables.schemas import ACTUALS, DISTRIBUTIONS_KEY
 TableKey = tuple[str, str, str, dt.date]  # commodity, model_name, model_version, date
 
 
+# Each fake's method signatures repeat forecast_core.stores' protocols on purpose.
 class FakeForecastStore:
     """The distributions table as a dict: key -> the rows of that forecast."""
 

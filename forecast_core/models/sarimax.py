@@ -114,6 +114,7 @@ class SarimaxForecaster(Forecaster):
             **{f"coef_{feature}": value for feature, value in self.weather_coefficients_.items()},
         }
 
+    # An override: the signature repeats Forecaster._sample_steps_batch's on purpose.
     def _sample_steps_batch(
         self,
         knowns: Sequence[MarketHistory],

@@ -124,6 +124,7 @@ class XGBoostForecaster(Forecaster):
             "n_train_rows": float(len(targets)),
         }
 
+    # An override: the signature repeats Forecaster._sample_steps_batch's on purpose.
     def _sample_steps_batch(
         self,
         knowns: Sequence[MarketHistory],
@@ -146,6 +147,7 @@ class XGBoostForecaster(Forecaster):
             )
         return paths
 
+    # The arguments of _sample_steps_batch, for one chunk of its dates.
     def _simulate_together(
         self,
         knowns: Sequence[MarketHistory],
