@@ -155,6 +155,7 @@ class ForecastPipeline:
             raise ConfigError(
                 f"history of {history.commodity!r} given for a run of {config.commodity!r}"
             )
+        # Constructor assignments, alike in shape to every other constructor's.
         self.config = config
         self.history = history
         self.registry = registry

@@ -32,6 +32,7 @@ def _window(training_date: dt.date, first: dt.date, last: dt.date) -> TrainingWi
 
 
 # -- training_date_for --------------------------------------------------------------
+# The parametrize tables below hold one case per row: alike in shape by design.
 
 
 @pytest.mark.parametrize(

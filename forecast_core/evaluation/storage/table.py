@@ -29,6 +29,7 @@ from pyspark.sql.types import (
 from forecast_core.evaluation.compute.aggregate import AGGREGATE_COLUMNS
 from forecast_core.tables.spark_table import SparkTable, TableSpec
 
+# Spark schemas declare one field per line, like the distributions schema.
 FORECAST_METRICS_SCHEMA = StructType(
     [
         StructField("commodity", StringType(), nullable=False),
