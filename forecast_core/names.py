@@ -42,6 +42,7 @@ TABLE_FORMATS: tuple[str, ...] = ("parquet", "delta")
 DEFAULT_TABLE_FORMAT = "parquet"
 DEFAULT_SPARK_MASTER = "local[2]"
 
+
 HORIZON_DAYS = 14  # day 1 is the forecast date, day 14 thirteen calendar days later
 DEFAULT_N_PATHS = 2000
 
@@ -83,3 +84,8 @@ def check_model_version(version: str) -> str:
             f"dots, dashes or underscores, like 'v1.0'"
         )
     return version
+
+
+def is_catalog_table(location: str) -> bool:
+    """Whether a table location names a catalog table (``db.distributions``), not a path/URI."""
+    return "/" not in location and ":" not in location

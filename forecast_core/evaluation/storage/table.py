@@ -27,6 +27,7 @@ from pyspark.sql.types import (
 )
 
 from forecast_core.evaluation.compute.aggregate import AGGREGATE_COLUMNS
+from forecast_core.names import is_catalog_table
 from forecast_core.tables.spark_table import SparkTable, TableSpec
 
 # Spark schemas declare one field per line, like the distributions schema.
@@ -110,7 +111,7 @@ def metrics_table_location(distributions_location: str) -> str:
     gives ``s3a://b/forecast_metrics`` and the catalog table ``db.distributions`` gives
     ``db.forecast_metrics``.
     """
-    if "/" in distributions_location or ":" in distributions_location:
+    if not is_catalog_table(distributions_location):
         parent = distributions_location.rstrip("/").rsplit("/", 1)[0]
         return f"{parent}/{METRICS_TABLE_NAME}"
     database, _, _ = distributions_location.rpartition(".")
