@@ -208,8 +208,11 @@ class ModelRegistry:
         """Load the fitted model of ``version`` from this registry (never another)."""
         self._activate()
         try:
-            loaded = mlflow.pyfunc.load_model(version.uri)
-            model = loaded.unwrap_python_model()
+            # From a server, MLflow downloads the artifacts to a new temporary folder and
+            # leaves it behind (one per load); download them to one removed once unpickled.
+            with tempfile.TemporaryDirectory(prefix="forecast-model-") as folder:
+                loaded = mlflow.pyfunc.load_model(version.uri, dst_path=folder)
+                model = loaded.unwrap_python_model()
         except (MlflowException, OSError, EOFError, AttributeError, ModuleNotFoundError) as error:
             raise RegistryError(
                 f"cannot load {version.model_id} from {version.uri}: {first_line(error)}"
