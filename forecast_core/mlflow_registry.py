@@ -31,6 +31,9 @@ from forecast_core.errors import RegistryError, first_line
 from forecast_core.model_versions import ModelVersionInfo, model_id, registered_model_name
 from forecast_core.models.base import Forecaster
 from forecast_core.plots import fan_chart
+
+# Versions registered before the split pickled forecast_core.mlflow_registry.PathSamplerModel:
+# this import keeps that name loadable (tests/test_pyfunc_model.py).
 from forecast_core.pyfunc_model import PathSamplerModel, pip_requirements, signature
 from forecast_core.redaction import redact_credentials
 from forecast_core.tracking_server import check_tracking_server
