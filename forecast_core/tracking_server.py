@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
+from typing import TYPE_CHECKING
 
 from forecast_core.errors import RegistryError
 from forecast_core.redaction import redact_credentials
+
+if TYPE_CHECKING:
+    import urllib.request
 
 _HTTP_SCHEMES = ("http://", "https://")
 
@@ -31,6 +31,11 @@ def check_tracking_server(
     """
     if not tracking_uri.startswith(_HTTP_SCHEMES):
         return
+    # urllib is imported only when a server is checked: every command imports this module
+    # (through config) at start, and urllib.request costs about a tenth of that start.
+    import urllib.error
+    import urllib.request
+
     health = _health_request(tracking_uri)
     last_error = ""
     for attempt in range(attempts):
@@ -53,6 +58,10 @@ def _health_request(tracking_uri: str) -> urllib.request.Request:
     urllib cannot open a URL with credentials in it (MLflow's requests-based client can),
     so they move to a header.
     """
+    import base64
+    import urllib.parse
+    import urllib.request
+
     parts = urllib.parse.urlsplit(tracking_uri)
     netloc = parts.hostname or ""
     if parts.port:
