@@ -16,30 +16,23 @@ slot on or before D; the model for a slot is trained on data strictly before it 
 history's ``as_of(training_date)``), which is not decided here.
 
 A job that misses a slot catches up: with a semiannual cadence last trained on 2024-01-01,
-a run on 2024-07-03 must retrain (``should_retrain`` is true) and trains for the missed slot
-``training_date_for(2024-07-03) == 2024-07-01``, on data before 2024-07-01.
+a run on 2024-07-03 must retrain (``should_retrain`` is true: slot 2024-07-01 has no model)
+and trains for the missed slot ``training_date_for(2024-07-03) == 2024-07-01``, on data
+before 2024-07-01.
 
-Nothing here reads the clock: ``today`` is always an argument, and only ``jobs/`` reads it.
+Nothing here reads the clock: ``today`` is always an argument (``jobs/`` reads the clock).
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from forecast_core.errors import ConfigError
+from forecast_core.names import FREQUENCIES
 
-FREQUENCIES: tuple[str, ...] = (
-    "daily",
-    "weekly",
-    "biweekly",
-    "monthly",
-    "quarterly",
-    "semiannually",
-    "annually",
-)
 # A Monday and a January 1, so weekly slots fall on Mondays and month-based slots on
 # calendar month, quarter, half-year and year starts.
 DEFAULT_ANCHOR = dt.date(2001, 1, 1)
@@ -166,27 +159,25 @@ class Cadence:
         _check_date("last_training_date", last_training_date)
         return self._slot(self._index_on_or_before(last_training_date) + 1)
 
-    def should_retrain(self, today: dt.date, last_training_date: dt.date | None) -> bool:
-        """Whether a job running on ``today`` must train a new model.
+    def should_retrain(self, today: dt.date, trained: Collection[dt.date]) -> bool:
+        """Whether a job running on ``today`` must train a new model: the pipeline's decision.
 
-        A missed slot counts: if one or more slots passed since the last training, training
-        is due, and it is for ``training_date_for(today)``, the latest slot.
+        Training is due when the slot serving ``today`` (``training_date_for(today)``) has no
+        model. A missed slot counts: with models only for earlier slots, training is due,
+        for the latest slot. A model trained on another day (another cadence) does not
+        serve the slot.
 
         Args:
             today: The date the job runs for (never read from the clock here).
-            last_training_date: The training date of the newest model, or None if none exists.
+            trained: The training dates of the registered models.
 
         Returns:
-            True if no model exists or ``today`` is on or after the slot following
-            ``last_training_date``; False otherwise (including a last training after today).
+            True if no model is trained for ``training_date_for(today)``.
 
         Raises:
-            ConfigError: If a date argument is not a ``datetime.date``.
+            ConfigError: If ``today`` is not a ``datetime.date``.
         """
-        _check_date("today", today)
-        if last_training_date is None:
-            return True
-        return today >= self.next_training_date(last_training_date)
+        return self.training_date_for(today) not in trained
 
     def training_dates(self, start: dt.date, end: dt.date) -> list[dt.date]:
         """Every slot in ``[start, end]``, in order.

@@ -1,4 +1,8 @@
-"""Typed, frozen run configuration, built once at the edge (``jobs/``) and validated here."""
+"""Typed, frozen run configuration, built once at the edge (``jobs/``) and validated here.
+
+Light on purpose: names are checked against ``names`` without importing a model, Spark
+or MLflow.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,18 @@ from pathlib import Path
 
 from forecast_core.cadence import Cadence
 from forecast_core.errors import ConfigError
-from forecast_core.models.base import DEFAULT_N_PATHS
-from forecast_core.models.registry import check_model_version, parse_model_names
-from forecast_core.spark import DEFAULT_MASTER
-from forecast_core.tables.spark_table import DEFAULT_TABLE_FORMAT, TABLE_FORMATS
+from forecast_core.names import (
+    DEFAULT_MODEL_VERSION,
+    DEFAULT_N_PATHS,
+    DEFAULT_SPARK_MASTER,
+    DEFAULT_TABLE_FORMAT,
+    TABLE_FORMATS,
+    check_model_version,
+    parse_model_names,
+)
+from forecast_core.tracking_server import is_tracking_server
 
 DEFAULT_HOME = Path(".forecast")
-DEFAULT_MODEL_VERSION = "v1.0"
 # A forecast date may follow the newest price by a long weekend plus a holiday, not more.
 DEFAULT_MAX_STALENESS_DAYS = 5
 DEFAULT_FLUSH_ROWS = 1_000_000
@@ -68,7 +77,7 @@ class StoreConfig:
     artifact_root: str | None
     table_location: str
     table_format: str = DEFAULT_TABLE_FORMAT
-    spark_master: str = DEFAULT_MASTER
+    spark_master: str = DEFAULT_SPARK_MASTER
     spark_jars: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -91,8 +100,3 @@ class StoreConfig:
         if is_tracking_server(str(defaults["tracking_uri"])) and "artifact_root" not in explicit:
             defaults["artifact_root"] = None  # the server decides where artifacts go
         return cls(**defaults)  # type: ignore[arg-type]
-
-
-def is_tracking_server(tracking_uri: str) -> bool:
-    """Whether ``tracking_uri`` names a server (HTTP, Databricks) rather than a local store."""
-    return tracking_uri.startswith(("http://", "https://", "databricks"))

@@ -6,6 +6,10 @@ line naming the bad value and what was expected. ``jobs/`` maps ``ConfigError`` 
 one model during a run are recorded, not raised (fail-open).
 """
 
+from __future__ import annotations
+
+import contextlib
+
 
 class ForecastCoreError(Exception):
     """Base class of every error raised on purpose by this project."""
@@ -33,3 +37,20 @@ class RegistryError(ForecastCoreError):
 
 class TableError(ForecastCoreError):
     """The forecast table could not be read or written."""
+
+
+def first_line(error: BaseException) -> str:
+    """One line saying what went wrong; for a JVM error, its root cause.
+
+    A failed Spark write surfaces as "An error occurred while calling o189.save" with the
+    useful part (``FileAlreadyExistsException: ...``, ``No space left on device``) deep in
+    the Java cause chain. An error without text is named by its type.
+    """
+    java_error = getattr(error, "java_exception", None)
+    if java_error is not None:
+        with contextlib.suppress(Exception):  # the JVM may be gone; fall back to the text
+            while java_error.getCause() is not None:
+                java_error = java_error.getCause()
+            return str(java_error.toString()).strip().splitlines()[0]
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,4 +1,4 @@
-"""The model registry: trained models as registered MLflow model versions.
+"""The model registry adapter: trained models as registered MLflow model versions.
 
 One registered model per (commodity, model) named ``{commodity}_{model}``; each trained
 model is a version tagged with ``commodity``, ``model_name``, ``model_version``,
@@ -7,214 +7,41 @@ logged in its own run with parameters, in-sample metrics and a fan chart. A vers
 ``mlflow.pyfunc`` model: ``mlflow.pyfunc.load_model(uri).predict(history_frame,
 params={"forecast_date": "2025-01-15"})`` returns the sample paths.
 
-MLflow cannot compare tags with ``<=``, so a run fetches the versions of a (commodity,
-model, model_version) once and resolves dates in memory (``resolve_model``).
+The version records and their resolution by date are in ``model_versions``, the pyfunc
+model in ``pyfunc_model``, the server health check in ``tracking_server``.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import io
 import logging
 import tempfile
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import warnings
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
-import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
-from forecast_core import __version__
-from forecast_core.data.history import OBSERVATION_PRICE_COLUMNS, MarketHistory
-from forecast_core.data.schemas import commodity_info
-from forecast_core.errors import RegistryError
-from forecast_core.models.base import DEFAULT_HORIZON, DEFAULT_N_PATHS, Forecaster
+from forecast_core.data.history import MarketHistory
+from forecast_core.errors import RegistryError, first_line
+from forecast_core.model_versions import ModelVersionInfo, model_id, registered_model_name
+from forecast_core.models.base import Forecaster
 from forecast_core.plots import fan_chart
+
+# Versions registered before the split pickled forecast_core.mlflow_registry.PathSamplerModel:
+# this import keeps that name loadable (tests/test_pyfunc_model.py).
+from forecast_core.pyfunc_model import PathSamplerModel, pip_requirements, signature
 from forecast_core.redaction import redact_credentials
+from forecast_core.tracking_server import check_tracking_server
 
 logger = logging.getLogger(__name__)
 
 EXPERIMENT_PREFIX = "commodity-forecast"
-# Explicit requirements: MLflow's environment inference costs seconds per model.
-_REQUIREMENT_DISTRIBUTIONS = ("numpy", "pandas", "statsmodels", "xgboost-cpu", "cloudpickle")
 _SEARCH_PAGE_SIZE = 1000
-
-
-def model_id(commodity: str, display_name: str, training_date: dt.date, model_version: str) -> str:
-    """The id users know a trained model by: ``Coffee_XGBoost_2025-01-01_v1.0``."""
-    commodity_name = commodity_info(commodity).display_name
-    return f"{commodity_name}_{display_name}_{training_date}_{model_version}"
-
-
-def registered_model_name(commodity: str, model_name: str) -> str:
-    """The registered model holding every version of ``model_name`` for ``commodity``."""
-    return f"{commodity}_{model_name}"
-
-
-@dataclass(frozen=True)
-class ModelVersionInfo:
-    """A registered model version as the pipeline uses it."""
-
-    name: str
-    version: int
-    commodity: str
-    model_name: str
-    model_version: str
-    training_date: dt.date
-    data_cutoff_date: dt.date
-    model_id: str
-    run_id: str
-
-    @property
-    def uri(self) -> str:
-        """The registry URI that loads this version (``models:/coffee_naive/3``)."""
-        return f"models:/{self.name}/{self.version}"
-
-
-def resolve_model(
-    versions: list[ModelVersionInfo], forecast_date: dt.date
-) -> ModelVersionInfo | None:
-    """The most recent version with ``training_date <= forecast_date``, or None.
-
-    Two versions for the same training date (racing jobs) resolve to the lower version
-    number: the first registered, so earlier forecasts keep their model.
-    """
-    eligible = [v for v in versions if v.training_date <= forecast_date]
-    if not eligible:
-        return None
-    return max(eligible, key=lambda v: (v.training_date, -v.version))
-
-
-def last_training_date(versions: list[ModelVersionInfo]) -> dt.date | None:
-    """The newest training date among ``versions``, or None if there are none."""
-    return max((v.training_date for v in versions), default=None)
-
-
-class PathSamplerModel(mlflow.pyfunc.PythonModel):
-    """The pyfunc face of a fitted ``Forecaster``: history frame in, sample paths out.
-
-    ``predict(history, params={"forecast_date": ..., "horizon": 14, "n_paths": 2000,
-    "seed": 0})`` takes a frame in the observation schema (date, open, high, low, close
-    and the weather features) and returns one row per path: ``path_id, day_1 .. day_H``.
-    Without ``forecast_date`` the day after the newest row is forecast.
-    """
-
-    def __init__(
-        self, forecaster: Forecaster, commodity: str, weather_features: tuple[str, ...]
-    ) -> None:
-        self.forecaster = forecaster
-        self.commodity = commodity
-        self.weather_features = weather_features
-
-    def predict(
-        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-    ) -> pd.DataFrame:
-        params = params or {}
-        frame = model_input.assign(date=pd.to_datetime(model_input["date"])).sort_values("date")
-        history = MarketHistory(self.commodity, frame.reset_index(drop=True), self.weather_features)
-        forecast_date = history.last_date + dt.timedelta(days=1)
-        if params.get("forecast_date"):
-            forecast_date = dt.date.fromisoformat(params["forecast_date"])
-        paths = self.forecaster.sample_paths(
-            history,
-            forecast_date,
-            int(params.get("horizon", DEFAULT_HORIZON)),
-            int(params.get("n_paths", DEFAULT_N_PATHS)),
-            int(params.get("seed", 0)),
-        )
-        days = {f"day_{k + 1}": paths[:, k] for k in range(paths.shape[1])}
-        return pd.DataFrame({"path_id": np.arange(paths.shape[0]), **days})
-
-
-def _signature(weather_features: tuple[str, ...]) -> ModelSignature:
-    columns = [ColSpec("datetime", "date")]
-    columns += [ColSpec("double", name) for name in OBSERVATION_PRICE_COLUMNS[1:]]
-    columns += [ColSpec("double", name, required=False) for name in weather_features]
-    return ModelSignature(
-        inputs=Schema(columns),
-        params=ParamSchema(
-            [
-                ParamSpec("forecast_date", "string", ""),
-                ParamSpec("horizon", "long", DEFAULT_HORIZON),
-                ParamSpec("n_paths", "long", DEFAULT_N_PATHS),
-                ParamSpec("seed", "long", 0),
-            ]
-        ),
-    )
-
-
-def _pip_requirements() -> list[str]:
-    requirements = [f"commodity-forecast=={__version__}", f"mlflow-skinny=={mlflow.__version__}"]
-    for distribution in _REQUIREMENT_DISTRIBUTIONS:
-        try:
-            requirements.append(f"{distribution}=={metadata.version(distribution)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return requirements
-
-
-def check_tracking_server(
-    tracking_uri: str, attempts: int = 3, timeout_seconds: float = 5.0, backoff_seconds: float = 1.0
-) -> None:
-    """Fail fast, with bounded retries, if an HTTP tracking server does not answer.
-
-    Local stores (``sqlite:``, ``file:``, paths) need no server and are not checked.
-
-    Raises:
-        RegistryError: The server did not answer ``/health`` after ``attempts`` tries.
-    """
-    if not tracking_uri.startswith(("http://", "https://")):
-        return
-    health = _health_request(tracking_uri)
-    last_error = ""
-    for attempt in range(attempts):
-        try:
-            with urllib.request.urlopen(health, timeout=timeout_seconds):
-                return
-        except (urllib.error.URLError, OSError) as error:
-            last_error = str(getattr(error, "reason", error))
-        if attempt + 1 < attempts:
-            time.sleep(backoff_seconds * 2**attempt)
-    raise RegistryError(
-        f"MLflow tracking server {redact_credentials(tracking_uri)} is unreachable "
-        f"({last_error}) after {attempts} attempts; expected a running server"
-    )
-
-
-def _health_request(tracking_uri: str) -> urllib.request.Request:
-    """A GET of the server's /health; ``user:password@`` in the URI becomes basic auth.
-
-    urllib cannot open a URL with credentials in it (MLflow's requests-based client can),
-    so they move to a header.
-    """
-    parts = urllib.parse.urlsplit(tracking_uri)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
-    url = urllib.parse.urlunsplit(
-        (parts.scheme, netloc, f"{parts.path.rstrip('/')}/health", "", "")
-    )
-    request = urllib.request.Request(url)
-    if parts.username:
-        token = base64.b64encode(
-            f"{urllib.parse.unquote(parts.username)}:"
-            f"{urllib.parse.unquote(parts.password or '')}".encode()
-        ).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    return request
 
 
 class ModelRegistry:
@@ -274,7 +101,7 @@ class ModelRegistry:
                     return found
         except MlflowException as error:
             raise RegistryError(
-                f"cannot search model versions ({query}) at {self.safe_uri}: {_first_line(error)}"
+                f"cannot search model versions ({query}) at {self.safe_uri}: {first_line(error)}"
             ) from error
 
     def register(
@@ -328,8 +155,8 @@ class ModelRegistry:
                         python_model=PathSamplerModel(
                             forecaster, commodity, known.weather_features
                         ),
-                        signature=_signature(known.weather_features),
-                        pip_requirements=_pip_requirements(),
+                        signature=signature(known.weather_features),
+                        pip_requirements=pip_requirements(),
                     )
             # register_model prints its progress to stderr; the job log has its own line.
             with contextlib.redirect_stderr(io.StringIO()):
@@ -338,7 +165,7 @@ class ModelRegistry:
                 )
         except MlflowException as error:
             raise RegistryError(
-                f"cannot register {identifier} at {self.safe_uri}: {_first_line(error)}"
+                f"cannot register {identifier} at {self.safe_uri}: {first_line(error)}"
             ) from error
         registered = _version_info(self.client.get_model_version(version.name, version.version))
         logger.debug(
@@ -370,8 +197,7 @@ class ModelRegistry:
                 self.client.delete_model_version(registered.name, str(registered.version))
             except MlflowException as error:
                 raise RegistryError(
-                    f"cannot remove duplicate {registered.uri} of "
-                    f"{winner.uri}: {_first_line(error)}"
+                    f"cannot remove duplicate {registered.uri} of {winner.uri}: {first_line(error)}"
                 ) from error
             logger.info(
                 "%s was registered first as %s; removed duplicate %s",
@@ -385,11 +211,14 @@ class ModelRegistry:
         """Load the fitted model of ``version`` from this registry (never another)."""
         self._activate()
         try:
-            loaded = mlflow.pyfunc.load_model(version.uri)
-            model = loaded.unwrap_python_model()
+            # From a server, MLflow downloads the artifacts to a new temporary folder and
+            # leaves it behind (one per load); download them to one removed once unpickled.
+            with tempfile.TemporaryDirectory(prefix="forecast-model-") as folder:
+                loaded = mlflow.pyfunc.load_model(version.uri, dst_path=folder)
+                model = loaded.unwrap_python_model()
         except (MlflowException, OSError, EOFError, AttributeError, ModuleNotFoundError) as error:
             raise RegistryError(
-                f"cannot load {version.model_id} from {version.uri}: {_first_line(error)}"
+                f"cannot load {version.model_id} from {version.uri}: {first_line(error)}"
             ) from error
         if not isinstance(model, PathSamplerModel):
             raise RegistryError(
@@ -453,8 +282,3 @@ def _version_info(version: Any) -> ModelVersionInfo:
         model_id=tags.get("model_id", ""),
         run_id=version.run_id or "",
     )
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

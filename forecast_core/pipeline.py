@@ -30,17 +30,12 @@ import numpy as np
 from forecast_core.cadence import TrainingWindow
 from forecast_core.config import RunConfig
 from forecast_core.data.history import MarketHistory
-from forecast_core.errors import ConfigError, DataError
-from forecast_core.mlflow_registry import (
-    ModelRegistry,
-    ModelVersionInfo,
-    last_training_date,
-    resolve_model,
-)
+from forecast_core.errors import ConfigError, DataError, first_line
+from forecast_core.model_versions import ModelVersionInfo, last_training_date, resolve_model
 from forecast_core.models.base import Forecaster
 from forecast_core.models.registry import build_model
 from forecast_core.redaction import redact_credentials
-from forecast_core.tables.distributions import DistributionsTable
+from forecast_core.stores import ForecastStore, ModelStore
 from forecast_core.tables.rows import Forecast, actuals_forecast, forecasts_to_frame
 from forecast_core.tables.schemas import ACTUALS, HORIZON_DAYS
 
@@ -151,21 +146,22 @@ class ForecastPipeline:
         self,
         config: RunConfig,
         history: MarketHistory,
-        registry: ModelRegistry,
-        table: DistributionsTable,
+        registry: ModelStore,
+        table: ForecastStore,
         reporter: Reporter,
-        now: dt.datetime | None = None,
+        now: dt.datetime,
     ) -> None:
         if history.commodity != config.commodity:
             raise ConfigError(
                 f"history of {history.commodity!r} given for a run of {config.commodity!r}"
             )
+        # Constructor assignments, alike in shape to every other constructor's.
         self.config = config
         self.history = history
         self.registry = registry
         self.table = table
         self.reporter = reporter
-        self.generated_at = now or dt.datetime.now(dt.UTC)
+        self.generated_at = now  # the generation_timestamp of every row written
         self._buffer: list[Forecast] = []
         self._buffered_rows = 0
 
@@ -234,11 +230,14 @@ class ForecastPipeline:
         summary: RunSummary,
     ) -> bool:
         """Phase 1 for one model and window; False if training failed."""
-        slot = window.training_date
+        slot = window.training_date  # the cadence's training_date_for(first_forecast_date)
+        cadence = self.config.cadence
         served = [v for v in versions if v.training_date <= window.first_forecast_date]
         last = last_training_date(served)
-        next_date = self.config.cadence.next_training_date(last) if last else slot
-        if any(v.training_date == slot for v in versions):
+        next_date = cadence.next_training_date(last) if last else slot
+        if not cadence.should_retrain(
+            window.first_forecast_date, {v.training_date for v in versions}
+        ):
             self.reporter.line(
                 f"Checking {name}... no retraining needed (last: {last}, next: {next_date})"
             )
@@ -391,8 +390,7 @@ class ForecastPipeline:
         self.reporter.line(f"Wrote {written} rows ({len(fresh)} forecasts)")
 
     def _fail(self, summary: RunSummary, name: str, scope: str, error: BaseException) -> None:
-        message = redact_credentials(str(error)).strip()
-        text = message.splitlines()[0] if message else type(error).__name__
+        text = redact_credentials(first_line(error))
         failure = ModelFailure(name, scope, f"{type(error).__name__}: {text}")
         summary.failures.append(failure)
         self.reporter.line(f"  FAILED {name} ({scope}): {failure.error}")

@@ -9,16 +9,18 @@ from importlib import resources
 
 from pyspark.sql import SparkSession
 
+from forecast_core.names import DEFAULT_SPARK_MASTER as DEFAULT_MASTER
 from forecast_core.tables.schemas import DAY_COLUMNS
 
-DEFAULT_MASTER = "local[2]"
 # Parquet tries a dictionary for every column chunk and drops it when it does not pay; for
 # the path values (2,000 distinct doubles per file) it never pays, and building it cost a
 # third of the write's CPU. Repeated columns (names, dates) keep their dictionaries.
-_PARQUET_PATH_COLUMNS = {
+# Builder.config(map=...) takes this value type (its dict is invariant).
+SparkConf = dict[str, bool | float | int | str | None]
+_PARQUET_PATH_COLUMNS: SparkConf = {
     f"spark.hadoop.parquet.enable.dictionary#{day}": "false" for day in DAY_COLUMNS
 }
-_DELTA_CONF = {
+_DELTA_CONF: SparkConf = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
 }

@@ -20,31 +20,21 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from forecast_core.cadence import FREQUENCIES, Cadence, parse_frequency, shard_windows
-from forecast_core.config import (
-    DEFAULT_FLUSH_ROWS,
-    DEFAULT_MAX_STALENESS_DAYS,
-    DEFAULT_MODEL_VERSION,
-    RunConfig,
-)
+from forecast_core.cadence import Cadence, parse_frequency, shard_windows
+from forecast_core.config import RunConfig
 from forecast_core.errors import ConfigError, ForecastCoreError, TableError
-from forecast_core.models.base import DEFAULT_N_PATHS
-from forecast_core.models.registry import parse_model_names
+from forecast_core.names import parse_model_names
 from forecast_core.planning import plan_backfill
+from jobs import options
 from jobs.common import (
-    DATE,
     EXIT_MODEL_FAILED,
     EXIT_OK,
     EXIT_USAGE,
-    data_option,
     exit_on_setup_errors,
     fail,
-    models_option,
     quiet_libraries,
-    store_config,
-    store_options,
+    utc_now,
     utc_today,
-    with_options,
 )
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
@@ -57,59 +47,8 @@ if TYPE_CHECKING:
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
     """Options shared by ``daily`` and ``backfill``."""
-    options = [
-        click.option(
-            "--commodity",
-            default="coffee",
-            show_default=True,
-            help="Commodity to forecast (a commodity in the data).",
-        ),
-        models_option(),
-        click.option(
-            "--train-frequency",
-            default="semiannually",
-            show_default=True,
-            help=f"Retraining cadence: {', '.join(FREQUENCIES)}.",
-        ),
-        click.option(
-            "--model-version",
-            default=DEFAULT_MODEL_VERSION,
-            show_default=True,
-            help="Version label of the models (part of every key and model id): letters, "
-            "digits, dots, dashes, underscores.",
-        ),
-        click.option(
-            "--n-paths",
-            default=DEFAULT_N_PATHS,
-            show_default=True,
-            type=int,
-            help="Monte Carlo paths per forecast.",
-        ),
-        click.option(
-            "--seed",
-            default=0,
-            show_default=True,
-            type=int,
-            help="Base random seed; paths are reproducible per (model, date).",
-        ),
-        click.option(
-            "--max-staleness-days",
-            default=DEFAULT_MAX_STALENESS_DAYS,
-            show_default=True,
-            type=int,
-            help="How many days the forecast date may be past the newest price.",
-        ),
-        click.option(
-            "--flush-rows",
-            default=DEFAULT_FLUSH_ROWS,
-            show_default=True,
-            type=click.IntRange(min=1),
-            envvar="FORECAST_FLUSH_ROWS",
-            show_envvar=True,
-            help="Table rows buffered before one batched write.",
-        ),
-    ]
-    return data_option(store_options(with_options(command, options)))
+    with_run_options = options.with_options(command, options.RUN_OPTIONS)
+    return options.with_options(options.store_options(with_run_options), [options.DATA_OPTION])
 
 
 def _run(
@@ -122,12 +61,7 @@ def _run(
     max_staleness_days: int,
     flush_rows: int,
     data: Path | None,
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: Path,
+    store: options.StoreSettings,
     start: dt.date,
     end: dt.date,
     select_windows: Callable[[list[Any]], list[Any]],
@@ -155,9 +89,7 @@ def _run(
         max_staleness_days=max_staleness_days,
         flush_rows=flush_rows,
     )
-    stores = store_config(
-        home, tracking_uri, table_location, table_format, spark_master, spark_jars
-    )
+    stores = store.config()
     today = utc_today()
     started = time.perf_counter()
     history = load_dataset(data, today=today).history(config.commodity)
@@ -183,7 +115,7 @@ def _run(
         commit_metadata={**run_identity, "forecast_dates": f"{start}..{end}"},
     )
     table.check()
-    home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
+    store.home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
     reporter = ConsoleReporter()
     click.echo(
@@ -192,11 +124,11 @@ def _run(
         f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})"
     )
     try:
-        summary = ForecastPipeline(config, history, registry, table, reporter).run(windows)
+        pipeline = ForecastPipeline(config, history, registry, table, reporter, now=utc_now())
+        summary = pipeline.run(windows)
     except ForecastCoreError as error:
         reporter.finish()
         fail(f"run stopped: {error}", EXIT_MODEL_FAILED)
-        return
     reporter.finish()
     summary.timings = {**timings, **summary.timings}
     click.echo(f"Summary: {summary.describe()}")
@@ -206,12 +138,12 @@ def _run(
     sys.exit(EXIT_OK if summary.ok else EXIT_MODEL_FAILED)
 
 
-def _run_labels(options: dict[str, Any]) -> dict[str, object]:
+def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:
     """What a table commit records of a run's options, beside its command and shard."""
     return {
-        "commodity": options["commodity"],
-        "models": options["models"],
-        "model_version": options["model_version"],
+        "commodity": run_options["commodity"],
+        "models": run_options["models"],
+        "model_version": run_options["model_version"],
         "host": socket.gethostname(),
     }
 
@@ -229,27 +161,27 @@ def cli() -> None:
 @cli.command()
 @click.option(
     "--forecast-date",
-    type=DATE,
+    type=options.DATE,
     default=None,
     help="Day 1 of the forecast (YYYY-MM-DD); default: today (UTC).",
 )
 @_run_options
 @exit_on_setup_errors
-def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
+def daily(forecast_date: dt.date | None, **run_options: Any) -> None:
     """Train models whose cadence is due, then forecast one date with every model."""
-    day = forecast_date.date() if forecast_date else utc_today()
+    day = forecast_date or utc_today()
     _run(
         start=day,
         end=day,
         select_windows=lambda windows: windows,
-        run_identity={"command": "daily", **_run_labels(options)},
-        **options,
+        run_identity={"command": "daily", **_run_labels(run_options)},
+        **run_options,
     )
 
 
 @cli.command()
-@click.option("--start", type=DATE, required=True, help="First forecast date (YYYY-MM-DD).")
-@click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
+@options.start()
+@options.end()
 @click.option(
     "--shard-index",
     type=int,
@@ -269,20 +201,18 @@ def daily(forecast_date: dt.datetime | None, **options: Any) -> None:
 @_run_options
 @exit_on_setup_errors
 def backfill(
-    start: dt.datetime,
-    end: dt.datetime,
+    start: dt.date,
+    end: dt.date,
     shard_index: int | None,
     shard_count: int | None,
-    **options: Any,
+    **run_options: Any,
 ) -> None:
     """Train at every cadence date of [start, end] and forecast every date in it.
 
     The sharding unit is a cadence window (a training date and the dates its model
     serves): shards never train the same model and never depend on each other.
     """
-    first, last = start.date(), end.date()
-    if first > last:
-        raise ConfigError(f"--start {first} is after --end {last}; expected start <= end")
+    options.check_date_range(start, end)
     count = 1 if shard_count is None else shard_count
     index = 0 if shard_index is None else shard_index
     if shard_index is not None and shard_count is None:
@@ -291,43 +221,40 @@ def backfill(
             f"set --shard-count or FORECAST_SHARD_COUNT"
         )
     _run(
-        start=first,
-        end=last,
+        start=start,
+        end=end,
         select_windows=lambda windows: shard_windows(windows, index, count),
-        run_identity={"command": "backfill", "shard": f"{index}/{count}", **_run_labels(options)},
-        **options,
+        run_identity={
+            "command": "backfill",
+            "shard": f"{index}/{count}",
+            **_run_labels(run_options),
+        },
+        **run_options,
     )
 
 
 @cli.command()
-@click.option("--start", type=DATE, required=True, help="First forecast date (YYYY-MM-DD).")
-@click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
-@click.option(
-    "--train-frequency",
-    default="semiannually",
-    show_default=True,
-    help=f"Retraining cadence: {', '.join(FREQUENCIES)}.",
-)
+@options.start()
+@options.end()
+@options.train_frequency()
 @click.option("--shard-count", type=int, default=1, show_default=True, help="Number of shards.")
-@models_option()
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@options.models()
+@options.as_json("Print the plan as JSON.")
 @exit_on_setup_errors
 def plan(
-    start: dt.datetime,
-    end: dt.datetime,
+    start: dt.date,
+    end: dt.date,
     train_frequency: str,
     shard_count: int,
     models: str,
     as_json: bool,
 ) -> None:
     """Show the training dates, windows and what each shard writes (to size a backfill Job)."""
-    first, last = start.date(), end.date()
-    if first > last:
-        raise ConfigError(f"--start {first} is after --end {last}; expected start <= end")
+    options.check_date_range(start, end)
     backfill_plan = plan_backfill(
         Cadence(parse_frequency(train_frequency)),
-        first,
-        last,
+        start,
+        end,
         shard_count,
         len(parse_model_names(models.split(","))),
     )
@@ -336,7 +263,7 @@ def plan(
         return
     described = backfill_plan.to_dict()
     click.echo(
-        f"Backfill {first}..{last}, cadence {train_frequency}: "
+        f"Backfill {start}..{end}, cadence {train_frequency}: "
         f"{len(backfill_plan.windows)} windows, {described['forecasts']} forecasts "
         f"({described['models']} models)"
     )
@@ -354,30 +281,27 @@ def plan(
 
 
 @cli.command()
-@click.option("--commodity", default=None, help="Only this commodity.")
-@click.option("--from", "from_date", type=DATE, default=None, help="First forecast date shown.")
-@click.option("--to", "to_date", type=DATE, default=None, help="Last forecast date shown.")
+@options.commodity("Only this commodity.", default=None)
+@click.option(
+    "--from", "from_date", type=options.DATE, default=None, help="First forecast date shown."
+)
+@click.option("--to", "to_date", type=options.DATE, default=None, help="Last forecast date shown.")
 @click.option(
     "--as-of",
     default=None,
     help="Delta: the table as of a version (12) or a UTC time (2025-11-14 or "
     "2025-11-14T06:00:00); `forecast table history` lists the versions.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON format.")
-@store_options
+@options.as_json("Print the stable JSON format.")
+@options.store_options
 @exit_on_setup_errors
 def inspect(
     commodity: str | None,
-    from_date: dt.datetime | None,
-    to_date: dt.datetime | None,
+    from_date: dt.date | None,
+    to_date: dt.date | None,
     as_of: str | None,
     as_json: bool,
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: Path,
+    store: options.StoreSettings,
 ) -> None:
     """Show what the table holds per forecast date and model, and the registered models.
 
@@ -391,26 +315,18 @@ def inspect(
     from forecast_core.tables import DistributionsTable
 
     quiet_libraries()
-    stores = store_config(
-        home, tracking_uri, table_location, table_format, spark_master, spark_jars
-    )
-    home.mkdir(parents=True, exist_ok=True)
+    stores = store.config()
+    store.home.mkdir(parents=True, exist_ok=True)
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
     )
     table = DistributionsTable(spark, stores.table_location, stores.table_format)
     try:
-        forecasts = table.summarize(
-            commodity,
-            from_date.date() if from_date else None,
-            to_date.date() if to_date else None,
-            as_of,
-        )
+        forecasts = table.summarize(commodity, from_date, to_date, as_of)
     except TableError as error:  # with --as-of, most likely a version the table never had
         fail(str(error), EXIT_USAGE if as_of else EXIT_MODEL_FAILED)
-        return
-    report = {
+    report: dict[str, Any] = {
         "table": stores.table_location,
         "as_of": as_of,
         "forecasts": forecasts,

@@ -1,4 +1,4 @@
-"""What every ``forecast`` command shares: exit codes, the clock, store options, errors."""
+"""What every ``forecast`` command shares: exit codes, the clock, the stores, errors."""
 
 from __future__ import annotations
 
@@ -9,25 +9,28 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from forecast_core.config import DEFAULT_HOME, StoreConfig
 from forecast_core.errors import ConfigError, DataError, RegistryError
-from forecast_core.jars import default_jars_dir, jar_paths
-from forecast_core.models.registry import MODELS
 from forecast_core.redaction import redact_credentials
 
 EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
-DEFAULT_MODELS = "naive,random_walk,sarimax,xgboost"
-DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def utc_now() -> dt.datetime:
+    """The time in UTC: where the jobs read the clock, to pass dates and timestamps down.
+
+    The library takes them as arguments; it reads the clock itself only for the age of a
+    table's abandoned staging folders and for MLflow's metric timestamps.
+    """
+    return dt.datetime.now(dt.UTC)
 
 
 def utc_today() -> dt.date:
-    """Today's date in UTC: the only place the clock is read."""
-    return dt.datetime.now(dt.UTC).date()
+    """Today's date in UTC (``utc_now``)."""
+    return utc_now().date()
 
 
 def quiet_libraries() -> None:
@@ -48,7 +51,7 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> None:
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one redacted error line and exit with ``code``."""
     click.echo(f"Error: {redact_credentials(message)}", err=True)
     sys.exit(code)
@@ -65,111 +68,3 @@ def exit_on_setup_errors(command: Callable[..., None]) -> Callable[..., None]:
             fail(str(error))
 
     return wrapper
-
-
-def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Where models and tables live, and the Spark session: options shared by commands."""
-    options = [
-        click.option(
-            "--home",
-            envvar="FORECAST_HOME",
-            show_envvar=True,
-            default=DEFAULT_HOME,
-            show_default=True,
-            type=click.Path(path_type=Path),
-            help="Folder of the embedded MLflow store and table.",
-        ),
-        click.option(
-            "--tracking-uri",
-            envvar="MLFLOW_TRACKING_URI",
-            show_envvar=True,
-            default=None,
-            help="MLflow tracking URI; default: SQLite under --home.",
-        ),
-        click.option(
-            "--table",
-            "table_location",
-            envvar="FORECAST_TABLE",
-            show_envvar=True,
-            default=None,
-            help="Distributions table path/URI or catalog name; default: under --home.",
-        ),
-        click.option(
-            "--table-format",
-            envvar="FORECAST_TABLE_FORMAT",
-            show_envvar=True,
-            default="delta",
-            show_default=True,
-            type=click.Choice(["delta", "parquet"]),
-            help="Table format (delta needs the jars of --spark-jars).",
-        ),
-        click.option(
-            "--spark-master",
-            envvar="FORECAST_SPARK_MASTER",
-            show_envvar=True,
-            default="local[2]",
-            show_default=True,
-            help="Spark master URL.",
-        ),
-        click.option(
-            "--spark-jars",
-            envvar="FORECAST_SPARK_JARS",
-            show_envvar=True,
-            default=default_jars_dir(),
-            show_default=True,
-            type=click.Path(path_type=Path, file_okay=False),
-            help="Folder of the Spark jars (Delta Lake), filled by scripts/fetch_jars.py.",
-        ),
-    ]
-    return with_options(command, options)
-
-
-def with_options(
-    command: Callable[..., Any], options: list[Callable[[Callable[..., Any]], Callable[..., Any]]]
-) -> Callable[..., Any]:
-    """``command`` with click ``options``, listed in the order ``--help`` shows them."""
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def models_option() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The ``--models`` option: comma-separated registered model names."""
-    return click.option(
-        "--models",
-        default=DEFAULT_MODELS,
-        show_default=True,
-        help=f"Comma-separated models: {', '.join(sorted(MODELS))}.",
-    )
-
-
-def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The ``--data`` option: the user's data, or the bundled sample."""
-    return click.option(
-        "--data",
-        envvar="FORECAST_DATA",
-        show_envvar=True,
-        default=None,
-        type=click.Path(path_type=Path),
-        help="Data folder or prices file (CSV/Parquet); default: bundled sample.",
-    )(command)
-
-
-def store_config(
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: Path,
-) -> StoreConfig:
-    """The store settings from the shared options (defaults under ``home``)."""
-    jars = jar_paths(spark_jars, table_format)
-    return StoreConfig.embedded(
-        home,
-        tracking_uri=tracking_uri,
-        table_location=table_location,
-        table_format=table_format,
-        spark_master=spark_master,
-        spark_jars=jars,
-    )

@@ -17,22 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from forecast_core.config import DEFAULT_MODEL_VERSION, StoreConfig
+from forecast_core.config import StoreConfig
 from forecast_core.errors import ForecastCoreError, TableError
-from jobs.common import (
-    DATE,
-    EXIT_MODEL_FAILED,
-    EXIT_OK,
-    data_option,
-    exit_on_setup_errors,
-    fail,
-    models_option,
-    quiet_libraries,
-    store_config,
-    store_options,
-    utc_today,
-    with_options,
-)
+from jobs import common, options
 
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
     from pyspark.sql import SparkSession
@@ -56,50 +43,43 @@ _CONSOLE_COLUMNS = (
 
 def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
     """Options shared by ``evaluate`` and ``report``: what to evaluate and where it is."""
-    options = [
-        click.option(
-            "--commodity",
-            default="coffee",
-            show_default=True,
-            help="Commodity whose forecasts are scored.",
-        ),
-        click.option(
-            "--from",
-            "from_date",
-            type=DATE,
-            required=True,
-            help="First forecast date scored (YYYY-MM-DD).",
-        ),
-        click.option(
-            "--to",
-            "to_date",
-            type=DATE,
-            required=True,
-            help="Last forecast date scored (YYYY-MM-DD).",
-        ),
-        models_option(),
-        click.option(
-            "--model-version",
-            default=DEFAULT_MODEL_VERSION,
-            show_default=True,
-            help="Version label of the models scored.",
-        ),
-        click.option(
-            "--fan-date",
-            type=DATE,
-            default=None,
-            help="Forecast date of the fan chart; default: the newest date scored.",
-        ),
-        click.option(
-            "--metrics-table",
-            envvar="FORECAST_METRICS_TABLE",
-            show_envvar=True,
-            default=None,
-            help="Metrics table path/URI or catalog name; default: "
-            "forecast_metrics next to the distributions table.",
-        ),
-    ]
-    return data_option(store_options(with_options(command, options)))
+    selection = options.with_options(
+        command,
+        [
+            options.commodity("Commodity whose forecasts are scored."),
+            click.option(
+                "--from",
+                "from_date",
+                type=options.DATE,
+                required=True,
+                help="First forecast date scored (YYYY-MM-DD).",
+            ),
+            click.option(
+                "--to",
+                "to_date",
+                type=options.DATE,
+                required=True,
+                help="Last forecast date scored (YYYY-MM-DD).",
+            ),
+            options.models(),
+            options.model_version("Version label of the models scored."),
+            click.option(
+                "--fan-date",
+                type=options.DATE,
+                default=None,
+                help="Forecast date of the fan chart; default: the newest date scored.",
+            ),
+            click.option(
+                "--metrics-table",
+                envvar="FORECAST_METRICS_TABLE",
+                show_envvar=True,
+                default=None,
+                help="Metrics table path/URI or catalog name; default: "
+                "forecast_metrics next to the distributions table.",
+            ),
+        ],
+    )
+    return options.with_options(options.store_options(selection), [options.DATA_OPTION])
 
 
 def _default_output(
@@ -120,25 +100,20 @@ class _Evaluated:
 
 def _evaluate(
     commodity: str,
-    from_date: dt.datetime,
-    to_date: dt.datetime,
+    from_date: dt.date,
+    to_date: dt.date,
     models: str,
     model_version: str,
-    fan_date: dt.datetime | None,
+    fan_date: dt.date | None,
     data: Path | None,
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: Path,
+    store: options.StoreSettings,
     metrics_table: str | None,
 ) -> _Evaluated:
     """Validate the options, read the table and the prices, and compute the evaluation.
 
     Raises:
         ConfigError, DataError, RegistryError: Bad options, data, or an unreachable tracking
-            server (exit 2 through ``_exit_on_setup_errors``); nothing is written.
+            server (exit 2 through ``common.exit_on_setup_errors``); nothing is written.
     """
     from forecast_core.data import load_dataset
     from forecast_core.evaluation import (
@@ -146,23 +121,21 @@ def _evaluate(
         evaluate_forecasts,
         metrics_table_location,
     )
-    from forecast_core.mlflow_registry import check_tracking_server
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
+    from forecast_core.tracking_server import check_tracking_server
 
-    quiet_libraries()
+    common.quiet_libraries()
     config = EvaluationConfig(
         commodity=commodity.strip().lower(),
-        evaluated_from=from_date.date(),
-        evaluated_to=to_date.date(),
+        evaluated_from=from_date,
+        evaluated_to=to_date,
         models=tuple(models.split(",")),
         model_version=model_version,
-        fan_date=fan_date.date() if fan_date else None,
+        fan_date=fan_date,
     )
-    stores = store_config(
-        home, tracking_uri, table_location, table_format, spark_master, spark_jars
-    )
-    history = load_dataset(data, today=utc_today()).history(config.commodity)
+    stores = store.config()
+    history = load_dataset(data, today=common.utc_today()).history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
@@ -177,8 +150,7 @@ def _evaluate(
     try:
         evaluation = evaluate_forecasts(config, history, distributions)
     except TableError as error:
-        fail(f"cannot read forecasts: {error}", EXIT_MODEL_FAILED)
-        raise  # unreachable: _fail exits
+        common.fail(f"cannot read forecasts: {error}", common.EXIT_MODEL_FAILED)
     _echo_summary(evaluation)
     return _Evaluated(
         evaluation, stores, spark, metrics_table or metrics_table_location(stores.table_location)
@@ -212,8 +184,8 @@ def _echo_summary(evaluation: Evaluation) -> None:
     "HOME/evaluation/COMMODITY_FROM_TO_VERSION.",
 )
 @_selection_options
-@exit_on_setup_errors
-def evaluate(output: Path | None, **options: Any) -> None:
+@common.exit_on_setup_errors
+def evaluate(output: Path | None, **selection: Any) -> None:
     """Score forecasts against what happened: CRPS, calibration and skill.
 
     Reads the forecasts of [--from, --to] from the distributions table and the prices
@@ -225,10 +197,10 @@ def evaluate(output: Path | None, **options: Any) -> None:
     from forecast_core.evaluation import MetricsTable, record_evaluation
     from forecast_core.mlflow_registry import ModelRegistry
 
-    evaluated = _evaluate(**options)
+    evaluated = _evaluate(**selection)
     config = evaluated.evaluation.config
     folder = output or _default_output(
-        options["home"],
+        selection["store"].home,
         config.commodity,
         config.evaluated_from,
         config.evaluated_to,
@@ -238,19 +210,16 @@ def evaluate(output: Path | None, **options: Any) -> None:
     table = MetricsTable(evaluated.spark, evaluated.metrics_location, stores.table_format)
     try:
         registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-        record = record_evaluation(
-            evaluated.evaluation, table, registry, folder, dt.datetime.now(dt.UTC)
-        )
+        record = record_evaluation(evaluated.evaluation, table, registry, folder, common.utc_now())
     except ForecastCoreError as error:
-        fail(f"evaluation not recorded: {error}", EXIT_MODEL_FAILED)
-        return
+        common.fail(f"evaluation not recorded: {error}", common.EXIT_MODEL_FAILED)
     click.echo(
         f"Wrote {record.rows_written} metric rows to {table.location} "
         f"({record.rows_new} new, {record.rows_written - record.rows_new} replaced)"
     )
     click.echo(f"MLflow evaluation run {record.run_id}")
     click.echo(f"Files in {folder}: {', '.join(path.name for path in record.files)}")
-    sys.exit(EXIT_OK)
+    sys.exit(common.EXIT_OK)
 
 
 @click.command()
@@ -261,21 +230,21 @@ def evaluate(output: Path | None, **options: Any) -> None:
     help="HTML file to write; default: report.html in the evaluate output folder.",
 )
 @_selection_options
-@exit_on_setup_errors
-def report(output: Path | None, **options: Any) -> None:
+@common.exit_on_setup_errors
+def report(output: Path | None, **selection: Any) -> None:
     """Write one self-contained HTML page (tables and inlined figures) of an evaluation.
 
     Computes the same evaluation as ``evaluate`` over the same options, and writes only the
     page: nothing goes to the metrics table or MLflow.
     """
-    from forecast_core.evaluation.report import write_report
+    from forecast_core.evaluation.presentation.report import write_report
 
-    evaluation = _evaluate(**options).evaluation
+    evaluation = _evaluate(**selection).evaluation
     config = evaluation.config
     path = (
         output
         or _default_output(
-            options["home"],
+            selection["store"].home,
             config.commodity,
             config.evaluated_from,
             config.evaluated_to,
@@ -283,6 +252,6 @@ def report(output: Path | None, **options: Any) -> None:
         )
         / "report.html"
     )
-    write_report(evaluation, path, dt.datetime.now(dt.UTC))
+    write_report(evaluation, path, common.utc_now())
     click.echo(f"Wrote {path}")
-    sys.exit(EXIT_OK)
+    sys.exit(common.EXIT_OK)

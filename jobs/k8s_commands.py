@@ -1,7 +1,7 @@
 """``forecast k8s``: Kubernetes workloads of the pipeline, built from the library.
 
 ``forecast k8s backfill-job`` turns a backfill range into the Indexed Job of
-``forecast_core.kube`` and prints it as YAML, or creates it with ``--apply`` in the current
+``jobs.kube`` and prints it as YAML, or creates it with ``--apply`` in the current
 kube context. The main CLI registers the group with ``cli.add_command(k8s)``.
 
 Exit codes: 0 ok; 1 the Kubernetes API refused the Job or could not be reached; 2 bad
@@ -14,11 +14,11 @@ import datetime as dt
 
 import click
 
-from forecast_core.cadence import FREQUENCIES, parse_frequency
-from forecast_core.config import DEFAULT_MODEL_VERSION
+from forecast_core.cadence import parse_frequency
 from forecast_core.errors import ConfigError
-
-_DATE = click.DateTime(formats=["%Y-%m-%d"])
+from forecast_core.names import parse_model_names
+from jobs import options
+from jobs.common import EXIT_MODEL_FAILED, fail
 
 
 @click.group("k8s")
@@ -27,24 +27,13 @@ def k8s() -> None:
 
 
 @k8s.command("backfill-job")
-@click.option("--start", required=True, type=_DATE, help="First forecast date, YYYY-MM-DD.")
-@click.option("--end", required=True, type=_DATE, help="Last forecast date, YYYY-MM-DD.")
-@click.option("--commodity", default="coffee", show_default=True, help="Commodity key.")
-@click.option(
-    "--models",
-    default="naive,random_walk,sarimax,xgboost",
-    show_default=True,
-    help="Comma-separated registered model names.",
-)
-@click.option(
-    "--train-frequency",
-    default="semiannually",
-    show_default=True,
-    help=f"Training cadence: {', '.join(FREQUENCIES)}.",
-)
-@click.option(
-    "--model-version", default=DEFAULT_MODEL_VERSION, show_default=True, help="Model version label."
-)
+@options.start()
+@options.end()
+@options.commodity("Commodity key.")
+@options.models()
+@options.train_frequency()
+@options.model_version("Model version label.")
+# --shard-count and --parallelism are alike in shape only: two counts of shards.
 @click.option(
     "--shard-count",
     default=4,
@@ -89,8 +78,8 @@ def k8s() -> None:
 )
 @click.option("--context", "kube_context", default=None, help="Kube context for --apply.")
 def backfill_job(
-    start: dt.datetime,
-    end: dt.datetime,
+    start: dt.date,
+    end: dt.date,
     commodity: str,
     models: str,
     train_frequency: str,
@@ -110,33 +99,32 @@ def backfill_job(
     """
     # Imported here so that `forecast --help` and the other commands do not load the
     # Kubernetes client.
-    from forecast_core import kube
-    from forecast_core.models import parse_model_names
+    from jobs import kube
 
     try:
-        options = kube.BackfillJobOptions(
+        job_options = kube.BackfillJobOptions(
             image=image.strip(),
             commodity=commodity.strip().lower(),
             models=parse_model_names(models.split(",")),
             frequency=parse_frequency(train_frequency),
             model_version=model_version.strip(),
-            start=start.date(),
-            end=end.date(),
+            start=start,
+            end=end,
             shard_count=shard_count,
             parallelism=parallelism,
             namespace=namespace.strip(),
         )
     except ConfigError as error:
-        raise click.UsageError(str(error)) from error
+        fail(str(error))
 
-    if options.completions < shard_count:
+    if job_options.completions < shard_count:
         click.echo(
-            f"note: {options.window_count} {options.frequency} training windows in "
-            f"{options.start}..{options.end}; running {options.completions} shards, "
+            f"note: {job_options.window_count} {job_options.frequency} training windows in "
+            f"{job_options.start}..{job_options.end}; running {job_options.completions} shards, "
             f"not {shard_count}",
             err=True,
         )
-    job = kube.build_backfill_job(options)
+    job = kube.build_backfill_job(job_options)
     if not apply_job:
         click.echo(kube.job_to_yaml(job), nl=False)
         return
@@ -144,14 +132,15 @@ def backfill_job(
     try:
         api = kube.load_batch_api(config_file=kubeconfig, context=kube_context)
     except ConfigError as error:
-        raise click.UsageError(str(error)) from error
+        fail(str(error))
     try:
-        created = kube.create_job(job, namespace=options.namespace, api=api)
+        created = kube.create_job(job, namespace=job_options.namespace, api=api)
     except kube.KubernetesApiError as error:
-        raise click.ClickException(str(error)) from error
-    name = created.metadata.name if created.metadata is not None else options.job_name
+        fail(str(error), EXIT_MODEL_FAILED)
+    name = created.metadata.name if created.metadata is not None else job_options.job_name
+    running = job.spec.parallelism if job.spec is not None else parallelism
     click.echo(
-        f"job.batch/{name} created in namespace {options.namespace}: "
-        f"{options.completions} shards, {job.spec.parallelism} at a time"
+        f"job.batch/{name} created in namespace {job_options.namespace}: "
+        f"{job_options.completions} shards, {running} at a time"
     )
-    click.echo(f"follow it: kubectl -n {options.namespace} get pods -l job-name={name}")
+    click.echo(f"follow it: kubectl -n {job_options.namespace} get pods -l job-name={name}")

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from forecast_core.config import StoreConfig
 from forecast_core.errors import TableError
-from jobs.common import (
-    EXIT_MODEL_FAILED,
-    exit_on_setup_errors,
-    fail,
-    quiet_libraries,
-    store_config,
-    store_options,
-)
+from jobs import options
+from jobs.common import EXIT_MODEL_FAILED, exit_on_setup_errors, fail, quiet_libraries
 
 if TYPE_CHECKING:
     from forecast_core.tables import DistributionsTable
@@ -40,33 +33,22 @@ def table() -> None:
     help="Delete only files unreferenced for this long (at least 7 days, so running "
     "readers and time travel within it keep working).",
 )
-@store_options
+@options.store_options
 @exit_on_setup_errors
-def optimize(
-    retain_hours: int,
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: Path,
-) -> None:
+def optimize(retain_hours: int, store: options.StoreSettings) -> None:
     """Compact small files (Z-ordered by forecast date), then vacuum unreferenced ones.
 
     Safe while jobs run: compaction is one more Delta commit (a concurrent writer retries),
     and vacuum keeps every file a reader of the last --retain-hours may need.
     """
     quiet_libraries()
-    stores = store_config(
-        home, tracking_uri, table_location, table_format, spark_master, spark_jars
-    )
+    stores = store.config()
     table = _table(stores)
     table.check()
     try:
         result = table.optimize(retain_hours)
     except TableError as error:
         fail(str(error), EXIT_MODEL_FAILED)
-        return
     click.echo(
         f"Optimized {stores.table_location}: {result['files_removed']} files compacted into "
         f"{result['files_added']}; files unreferenced for over {retain_hours} h vacuumed"
@@ -75,27 +57,16 @@ def optimize(
 
 @table.command()
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the commits as JSON.")
-@store_options
+@options.as_json("Print the commits as JSON.")
+@options.store_options
 @exit_on_setup_errors
-def history(
-    limit: int,
-    as_json: bool,
-    home: Path,
-    tracking_uri: str | None,
-    table_location: str | None,
-    table_format: str,
-    spark_master: str,
-    spark_jars: Path,
-) -> None:
+def history(limit: int, as_json: bool, store: options.StoreSettings) -> None:
     """The table's commits, newest first: version, time, operation, rows, and the run.
 
     Read from the Delta log without Spark. JSON: [{"version", "timestamp", "operation",
     "predicate", "rows_written", "rows_removed", "files_added", "user_metadata"}].
     """
-    stores = store_config(
-        home, tracking_uri, table_location, table_format, spark_master, spark_jars
-    )
+    stores = store.config()
     commits = _table(stores).history(limit)
     if as_json:
         click.echo(json.dumps(commits, indent=2))

@@ -32,6 +32,7 @@ def _window(training_date: dt.date, first: dt.date, last: dt.date) -> TrainingWi
 
 
 # -- training_date_for --------------------------------------------------------------
+# The parametrize tables below hold one case per row: alike in shape by design.
 
 
 @pytest.mark.parametrize(
@@ -237,41 +238,48 @@ def test_next_training_date(
 
 
 @pytest.mark.parametrize(
-    ("frequency", "today", "last_training_date", "expected"),
+    ("frequency", "today", "trained", "expected"),
     [
-        pytest.param("weekly", D(2024, 1, 3), None, True, id="never-trained"),
-        pytest.param("weekly", D(2024, 1, 1), D(2024, 1, 1), False, id="trained-today"),
-        pytest.param("weekly", D(2024, 1, 7), D(2024, 1, 1), False, id="before-next-slot"),
-        pytest.param("weekly", D(2024, 1, 8), D(2024, 1, 1), True, id="on-next-slot"),
-        pytest.param("weekly", D(2024, 1, 9), D(2024, 1, 1), True, id="day-after-next-slot"),
-        pytest.param("weekly", D(2024, 1, 1), D(2024, 1, 8), False, id="last-training-after-today"),
-        pytest.param("daily", D(2024, 1, 2), D(2024, 1, 1), True, id="daily-next-day"),
-        pytest.param("daily", D(2024, 1, 1), D(2024, 1, 1), False, id="daily-same-day"),
-        pytest.param("monthly", D(2024, 2, 29), D(2024, 2, 1), False,
+        pytest.param("weekly", D(2024, 1, 3), (), True, id="never-trained"),
+        pytest.param("weekly", D(2024, 1, 1), (D(2024, 1, 1),), False, id="trained-today"),
+        pytest.param("weekly", D(2024, 1, 7), (D(2024, 1, 1),), False, id="before-next-slot"),
+        pytest.param("weekly", D(2024, 1, 8), (D(2024, 1, 1),), True, id="on-next-slot"),
+        pytest.param("weekly", D(2024, 1, 9), (D(2024, 1, 1),), True, id="day-after-next-slot"),
+        pytest.param("weekly", D(2024, 1, 1), (D(2024, 1, 8),), True,
+                     id="only-a-later-slot-trained"),
+        pytest.param("weekly", D(2024, 1, 9), (D(2024, 1, 8), D(2024, 1, 9)), False,
+                     id="later-slot-trained-too"),
+        pytest.param("weekly", D(2024, 1, 9), (D(2024, 1, 1), D(2024, 1, 9)), True,
+                     id="off-slot-model-does-not-serve-the-slot"),
+        pytest.param("daily", D(2024, 1, 2), (D(2024, 1, 1),), True, id="daily-next-day"),
+        pytest.param("daily", D(2024, 1, 1), (D(2024, 1, 1),), False, id="daily-same-day"),
+        pytest.param("monthly", D(2024, 2, 29), (D(2024, 2, 1),), False,
                      id="monthly-leap-day-not-due"),
-        pytest.param("monthly", D(2024, 3, 1), D(2024, 2, 1), True, id="monthly-due-on-first"),
-        pytest.param("semiannually", D(2024, 6, 30), D(2024, 1, 1), False,
+        pytest.param("monthly", D(2024, 3, 1), (D(2024, 2, 1),), True, id="monthly-due-on-first"),
+        pytest.param("semiannually", D(2024, 6, 30), (D(2024, 1, 1),), False,
                      id="semiannual-half-year-end"),
-        pytest.param("semiannually", D(2024, 7, 3), D(2024, 1, 1), True,
+        pytest.param("semiannually", D(2024, 7, 3), (D(2024, 1, 1),), True,
                      id="semiannual-missed-slot-late"),
-        pytest.param("annually", D(2026, 3, 1), D(2024, 1, 1), True, id="annual-two-slots-missed"),
+        pytest.param("annually", D(2026, 3, 1), (D(2024, 1, 1),), True,
+                     id="annual-two-slots-missed"),
     ],
 )  # fmt: skip
 def test_should_retrain(
-    frequency: str, today: dt.date, last_training_date: dt.date | None, expected: bool
+    frequency: str, today: dt.date, trained: tuple[dt.date, ...], expected: bool
 ) -> None:
-    assert Cadence(frequency).should_retrain(today, last_training_date) is expected
+    assert Cadence(frequency).should_retrain(today, trained) is expected
 
 
 def test_job_running_late_trains_for_the_missed_slot() -> None:
     cadence = Cadence("semiannually")
     today = D(2024, 7, 3)
-    assert cadence.should_retrain(today, last_training_date=D(2024, 1, 1))
+    assert cadence.should_retrain(today, {D(2024, 1, 1)})
     assert cadence.training_date_for(today) == D(2024, 7, 1)
     # Once the missed slot is trained, the job is quiet until the next one.
-    assert not cadence.should_retrain(today, last_training_date=D(2024, 7, 1))
-    assert not cadence.should_retrain(D(2024, 12, 31), last_training_date=D(2024, 7, 1))
-    assert cadence.should_retrain(D(2025, 1, 1), last_training_date=D(2024, 7, 1))
+    trained = {D(2024, 1, 1), D(2024, 7, 1)}
+    assert not cadence.should_retrain(today, trained)
+    assert not cadence.should_retrain(D(2024, 12, 31), trained)
+    assert cadence.should_retrain(D(2025, 1, 1), trained)
 
 
 # -- training_dates -----------------------------------------------------------------
@@ -540,7 +548,7 @@ def test_start_after_end_is_rejected(call: Callable[[Cadence], object]) -> None:
     [
         pytest.param(lambda c: c.training_date_for(dt.datetime(2024, 1, 1)), id="datetime-day"),
         pytest.param(lambda c: c.training_date_for("2024-01-01"), id="string-day"),
-        pytest.param(lambda c: c.should_retrain("2024-01-01", None), id="string-today"),
+        pytest.param(lambda c: c.should_retrain("2024-01-01", ()), id="string-today"),
         pytest.param(lambda c: c.windows(D(2024, 1, 1), "2024-02-01"), id="string-end"),
         pytest.param(lambda c: Cadence("weekly", anchor=dt.datetime(2001, 1, 1)),
                      id="datetime-anchor"),

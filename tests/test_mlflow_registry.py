@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
+import tempfile
 
 import mlflow
 import numpy as np
 import pytest
 
 from forecast_core.errors import RegistryError
-from forecast_core.mlflow_registry import (
-    ModelRegistry,
-    ModelVersionInfo,
-    check_tracking_server,
-    model_id,
-    resolve_model,
-)
+from forecast_core.mlflow_registry import ModelRegistry
+from forecast_core.model_versions import ModelVersionInfo, model_id, resolve_model
 from forecast_core.models import build_model
 from forecast_core.redaction import redact_credentials
+from forecast_core.tracking_server import check_tracking_server
+from tests.servers import mlflow_server
 
 TRAINING_DATE = dt.date(2024, 7, 1)
 
@@ -186,3 +184,21 @@ def test_a_version_of_another_registry_is_not_loaded(registry, tmp_path, coffee_
     )
     with pytest.raises(RegistryError, match="cannot load"):
         registry.load(version)
+
+
+def test_registering_and_loading_through_a_server_leaves_nothing_in_tmpdir(
+    coffee_history, tmp_path, monkeypatch
+):
+    # Through a server, MLflow downloads a model's artifacts (MLmodel, python_model.pkl,
+    # registered_model_meta) to a new temporary folder and leaves it to the caller.
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with mlflow_server(tmp_path) as uri:
+        registry = ModelRegistry(uri)
+        model = build_model("naive").fit(coffee_history, TRAINING_DATE)
+        version = registry.register(model, coffee_history, "v1.0")
+        loaded = registry.load(version)
+    assert loaded.training_date_ == TRAINING_DATE
+    assert sorted(path.name for path in scratch.iterdir()) == []

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from forecast_core.data.schemas import (
     commodity_info,
 )
 from forecast_core.data.weather import WEATHER_FEATURES, join_weather, weather_features
-from forecast_core.errors import DataError
+from forecast_core.errors import DataError, first_line
 
 SUFFIXES: tuple[str, ...] = (".parquet", ".csv.gz", ".csv")
 # Longer than any exchange closure in the sample (the longest is 4 days); more means missing data.
@@ -156,7 +157,16 @@ def validate_weather(raw: pd.DataFrame, source: str, today: dt.date | None = Non
     return frame.sort_values(["region", "date"], kind="stable").reset_index(drop=True)
 
 
+@overload
+def _find_table(root: Path, stem: str, *, required: Literal[True]) -> Path: ...
+
+
+@overload
+def _find_table(root: Path, stem: str, *, required: Literal[False]) -> Path | None: ...
+
+
 def _find_table(root: Path, stem: str, *, required: bool) -> Path | None:
+    """The ``stem.*`` file in ``root``; raises ``DataError`` if ``required`` and missing."""
     for suffix in SUFFIXES:
         candidate = root / f"{stem}{suffix}"
         if candidate.is_file():
@@ -173,9 +183,8 @@ def _read_table(path: Path) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         frame = pd.DataFrame()
     except Exception as error:  # any reader failure is a bad file for the user
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         raise DataError(
-            f"{path.name}: cannot be read ({first_line}); "
+            f"{path.name}: cannot be read ({first_line(error)}); "
             f"expected CSV or Parquet in the documented schema"
         ) from error
     if frame.empty:

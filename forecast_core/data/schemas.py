@@ -21,16 +21,6 @@ from dataclasses import dataclass
 PRICE_COLUMNS: tuple[str, ...] = ("date", "commodity", "open", "high", "low", "close")
 PRICE_VALUE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 
-WEATHER_COLUMNS: tuple[str, ...] = (
-    "date",
-    "region",
-    "temp_min",
-    "temp_mean",
-    "temp_max",
-    "precipitation",
-    "humidity",
-    "radiation",
-)
 WEATHER_REQUIRED_COLUMNS: tuple[str, ...] = (
     "date",
     "region",
@@ -40,6 +30,7 @@ WEATHER_REQUIRED_COLUMNS: tuple[str, ...] = (
     "precipitation",
 )
 WEATHER_OPTIONAL_COLUMNS: tuple[str, ...] = ("humidity", "radiation")
+WEATHER_COLUMNS: tuple[str, ...] = (*WEATHER_REQUIRED_COLUMNS, *WEATHER_OPTIONAL_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -16,25 +16,24 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from forecast_core.config import DEFAULT_MODEL_VERSION
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import ConfigError, DataError
-from forecast_core.evaluation.aggregate import aggregate_metrics, forecast_counts, headline
-from forecast_core.evaluation.figures import (
+from forecast_core.evaluation.compute.aggregate import aggregate_metrics, forecast_counts, headline
+from forecast_core.evaluation.compute.scoring import (
+    Triage,
+    empty_scores,
+    score_forecast,
+    triage_forecasts,
+)
+from forecast_core.evaluation.presentation.figures import (
     FanChartData,
     coverage_by_horizon_figure,
     fan_chart_figure,
     pit_histogram_figure,
     skill_over_time_figure,
 )
-from forecast_core.evaluation.reading import DEFAULT_CHUNK_DATES, ForecastReader
-from forecast_core.evaluation.scoring import (
-    Triage,
-    empty_scores,
-    score_forecast,
-    triage_forecasts,
-)
-from forecast_core.models.registry import get_model_class, parse_model_names
+from forecast_core.evaluation.storage.reading import DEFAULT_CHUNK_DATES, ForecastReader
+from forecast_core.names import DEFAULT_MODEL_VERSION, check_model_name, parse_model_names
 from forecast_core.tables.distributions import DistributionsTable
 
 DEFAULT_BENCHMARK = "random_walk"
@@ -75,7 +74,7 @@ class EvaluationConfig:
                 f"expected from <= to"
             )
         if self.benchmark is not None:
-            get_model_class(self.benchmark)
+            check_model_name(self.benchmark)
         if self.fan_date is not None and not (
             self.evaluated_from <= self.fan_date <= self.evaluated_to
         ):

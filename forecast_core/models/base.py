@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-import pickle
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from forecast_core.data.history import MarketHistory, trading_steps
 from forecast_core.errors import ConfigError, DataError, ModelError, NotFittedError
+from forecast_core.names import DEFAULT_N_PATHS, HORIZON_DAYS
 
-DEFAULT_HORIZON = 14
-DEFAULT_N_PATHS = 2000
+DEFAULT_HORIZON = HORIZON_DAYS
 Seed = int | np.random.SeedSequence
 
 
@@ -32,18 +30,16 @@ class Forecaster(abc.ABC):
     """Base class of all models: validates, slices history as of a date, samples paths.
 
     Subclasses set the class attributes and implement ``_fit`` and ``_sample_steps``;
-    they add one line to ``forecast_core.models.registry``.
+    they add one line to ``forecast_core.names.MODELS``.
 
     Class attributes:
         name: Stable registry key (``random_walk``).
         display_name: Name in model ids (``RandomWalk`` in ``Coffee_RandomWalk_2025-01-01_v1.0``).
-        uses_weather: Whether the model reads the weather features.
         min_history: Trading days needed before the training date.
     """
 
     name: ClassVar[str]
     display_name: ClassVar[str]
-    uses_weather: ClassVar[bool] = False
     min_history: ClassVar[int] = 30
 
     def __init__(self, **params: Any) -> None:
@@ -231,20 +227,6 @@ class Forecaster(abc.ABC):
         if not np.all(np.isfinite(step_paths)):
             raise ModelError(f"model {self.name!r} produced non-finite prices for {forecast_date}")
         return np.concatenate([start, step_paths], axis=1)[:, steps]
-
-    def save(self, path: str | Path) -> None:
-        """Write the fitted model to ``path`` (a pickle of the whole object)."""
-        with Path(path).open("wb") as handle:
-            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
-
-    @staticmethod
-    def load(path: str | Path) -> Forecaster:
-        """Read a model written by ``save``. Only load files from the configured registry."""
-        with Path(path).open("rb") as handle:
-            model = pickle.load(handle)
-        if not isinstance(model, Forecaster):
-            raise ModelError(f"{path} holds a {type(model).__name__}, expected a Forecaster")
-        return model
 
     # -- what a model implements ------------------------------------------------------
 

@@ -56,7 +56,6 @@ class SarimaxForecaster(Forecaster):
 
     name = "sarimax"
     display_name = "SARIMAX+Weather"
-    uses_weather = True
     min_history = 250
 
     @classmethod
@@ -115,6 +114,7 @@ class SarimaxForecaster(Forecaster):
             **{f"coef_{feature}": value for feature, value in self.weather_coefficients_.items()},
         }
 
+    # An override: the signature repeats Forecaster._sample_steps_batch's on purpose.
     def _sample_steps_batch(
         self,
         knowns: Sequence[MarketHistory],
@@ -131,6 +131,7 @@ class SarimaxForecaster(Forecaster):
         state = PredictedState.after(self.state_results_)
         coefficients = self._exog_coefficients()
         cutoff = self.data_cutoff_
+        assert cutoff is not None  # sample_paths_batch samples fitted models only
         paths = []
         for known, steps, rng in zip(knowns, n_steps, rngs, strict=True):
             new_rows = known.rows_after(cutoff)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import xgboost as xgb
@@ -57,7 +57,6 @@ class XGBoostForecaster(Forecaster):
 
     name = "xgboost"
     display_name = "XGBoost"
-    uses_weather = True
     min_history = 250
 
     @classmethod
@@ -113,7 +112,8 @@ class XGBoostForecaster(Forecaster):
             booster_params, training, num_boost_round=int(self.params["n_estimators"])
         )
         self.residuals_ = targets - self._predict(features)
-        gains = self.booster_.get_score(importance_type="total_gain")
+        # total_gain is one number per feature (lists are for vector-leaf models).
+        gains = cast(dict[str, float], self.booster_.get_score(importance_type="total_gain"))
         self.feature_importance_ = {
             name: float(gains.get(name, 0.0)) for name in self.feature_names_
         }
@@ -124,6 +124,7 @@ class XGBoostForecaster(Forecaster):
             "n_train_rows": float(len(targets)),
         }
 
+    # An override: the signature repeats Forecaster._sample_steps_batch's on purpose.
     def _sample_steps_batch(
         self,
         knowns: Sequence[MarketHistory],
@@ -146,6 +147,7 @@ class XGBoostForecaster(Forecaster):
             )
         return paths
 
+    # The arguments of _sample_steps_batch, for one chunk of its dates.
     def _simulate_together(
         self,
         knowns: Sequence[MarketHistory],

@@ -8,12 +8,14 @@ forecast date is a data column with file statistics, and ``optimize`` Z-orders b
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import cast
 
 import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from forecast_core.names import DEFAULT_TABLE_FORMAT
 from forecast_core.tables import delta_log
 from forecast_core.tables.schemas import (
     ACTUALS,
@@ -22,7 +24,6 @@ from forecast_core.tables.schemas import (
     DISTRIBUTIONS_SCHEMA,
 )
 from forecast_core.tables.spark_table import (
-    DEFAULT_TABLE_FORMAT,
     SparkProvider,
     SparkTable,
     TableSpec,
@@ -74,7 +75,7 @@ class DistributionsTable(SparkTable):
     ) -> None:
         super().__init__(spark, location, table_format, DISTRIBUTIONS, commit_metadata)
 
-    def write(self, rows: pd.DataFrame, metadata: dict[str, object] | None = None) -> int:
+    def write(self, rows: pd.DataFrame, metadata: Mapping[str, object] | None = None) -> int:
         """Replace the forecasts in ``rows``; the commit names the model versions that served."""
         served = sorted(set(rows["model_uri"].dropna().tolist())) if "model_uri" in rows else []
         return super().write(rows, {"model_uris": served, **(metadata or {})})
@@ -115,7 +116,7 @@ class DistributionsTable(SparkTable):
             & F.col("model_version").isin(model_version, ACTUALS)
             & F.col("forecast_start_date").isin(wanted)
         )
-        return {(name, day) for _, name, _, day in self.keys(where)}
+        return {(str(name), cast(dt.date, day)) for _, name, _, day in self.keys(where)}
 
     def _keys_from_partition_folders(
         self, commodity: str, model_version: str, names: list[str], dates: list[dt.date]
@@ -136,6 +137,7 @@ class DistributionsTable(SparkTable):
             f"/model_version={_glob_any([model_version, ACTUALS])}"
             f"/forecast_start_date={_glob_any([d.isoformat() for d in dates])}"
         )
+        assert jvm is not None, "a live Spark session has a JVM gateway"
         path = jvm.org.apache.hadoop.fs.Path(pattern)
         file_system = path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration())
         found: set[ForecastKey] = set()

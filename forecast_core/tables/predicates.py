@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -30,16 +31,16 @@ def sql_literal(value: object) -> str:
 
 def key_predicate(rows: pd.DataFrame, key: Sequence[str]) -> str:
     """A predicate true for exactly the distinct ``key`` tuples of ``rows``."""
-    keys = sorted(set(zip(*(rows[c].tolist() for c in key), strict=True)))
+    keys: list[tuple[Any, ...]] = sorted(set(zip(*(rows[c].tolist() for c in key), strict=True)))
     return _factor(keys, list(key))
 
 
-def _factor(keys: list[tuple[object, ...]], columns: list[str]) -> str:
+def _factor(keys: list[tuple[Any, ...]], columns: list[str]) -> str:
     column, rest = columns[0], columns[1:]
     if not rest:
         return _equals(column, sorted({k[0] for k in keys}))
     # Group the values of the first column by the predicate of the rest of their keys.
-    suffixes: dict[object, list[tuple[object, ...]]] = {}
+    suffixes: dict[Any, list[tuple[Any, ...]]] = {}
     for k in keys:
         suffixes.setdefault(k[0], []).append(k[1:])
     by_rest: dict[str, list[object]] = {}

@@ -21,7 +21,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-HORIZON_DAYS = 14
+from forecast_core.names import HORIZON_DAYS
+
 DAY_COLUMNS: tuple[str, ...] = tuple(f"day_{k}" for k in range(1, HORIZON_DAYS + 1))
 ACTUALS = "actuals"
 

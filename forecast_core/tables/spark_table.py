@@ -22,7 +22,6 @@ A write replaces exactly the keys it holds and leaves every other key alone:
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import json
@@ -33,6 +32,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import pyarrow as pa
@@ -43,12 +43,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
 
-from forecast_core.errors import ConfigError, TableError
+from forecast_core.errors import ConfigError, TableError, first_line
+from forecast_core.names import TABLE_FORMATS, is_catalog_table
 from forecast_core.tables import delta_log
 from forecast_core.tables.predicates import key_predicate
 
-DEFAULT_TABLE_FORMAT = "delta"
-TABLE_FORMATS: tuple[str, ...] = ("delta", "parquet")
 # A write's staging folder lives for seconds to minutes; one this old was left by a kill.
 STALE_STAGING_SECONDS = 3600
 # Rows per row group of the file a local write stages its rows in (50 forecasts of 2,000).
@@ -145,7 +144,7 @@ class SparkTable:
         self.table_format = table_format
         self.spec = spec
         self.commit_metadata = dict(commit_metadata or {})
-        self.is_catalog_table = "/" not in location and ":" not in location
+        self.is_catalog_table = is_catalog_table(location)
         self._delta_table_created = False
 
     @functools.cached_property
@@ -399,7 +398,7 @@ class SparkTable:
         executors cannot read the driver's disk, so there the rows go by
         ``createDataFrame``.
         """
-        if not self.spark.sparkContext.master.startswith("local"):
+        if not (self.spark.sparkContext.master or "").startswith("local"):
             return self.spark.createDataFrame(rows, schema=self.spec.schema)
         # Naive timestamps are session time, as createDataFrame reads them; the session is UTC.
         arrow_schema = to_arrow_schema(self.spec.schema, timezone="UTC")
@@ -460,7 +459,9 @@ class SparkTable:
             self.spark.createDataFrame(touched), list(self.spec.partitioning), "left_semi"
         )
         written_keys = self.spark.createDataFrame(rows[list(self.spec.key)].drop_duplicates())
-        kept = in_touched.join(written_keys, list(self.spec.key), "left_anti").toPandas()
+        kept = cast(
+            pd.DataFrame, in_touched.join(written_keys, list(self.spec.key), "left_anti").toPandas()
+        )
         if kept.empty:
             return None
         return self.spark.createDataFrame(kept[list(self.spec.columns)], schema=self.spec.schema)
@@ -495,20 +496,3 @@ def _is_concurrent_commit(error: BaseException) -> bool:
     """Whether ``error`` is Delta saying another writer committed first."""
     text = f"{type(error).__name__} {error}"
     return any(marker in text for marker in _CONCURRENT_MARKERS)
-
-
-def first_line(error: BaseException) -> str:
-    """One line saying what went wrong; for a JVM error, its root cause.
-
-    A failed Spark write surfaces as "An error occurred while calling o189.save" with the
-    useful part (``FileAlreadyExistsException: ...``, ``No space left on device``) deep in
-    the Java cause chain.
-    """
-    java_error = getattr(error, "java_exception", None)
-    if java_error is not None:
-        with contextlib.suppress(Exception):  # the JVM may be gone; fall back to the text
-            while java_error.getCause() is not None:
-                java_error = java_error.getCause()
-            return str(java_error.toString()).strip().splitlines()[0]
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

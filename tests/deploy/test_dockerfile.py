@@ -14,7 +14,7 @@ import dockerfile
 import pytest
 from packaging.requirements import Requirement
 
-from forecast_core import kube
+from jobs import kube
 
 from .manifest_checks import REPO_ROOT, forecast_container, plain_manifests, pod_spec
 

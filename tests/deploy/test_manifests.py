@@ -10,8 +10,8 @@ import kubernetes_validate
 import pytest
 from kubernetes import client
 
-from forecast_core import kube
 from forecast_core.cadence import Cadence
+from jobs import kube
 
 from .manifest_checks import (
     K8S_DIR,

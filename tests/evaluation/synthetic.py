@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from forecast_core.data.history import MarketHistory
-from forecast_core.evaluation.reading import INDEX_COLUMNS
+from forecast_core.evaluation.storage.reading import INDEX_COLUMNS
 from forecast_core.tables.schemas import HORIZON_DAYS
 
 FIRST_DAY = dt.date(2024, 1, 1)

@@ -10,8 +10,8 @@ import pytest
 from mlflow import MlflowClient
 
 from forecast_core.config import StoreConfig
-from forecast_core.evaluation.figures import FIGURE_FILES
-from forecast_core.evaluation.table import MetricsTable, metrics_table_location
+from forecast_core.evaluation.presentation.figures import FIGURE_FILES
+from forecast_core.evaluation.storage.table import MetricsTable, metrics_table_location
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MODELS = ("--models", "naive,random_walk")

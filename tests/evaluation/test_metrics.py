@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import scoringrules
 
-from forecast_core.evaluation.aggregate import aggregate_metrics
-from forecast_core.evaluation.metrics import (
+from forecast_core.evaluation.compute.aggregate import aggregate_metrics
+from forecast_core.evaluation.compute.metrics import (
     QUANTILE_LEVELS,
     crps_samples,
     direction_hits,
@@ -20,7 +20,7 @@ from forecast_core.evaluation.metrics import (
     pit_values,
     quantile_column,
 )
-from forecast_core.evaluation.scoring import Outcome, score_forecast
+from forecast_core.evaluation.compute.scoring import Outcome, score_forecast
 from forecast_core.tables.schemas import HORIZON_DAYS
 
 # CRPS(N(0, 1), 0) = 2 * phi(0) - 1/sqrt(pi) = (sqrt(2) - 1) / sqrt(pi).

@@ -10,7 +10,7 @@ import pytest
 
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import DataError
-from forecast_core.evaluation.realized import (
+from forecast_core.evaluation.compute.realized import (
     check_after_cutoff,
     last_known_price,
     realized_after_cutoff,

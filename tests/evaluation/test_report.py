@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import re
 
-from forecast_core.evaluation.report import render_report, write_report
+from forecast_core.evaluation.presentation.report import render_report, write_report
 from forecast_core.evaluation.runner import score_span
 from tests.evaluation.test_scoring import HISTORY, _config, _forecasts
 

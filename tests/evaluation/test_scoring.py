@@ -10,10 +10,10 @@ import pytest
 
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import ConfigError, DataError
-from forecast_core.evaluation.aggregate import METRICS, aggregate_metrics
+from forecast_core.evaluation.compute.aggregate import METRICS, aggregate_metrics
+from forecast_core.evaluation.compute.scoring import Outcome, score_forecast
 from forecast_core.evaluation.runner import EvaluationConfig, score_span
-from forecast_core.evaluation.scoring import Outcome, score_forecast
-from forecast_core.evaluation.table import FORECAST_METRICS_SCHEMA, metrics_rows
+from forecast_core.evaluation.storage.table import FORECAST_METRICS_SCHEMA, metrics_rows
 from tests.evaluation.synthetic import (
     InMemoryForecasts,
     cutoff_of,

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast_core.evaluation.reading import ForecastReader
 from forecast_core.evaluation.runner import evaluate_forecasts, score_span
-from forecast_core.evaluation.table import (
+from forecast_core.evaluation.storage.reading import ForecastReader
+from forecast_core.evaluation.storage.table import (
     FORECAST_METRICS_SCHEMA,
     MetricsTable,
     metrics_rows,

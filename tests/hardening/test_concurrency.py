@@ -7,37 +7,17 @@ import datetime as dt
 import pytest
 
 from forecast_core.mlflow_registry import ModelRegistry
+from tests.cli_args import Q1_2024_MONTHLY
 from tests.hardening.conftest import finish, forecast_env, start, table_rows
 from tests.servers import mlflow_server
 
 pytestmark = pytest.mark.slow
 MODELS = ("naive", "random_walk")
 N_PATHS = 200
-BACKFILL = [
-    "backfill",
-    "--start",
-    "2024-01-01",
-    "--end",
-    "2024-03-31",
-    "--train-frequency",
-    "monthly",
-    "--models",
-    ",".join(MODELS),
-    "--n-paths",
-    str(N_PATHS),
-]
+RUN = ["--models", ",".join(MODELS), "--n-paths", str(N_PATHS)]
+BACKFILL = ["backfill", *Q1_2024_MONTHLY, *RUN]
 # Inside shard 1's window: the daily run races it for the same model slot and forecast.
-DAILY = [
-    "daily",
-    "--forecast-date",
-    "2024-02-15",
-    "--train-frequency",
-    "monthly",
-    "--models",
-    ",".join(MODELS),
-    "--n-paths",
-    str(N_PATHS),
-]
+DAILY = ["daily", "--forecast-date", "2024-02-15", "--train-frequency", "monthly", *RUN]
 
 
 def _race(home, tracking_uri: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from forecast_core.config import StoreConfig
 from forecast_core.mlflow_registry import ModelRegistry
+from tests.cli_args import Q1_2024_MONTHLY
 from tests.hardening.conftest import forecast_env, kill_when, run, table_rows
 
 pytestmark = pytest.mark.slow
@@ -14,12 +15,7 @@ N_PATHS = 200
 # Shard 0 of 2 owns the January and March windows; small flushes give several writes.
 SHARD = [
     "backfill",
-    "--start",
-    "2024-01-01",
-    "--end",
-    "2024-03-31",
-    "--train-frequency",
-    "monthly",
+    *Q1_2024_MONTHLY,
     "--models",
     "naive,random_walk",
     "--n-paths",

@@ -9,18 +9,10 @@ import pytest
 
 from forecast_core.config import StoreConfig
 from forecast_core.tables import DistributionsTable
+from tests.cli_args import Q1_2024_MONTHLY
 
 pytestmark = pytest.mark.slow
-RANGE = (
-    "--start",
-    "2024-01-01",
-    "--end",
-    "2024-03-31",
-    "--train-frequency",
-    "monthly",
-    "--n-paths",
-    "100",
-)
+RANGE = (*Q1_2024_MONTHLY, "--n-paths", "100")
 # model_uri carries registry version numbers, which depend on registration order.
 PROVENANCE_FREE = ["generation_timestamp", "model_uri"]
 

@@ -19,6 +19,7 @@ def _free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
+# One case per row: the rows are alike in shape by design.
 BAD_INPUTS = [
     pytest.param(
         ["daily", "--forecast-date", "2024-07-15", "--models", "naive,prophet"],

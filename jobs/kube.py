@@ -28,7 +28,7 @@ from urllib3.exceptions import HTTPError
 
 from forecast_core.cadence import Cadence
 from forecast_core.errors import ConfigError, ForecastCoreError
-from forecast_core.models import check_model_version, parse_model_names
+from forecast_core.names import check_model_version, parse_model_names
 from forecast_core.planning import BackfillPlan, plan_backfill
 
 APP_NAME = "commodity-forecast"

@@ -21,13 +21,10 @@ from mlflow.entities import Metric, Param
 from mlflow.exceptions import MlflowException
 from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH
 
-from forecast_core.errors import RegistryError
-from forecast_core.evaluation.aggregate import ALL_DAYS, ALL_PERIODS
-from forecast_core.mlflow_registry import (
-    EXPERIMENT_PREFIX,
-    ModelRegistry,
-    ModelVersionInfo,
-)
+from forecast_core.errors import RegistryError, first_line
+from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
+from forecast_core.mlflow_registry import EXPERIMENT_PREFIX, ModelRegistry
+from forecast_core.model_versions import ModelVersionInfo
 from forecast_core.redaction import redact_credentials
 
 # Per-horizon metrics logged as MLflow metric histories (step = horizon day).
@@ -137,7 +134,7 @@ def evaluation_experiment_id(registry: ModelRegistry, commodity: str) -> str:
     except MlflowException as error:
         where = redact_credentials(registry.tracking_uri)
         raise RegistryError(
-            f"cannot create or find experiment {name!r} at {where}: {_first_line(error)}"
+            f"cannot create or find experiment {name!r} at {where}: {first_line(error)}"
         ) from error
 
 
@@ -154,7 +151,7 @@ def start_evaluation_run(
         run = registry.client.create_run(experiment_id, run_name=run_name, tags=tags)
     except MlflowException as error:
         raise RegistryError(
-            f"cannot create evaluation run {run_name!r}: {_first_line(error)}"
+            f"cannot create evaluation run {run_name!r}: {first_line(error)}"
         ) from error
     return run.info.run_id
 
@@ -232,7 +229,7 @@ def log_evaluation(
         for path in artifacts:
             client.log_artifact(run_id, str(path))
     except (MlflowException, OSError) as error:
-        raise RegistryError(f"cannot log evaluation run {run_id}: {_first_line(error)}") from error
+        raise RegistryError(f"cannot log evaluation run {run_id}: {first_line(error)}") from error
 
 
 def finish_run(registry: ModelRegistry, run_id: str, ok: bool) -> None:
@@ -247,8 +244,3 @@ def write_scored_models(scored: Sequence[ScoredModel], path: Path) -> Path:
     """Write ``scored_models.json`` (the full link list) and return its path."""
     path.write_text(json.dumps([s.to_dict() for s in scored], indent=2) + "\n")
     return path
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from forecast_core.evaluation.figures import FIGURE_FILES, figure_png
-from forecast_core.evaluation.metrics import CRPS_ESTIMATOR
+from forecast_core.evaluation.compute.metrics import CRPS_ESTIMATOR
+from forecast_core.evaluation.presentation.figures import FIGURE_FILES, figure_png
 from forecast_core.evaluation.runner import Evaluation
-from forecast_core.evaluation.table import MetricsTable, metrics_rows
-from forecast_core.evaluation.tracking import (
+from forecast_core.evaluation.storage.table import MetricsTable, metrics_rows
+from forecast_core.evaluation.storage.tracking import (
     finish_run,
     link_scored_models,
     log_evaluation,

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from forecast_core.evaluation.aggregate import ALL_DAYS, ALL_PERIODS
-from forecast_core.evaluation.metrics import INTERVALS
-from forecast_core.models.registry import MODELS
-from forecast_core.plots import BANDS
+from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
+from forecast_core.evaluation.compute.metrics import INTERVALS
+from forecast_core.names import MODELS
+from forecast_core.plots import draw_fan
 from forecast_core.tables.schemas import HORIZON_DAYS
 
 FIGURE_FILES: dict[str, str] = {
@@ -74,23 +74,8 @@ def fan_chart_figure(fan: FanChartData) -> Figure:
     figure = Figure(figsize=(9, 2.6 * max(len(names), 1)))
     axes_list = figure.subplots(max(len(names), 1), 1, sharex=True, squeeze=False).ravel()
     for axes, name in zip(axes_list, names, strict=False):
-        paths = fan.paths[name]
-        axes.plot(
-            fan.recent["date"], fan.recent["close"], color="0.3", linewidth=1.0, label="close"
-        )
-        for (low, high), alpha in zip(BANDS, (0.15, 0.25, 0.35), strict=True):
-            axes.fill_between(
-                horizon,
-                np.percentile(paths, low, axis=0),
-                np.percentile(paths, high, axis=0),
-                color="tab:blue",
-                alpha=alpha,
-                linewidth=0,
-                label=f"{high - low:.0f}% band",
-            )
-        axes.plot(horizon, np.median(paths, axis=0), color="tab:blue", label="median")
-        axes.plot(horizon, fan.realized, color="black", marker=".", linewidth=1.0, label="realized")
-        axes.axvline(np.datetime64(fan.forecast_date, "D"), color="0.6", linestyle=":")
+        recent = (fan.recent["date"], fan.recent["close"])
+        draw_fan(axes, recent, fan.paths[name], fan.forecast_date, (horizon, fan.realized))
         axes.set_title(
             f"{name}: forecast of {fan.forecast_date} (data to {fan.data_cutoff})",
             fontsize="medium",

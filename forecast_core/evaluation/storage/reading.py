@@ -107,7 +107,7 @@ class ForecastReader:
                 F.count("path_id").alias("n_paths"),
             )
         )
-        index = grouped.toPandas()
+        index: pd.DataFrame = grouped.toPandas()
         if index.empty:
             return _empty_index()
         repeated = index.duplicated(["model_name", "forecast_start_date"], keep=False)
@@ -148,9 +148,8 @@ class ForecastReader:
             where = _forecasts_of(
                 self.commodity, self.model_version, [model_name], chunk[0], chunk[-1]
             ) & F.col("forecast_start_date").isin(chunk)
-            rows = (
-                frame.where(where).select("forecast_start_date", "path_id", *DAY_COLUMNS).toPandas()
-            )
+            selected = frame.where(where).select("forecast_start_date", "path_id", *DAY_COLUMNS)
+            rows: pd.DataFrame = selected.toPandas()
             rows = rows.sort_values(["forecast_start_date", "path_id"], kind="stable")
             for forecast_date, paths in rows.groupby("forecast_start_date", sort=True):
                 yield forecast_date, paths[list(DAY_COLUMNS)].to_numpy(dtype=np.float64)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecast_core.evaluation.aggregate import ALL_DAYS, ALL_PERIODS
-from forecast_core.evaluation.figures import figure_png
-from forecast_core.evaluation.metrics import CRPS_ESTIMATOR, PINBALL_LEVELS, quantile_column
+from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
+from forecast_core.evaluation.compute.metrics import CRPS_ESTIMATOR, PINBALL_LEVELS, quantile_column
+from forecast_core.evaluation.compute.scoring import LEFT_OUT_REASONS
+from forecast_core.evaluation.presentation.figures import figure_png
 from forecast_core.evaluation.runner import Evaluation
-from forecast_core.evaluation.scoring import LEFT_OUT_REASONS
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 70em; color: #222; }

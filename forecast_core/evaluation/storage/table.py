@@ -25,14 +25,11 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from forecast_core.evaluation.aggregate import AGGREGATE_COLUMNS
-from forecast_core.tables.spark_table import (
-    DEFAULT_TABLE_FORMAT,
-    SparkProvider,
-    SparkTable,
-    TableSpec,
-)
+from forecast_core.evaluation.compute.aggregate import AGGREGATE_COLUMNS
+from forecast_core.names import DEFAULT_TABLE_FORMAT, is_catalog_table
+from forecast_core.tables.spark_table import SparkProvider, SparkTable, TableSpec
 
+# Spark schemas declare one field per line, like the distributions schema.
 FORECAST_METRICS_SCHEMA = StructType(
     [
         StructField("commodity", StringType(), nullable=False),
@@ -117,7 +114,7 @@ def metrics_table_location(distributions_location: str) -> str:
     gives ``s3a://b/forecast_metrics`` and the catalog table ``db.distributions`` gives
     ``db.forecast_metrics``.
     """
-    if "/" in distributions_location or ":" in distributions_location:
+    if not is_catalog_table(distributions_location):
         parent = distributions_location.rstrip("/").rsplit("/", 1)[0]
         return f"{parent}/{METRICS_TABLE_NAME}"
     database, _, _ = distributions_location.rpartition(".")

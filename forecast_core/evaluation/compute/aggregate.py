@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from forecast_core.evaluation.metrics import (
+from forecast_core.evaluation.compute.metrics import (
     INTERVALS,
     PINBALL_LEVELS,
     direction_hits,
@@ -23,7 +23,7 @@ from forecast_core.evaluation.metrics import (
     pinball_loss,
     quantile_column,
 )
-from forecast_core.evaluation.scoring import LEFT_OUT_REASONS
+from forecast_core.evaluation.compute.scoring import LEFT_OUT_REASONS
 
 ALL_DAYS = 0
 ALL_PERIODS = "all"

@@ -1,0 +1,6 @@
+"""Scores computed from forecasts and prices, without I/O.
+
+``metrics`` (scores of samples against outcomes), ``realized`` (outcomes after a
+forecast's data cutoff), ``scoring`` (one row per forecast and horizon day), ``aggregate``
+(per model x horizon day and per model x month).
+"""

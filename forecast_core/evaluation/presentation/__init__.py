@@ -1,0 +1,1 @@
+"""What people look at: ``figures`` (the PNG figures), ``report`` (one HTML page)."""

@@ -1,0 +1,91 @@
+"""The names and choices users type, their defaults, and their validation.
+
+Imports nothing heavy (no numpy, pandas, Spark, MLflow or model libraries), so the CLI
+can build its options and check names without loading them. Models are named here as
+``module:Class``; ``models.registry`` imports a model only when one is built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from forecast_core.errors import ConfigError
+
+# Adding a model is one file and one line here; the contract suite runs over every name.
+MODELS: dict[str, str] = {
+    "naive": "forecast_core.models.naive:NaiveForecaster",
+    "random_walk": "forecast_core.models.random_walk:RandomWalkForecaster",
+    "sarimax": "forecast_core.models.sarimax:SarimaxForecaster",
+    "xgboost": "forecast_core.models.xgboost_model:XGBoostForecaster",
+}
+DEFAULT_MODELS: tuple[str, ...] = tuple(MODELS)
+DEFAULT_COMMODITY = "coffee"
+
+FREQUENCIES: tuple[str, ...] = (
+    "daily",
+    "weekly",
+    "biweekly",
+    "monthly",
+    "quarterly",
+    "semiannually",
+    "annually",
+)
+DEFAULT_FREQUENCY = "semiannually"
+
+# A model version labels registry versions, MLflow model names and table folders, and is
+# matched in folder globs: letters, digits, dots, dashes and underscores only.
+MODEL_VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+DEFAULT_MODEL_VERSION = "v1.0"
+
+TABLE_FORMATS: tuple[str, ...] = ("delta", "parquet")
+DEFAULT_TABLE_FORMAT = "delta"
+DEFAULT_SPARK_MASTER = "local[2]"
+
+
+HORIZON_DAYS = 14  # day 1 is the forecast date, day 14 thirteen calendar days later
+DEFAULT_N_PATHS = 2000
+
+
+def parse_model_names(names: Iterable[str]) -> tuple[str, ...]:
+    """Validate and de-duplicate model names, keeping their order.
+
+    Raises:
+        ConfigError: No name, or a name not in ``MODELS`` (the message lists the valid ones).
+    """
+    cleaned = tuple(dict.fromkeys(name.strip().lower() for name in names if name.strip()))
+    if not cleaned:
+        raise ConfigError(f"no model given; expected one or more of: {', '.join(sorted(MODELS))}")
+    for name in cleaned:
+        check_model_name(name)
+    return cleaned
+
+
+def check_model_name(name: str) -> str:
+    """``name`` if a model is registered under it.
+
+    Raises:
+        ConfigError: ``name`` is not registered (the message lists the valid names).
+    """
+    if name not in MODELS:
+        raise ConfigError(f"unknown model {name!r}; expected one of: {', '.join(sorted(MODELS))}")
+    return name
+
+
+def check_model_version(version: str) -> str:
+    """``version`` if it is a valid model version label.
+
+    Raises:
+        ConfigError: ``version`` has characters outside ``MODEL_VERSION_PATTERN``.
+    """
+    if not isinstance(version, str) or not re.match(MODEL_VERSION_PATTERN, version):
+        raise ConfigError(
+            f"model version {version!r} is not valid; expected letters, digits, "
+            f"dots, dashes or underscores, like 'v1.0'"
+        )
+    return version
+
+
+def is_catalog_table(location: str) -> bool:
+    """Whether a table location names a catalog table (``db.distributions``), not a path/URI."""
+    return "/" not in location and ":" not in location

@@ -1,0 +1,279 @@
+"""Every option of the ``forecast`` command, defined once: name, type, default, env, help.
+
+Defaults and choices come from ``forecast_core.names`` and ``forecast_core.config``, so
+the CLI, the config and the docs agree. A command lists the options it takes; adding an
+option is one definition here and one line in each command's list.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from forecast_core.config import (
+    DEFAULT_FLUSH_ROWS,
+    DEFAULT_HOME,
+    DEFAULT_MAX_STALENESS_DAYS,
+    StoreConfig,
+)
+from forecast_core.errors import ConfigError
+from forecast_core.jars import default_jars_dir, jar_paths
+from forecast_core.names import (
+    DEFAULT_COMMODITY,
+    DEFAULT_FREQUENCY,
+    DEFAULT_MODEL_VERSION,
+    DEFAULT_MODELS,
+    DEFAULT_N_PATHS,
+    DEFAULT_SPARK_MASTER,
+    DEFAULT_TABLE_FORMAT,
+    FREQUENCIES,
+    MODELS,
+    TABLE_FORMATS,
+)
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+class DateType(click.DateTime):
+    """A ``YYYY-MM-DD`` option that gives a ``datetime.date`` (not a datetime)."""
+
+    def __init__(self) -> None:
+        super().__init__(formats=["%Y-%m-%d"])
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        return super().convert(value, param, ctx).date()
+
+
+DATE = DateType()
+
+
+def with_options(command: Callable[..., Any], options: list[Decorator]) -> Callable[..., Any]:
+    """``command`` with click ``options``, listed in the order ``--help`` shows them."""
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def check_date_range(start: dt.date, end: dt.date) -> None:
+    """Refuse ``--start`` after ``--end``.
+
+    Raises:
+        ConfigError: ``start`` is after ``end``.
+    """
+    if start > end:
+        raise ConfigError(f"--start {start} is after --end {end}; expected start <= end")
+
+
+# -- what to forecast ------------------------------------------------------------------
+
+
+def commodity(
+    help: str = "Commodity to forecast (a commodity in the data).",
+    default: str | None = DEFAULT_COMMODITY,
+) -> Decorator:
+    """``--commodity``."""
+    return click.option("--commodity", default=default, show_default=default is not None, help=help)
+
+
+def models() -> Decorator:
+    """``--models``: comma-separated registered model names."""
+    return click.option(
+        "--models",
+        default=",".join(DEFAULT_MODELS),
+        show_default=True,
+        help=f"Comma-separated models: {', '.join(sorted(MODELS))}.",
+    )
+
+
+def train_frequency() -> Decorator:
+    """``--train-frequency``: the retraining cadence."""
+    return click.option(
+        "--train-frequency",
+        default=DEFAULT_FREQUENCY,
+        show_default=True,
+        help=f"Retraining cadence: {', '.join(FREQUENCIES)}.",
+    )
+
+
+def model_version(
+    help: str = "Version label of the models (part of every key and model id): letters, "
+    "digits, dots, dashes, underscores.",
+) -> Decorator:
+    """``--model-version``."""
+    return click.option(
+        "--model-version", default=DEFAULT_MODEL_VERSION, show_default=True, help=help
+    )
+
+
+def start() -> Decorator:
+    """``--start``: the first forecast date of a range."""
+    return click.option(
+        "--start", type=DATE, required=True, help="First forecast date (YYYY-MM-DD)."
+    )
+
+
+def end() -> Decorator:
+    """``--end``: the last forecast date of a range."""
+    return click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
+
+
+def as_json(help: str) -> Decorator:
+    """``--json``: machine-readable output."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+RUN_OPTIONS: list[Decorator] = [
+    commodity(),
+    models(),
+    train_frequency(),
+    model_version(),
+    click.option(
+        "--n-paths",
+        default=DEFAULT_N_PATHS,
+        show_default=True,
+        type=int,
+        help="Monte Carlo paths per forecast.",
+    ),
+    click.option(
+        "--seed",
+        default=0,
+        show_default=True,
+        type=int,
+        help="Base random seed; paths are reproducible per (model, date).",
+    ),
+    click.option(
+        "--max-staleness-days",
+        default=DEFAULT_MAX_STALENESS_DAYS,
+        show_default=True,
+        type=int,
+        help="How many days the forecast date may be past the newest price.",
+    ),
+    click.option(
+        "--flush-rows",
+        default=DEFAULT_FLUSH_ROWS,
+        show_default=True,
+        type=click.IntRange(min=1),
+        envvar="FORECAST_FLUSH_ROWS",
+        show_envvar=True,
+        help="Table rows buffered before one batched write.",
+    ),
+]
+"""What ``daily`` and ``backfill`` run (with ``STORE_OPTIONS`` and ``DATA_OPTION``)."""
+
+
+# -- where things are ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """The store options as given (one field per entry of ``STORE_OPTIONS``)."""
+
+    home: Path
+    tracking_uri: str | None
+    table_location: str | None
+    table_format: str
+    spark_master: str
+    spark_jars: Path
+
+    def config(self) -> StoreConfig:
+        """The validated store settings (defaults under ``home``).
+
+        Raises:
+            ConfigError: A setting is not valid (an unknown table format, a jar folder
+                without the Delta jars).
+        """
+        jars = jar_paths(self.spark_jars, self.table_format)
+        return StoreConfig.embedded(
+            self.home,
+            tracking_uri=self.tracking_uri,
+            table_location=self.table_location,
+            table_format=self.table_format,
+            spark_master=self.spark_master,
+            spark_jars=jars,
+        )
+
+
+def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` with ``STORE_OPTIONS``, which it receives as one ``store: StoreSettings``."""
+    names = [field.name for field in dataclasses.fields(StoreSettings)]
+
+    @functools.wraps(command)
+    def collected(*args: Any, **kwargs: Any) -> Any:
+        store = StoreSettings(**{name: kwargs.pop(name) for name in names})
+        return command(*args, store=store, **kwargs)
+
+    return with_options(collected, STORE_OPTIONS)
+
+
+STORE_OPTIONS: list[Decorator] = [
+    click.option(
+        "--home",
+        envvar="FORECAST_HOME",
+        show_envvar=True,
+        default=DEFAULT_HOME,
+        show_default=True,
+        type=click.Path(path_type=Path),
+        help="Folder of the embedded MLflow store and table.",
+    ),
+    click.option(
+        "--tracking-uri",
+        envvar="MLFLOW_TRACKING_URI",
+        show_envvar=True,
+        default=None,
+        help="MLflow tracking URI; default: SQLite under --home.",
+    ),
+    click.option(
+        "--table",
+        "table_location",
+        envvar="FORECAST_TABLE",
+        show_envvar=True,
+        default=None,
+        help="Distributions table path/URI or catalog name; default: under --home.",
+    ),
+    click.option(
+        "--table-format",
+        envvar="FORECAST_TABLE_FORMAT",
+        show_envvar=True,
+        default=DEFAULT_TABLE_FORMAT,
+        show_default=True,
+        type=click.Choice(TABLE_FORMATS),
+        help="Table format (delta needs the jars of --spark-jars).",
+    ),
+    click.option(
+        "--spark-master",
+        envvar="FORECAST_SPARK_MASTER",
+        show_envvar=True,
+        default=DEFAULT_SPARK_MASTER,
+        show_default=True,
+        help="Spark master URL.",
+    ),
+    click.option(
+        "--spark-jars",
+        envvar="FORECAST_SPARK_JARS",
+        show_envvar=True,
+        default=default_jars_dir(),
+        show_default=True,
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Folder of the Spark jars (Delta Lake), filled by scripts/fetch_jars.py.",
+    ),
+]
+"""Where models and tables live, and the Spark session (``StoreSettings`` holds them)."""
+
+DATA_OPTION: Decorator = click.option(
+    "--data",
+    envvar="FORECAST_DATA",
+    show_envvar=True,
+    default=None,
+    type=click.Path(path_type=Path),
+    help="Data folder or prices file (CSV/Parquet); default: bundled sample.",
+)
+"""The user's data, or the bundled sample."""
