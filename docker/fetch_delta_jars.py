@@ -1,19 +1,21 @@
 """Image build step: fetch the Delta Lake jars once, and prove they work with the pinned Spark.
 
-Runs in the Dockerfile's ``jars`` stage, never in a pod (pods have no Maven access and start
-faster without it).
+``resolve`` runs on the build host (scripts/build_image.sh); ``smoke-test`` runs in the
+Dockerfile's ``jars`` stage and in CI against the built image, never in a pod (pods have no
+Maven access and start faster without it).
 
 ``resolve`` lets Spark's own resolver (Ivy, the same code path as ``spark.jars.packages``)
 download a Delta package with its transitive dependencies, then copies the jars flat into
 ``--dest``. ``smoke-test`` starts a fresh Spark session the way the jobs do
-(``forecast_core.spark.build_spark_session`` with ``FORECAST_SPARK_JARS`` and the image's
-spark-defaults.conf, no download), writes a small Delta table and reads it back: a Delta
-build that does not fit the installed Spark fails the image build here, not a job.
+(``forecast_core.spark.build_spark_session`` with the jars of ``FORECAST_SPARK_JARS``, a
+folder in the image, and the image's spark-defaults.conf, no download), writes a small
+Delta table and reads it back: a Delta build that does not fit the installed Spark fails
+the image build here, not a job.
 
 Usage:
-    python fetch_delta_jars.py resolve --package io.delta:delta-spark_2.13:4.4.1 \
-        --dest /opt/forecast/jars [--repository https://maven.example.com/maven2]
-    python fetch_delta_jars.py smoke-test
+    python fetch_delta_jars.py resolve --package io.delta:delta-spark_2.13:4.4.0 \
+        --dest .build/jars [--repository https://maven.example.com/maven2]
+    FORECAST_SPARK_JARS=/opt/forecast/jars python fetch_delta_jars.py smoke-test
 """
 
 from __future__ import annotations
@@ -67,16 +69,22 @@ def resolve(package: str, dest: Path, repository: str) -> list[Path]:
 def smoke_test() -> None:
     """Write and read a Delta table with the runtime configuration of the jobs.
 
+    ``FORECAST_SPARK_JARS`` names the jars as the jobs read it: jars or folders of jars.
+
     Raises:
-        SystemExit: If a jar named in ``FORECAST_SPARK_JARS`` is missing, or the table read
-            back differs from what was written.
+        SystemExit: If ``FORECAST_SPARK_JARS`` yields no Delta jar, or the table read back
+            differs from what was written.
     """
-    jars = [path for path in os.environ.get("FORECAST_SPARK_JARS", "").split(",") if path]
+    from jobs.common import jar_files
+
+    spec = os.environ.get("FORECAST_SPARK_JARS", "")
+    jars = jar_files(spec)
     missing = [path for path in jars if not Path(path).is_file()]
-    if not jars or missing:
+    if missing or not any(Path(path).name.startswith("io.delta_delta-spark_") for path in jars):
         raise SystemExit(
-            f"FORECAST_SPARK_JARS names missing jars {missing or jars!r}; expected the resolved "
-            "Delta jars (check DELTA_VERSION / DELTA_ARTIFACT)"
+            f"FORECAST_SPARK_JARS={spec!r} names missing jars or no delta-spark jar "
+            f"({', '.join(missing) or 'none found'}); expected a folder holding the Delta jars "
+            "(see DELTA_VERSION in the Dockerfile)"
         )
     from forecast_core.spark import build_spark_session
 
@@ -92,7 +100,7 @@ def smoke_test() -> None:
         spark.stop()
     if ids != list(range(8)):
         raise SystemExit(f"Delta smoke test read back {ids!r}; expected ids 0 to 7")
-    print(f"Delta smoke test passed with {', '.join(jars)}")
+    print(f"Delta smoke test passed with {len(jars)} jars from {spec}")
 
 
 def main(argv: list[str] | None = None) -> None:

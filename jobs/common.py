@@ -115,7 +115,7 @@ def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
             envvar="FORECAST_SPARK_JARS",
             show_envvar=True,
             default="",
-            help="Comma-separated extra jars (Delta Lake).",
+            help="Comma-separated extra jars or folders of jars (Delta Lake).",
         ),
     ]
     return with_options(command, options)
@@ -152,6 +152,17 @@ def data_option(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
+def jar_files(spec: str) -> tuple[str, ...]:
+    """The jars of a comma-separated ``spec``: a folder stands for every ``*.jar`` in it."""
+    jars: list[str] = []
+    for entry in (item.strip() for item in spec.split(",")):
+        if entry and Path(entry).is_dir():
+            jars += sorted(str(path) for path in Path(entry).glob("*.jar"))
+        elif entry:
+            jars.append(entry)
+    return tuple(jars)
+
+
 def store_config(
     home: Path,
     tracking_uri: str | None,
@@ -161,7 +172,7 @@ def store_config(
     spark_jars: str,
 ) -> StoreConfig:
     """The store settings from the shared options (defaults under ``home``)."""
-    jars = tuple(j for j in spark_jars.split(",") if j.strip())
+    jars = jar_files(spark_jars)
     return StoreConfig.embedded(
         home,
         tracking_uri=tracking_uri,

@@ -1,4 +1,5 @@
-"""docker/fetch_delta_jars.py, the image's jar step, run offline against a local Maven repo."""
+"""docker/fetch_delta_jars.py (the image's jar step, run offline against a local Maven repo)
+and the jar folder the jobs read from ``FORECAST_SPARK_JARS``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from jobs.common import jar_files
 
 from .manifest_checks import REPO_ROOT
 
@@ -56,7 +59,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 @pytest.mark.slow
 def test_resolve_copies_the_package_and_its_dependencies(tmp_path: Path) -> None:
     # Spark's resolver, with a local repository standing in for Maven Central. The jar
-    # names are the ones the Dockerfile's FORECAST_SPARK_JARS expects:
+    # names are the ones scripts/image_inputs.py requires before a build:
     # <group>_<artifact>-<version>.jar.
     repo = tmp_path / "maven"
     _publish(repo, "io.delta", "delta-storage", "9.9.9")
@@ -80,9 +83,37 @@ def test_resolve_copies_the_package_and_its_dependencies(tmp_path: Path) -> None
     ]
 
 
+def _without_jars_env(tmp_path: Path, spec: str) -> dict[str, str]:
+    """No Java on PATH (the test must fail before Spark), this worktree's code importable."""
+    return {"FORECAST_SPARK_JARS": spec, "PATH": "", "PYTHONPATH": str(REPO_ROOT)}
+
+
 def test_smoke_test_refuses_missing_jars(tmp_path: Path) -> None:
     missing = tmp_path / "io.delta_delta-spark_2.13-9.9.9.jar"
-    result = _run("smoke-test", env={"FORECAST_SPARK_JARS": str(missing), "PATH": ""})
+    result = _run("smoke-test", env=_without_jars_env(tmp_path, str(missing)))
     assert result.returncode == 1
     assert str(missing) in result.stderr
     assert "DELTA_VERSION" in result.stderr
+
+
+def test_smoke_test_refuses_a_folder_without_delta(tmp_path: Path) -> None:
+    folder = tmp_path / "jars"
+    folder.mkdir()
+    (folder / "org.slf4j_slf4j-api-2.0.13.jar").write_bytes(b"")
+    result = _run("smoke-test", env=_without_jars_env(tmp_path, str(folder)))
+    assert result.returncode == 1
+    assert f"FORECAST_SPARK_JARS={str(folder)!r}" in result.stderr
+    assert "no delta-spark jar" in result.stderr
+
+
+def test_a_jar_folder_stands_for_every_jar_in_it(tmp_path: Path) -> None:
+    folder = tmp_path / "jars"
+    folder.mkdir()
+    for name in ("b.jar", "a.jar", "notes.txt"):
+        (folder / name).write_bytes(b"")
+    extra = tmp_path / "extra.jar"
+    assert jar_files(f"{folder}, {extra},") == (
+        str(folder / "a.jar"),
+        str(folder / "b.jar"),
+        str(extra),
+    )
