@@ -166,6 +166,29 @@ def _pip_requirements() -> list[str]:
     return requirements
 
 
+def check_tracking_store(tracking_uri: str) -> None:
+    """Fail with one line if ``tracking_uri`` is a database this MLflow cannot open.
+
+    mlflow-skinny (the job image's MLflow) has no SQLAlchemy store, so the embedded SQLite
+    default cannot work there; without this check MLflow raises a raw
+    ``UnsupportedModelRegistryStoreURIException`` traceback.
+
+    Raises:
+        RegistryError: The URI names a database and MLflow's SQL store cannot be imported.
+    """
+    scheme = urllib.parse.urlsplit(tracking_uri).scheme.partition("+")[0]
+    if scheme not in ("sqlite", "postgresql", "mysql", "mssql"):
+        return
+    try:
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    except ImportError as error:
+        raise RegistryError(
+            f"MLflow tracking URI {redact_credentials(tracking_uri)} is a database, but this "
+            f"installation has no SQL store ({error.name} is missing, e.g. mlflow-skinny); "
+            "set MLFLOW_TRACKING_URI or --tracking-uri to a tracking server URL (http://...)"
+        ) from None
+
+
 def check_tracking_server(
     tracking_uri: str, attempts: int = 3, timeout_seconds: float = 5.0, backoff_seconds: float = 1.0
 ) -> None:
@@ -227,6 +250,7 @@ class ModelRegistry:
     """
 
     def __init__(self, tracking_uri: str, artifact_root: str | None = None) -> None:
+        check_tracking_store(tracking_uri)
         check_tracking_server(tracking_uri)
         self.tracking_uri = tracking_uri
         self.safe_uri = redact_credentials(tracking_uri)  # for messages
