@@ -150,8 +150,9 @@ if [ ! -f "$jar_cache/io.delta_delta-spark_2.13-$DELTA_VERSION.jar" ]; then
   python3 docker/fetch_delta_jars.py resolve --package "io.delta:delta-spark_2.13:$DELTA_VERSION" \
     --dest "$jar_cache" >&2 || step "resolving the Delta jars failed"
 fi
+# Dependencies that Spark ships itself are left out (its own, newer copies load first).
 python3 scripts/image_inputs.py jars --source "$jar_cache" --dest .build/jars \
-  --delta-version "$DELTA_VERSION" >&2
+  --delta-version "$DELTA_VERSION" --pyspark-wheel .build/wheelhouse/pyspark-*.whl >&2
 
 revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then

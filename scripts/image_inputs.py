@@ -7,7 +7,7 @@ Usage:
     python scripts/image_inputs.py wheels --wheelhouse CACHE --dest .build/wheelhouse \
         docker/requirements.txt docker/build-requirements.txt
     python scripts/image_inputs.py jars --source CACHE_JARS --dest .build/jars \
-        --delta-version 4.4.0
+        --delta-version 4.4.0 --pyspark-wheel .build/wheelhouse/pyspark-4.2.0-py2.py3-none-any.whl
 """
 
 from __future__ import annotations
@@ -16,9 +16,12 @@ import argparse
 import re
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 EXIT_USAGE = 2
+# <artifact>-<version>.jar, the version starting with a digit (zstd-jni-1.5.7-7.jar).
+JAR_NAME = re.compile(r"(?P<artifact>.+?)-(?P<version>\d[\w.\-]*)\.jar")
 
 
 def pins(requirements: Path) -> list[tuple[str, str]]:
@@ -87,15 +90,32 @@ def stage_wheels(requirements: list[Path], wheelhouse: Path, dest: Path) -> int:
     return len(chosen)
 
 
-def stage_jars(source: Path, dest: Path, delta_version: str) -> int:
-    """Put every jar of ``source`` into ``dest``; exit 2 naming a missing Delta jar."""
-    jars = sorted(source.glob("*.jar"))
+def spark_artifacts(pyspark_wheel: Path) -> set[str]:
+    """The artifact names of the jars a PySpark wheel ships (``pyspark/jars/*.jar``)."""
+    with zipfile.ZipFile(pyspark_wheel) as wheel:
+        names = [Path(name).name for name in wheel.namelist() if name.startswith("pyspark/jars/")]
+    return {match["artifact"] for name in names if (match := JAR_NAME.fullmatch(name))}
+
+
+def stage_jars(source: Path, dest: Path, delta_version: str, pyspark_wheel: Path) -> int:
+    """Put the jars of ``source`` that Spark lacks into ``dest``; exit 2 naming a missing one.
+
+    Ivy names a resolved jar ``<group>_<artifact>-<version>.jar``. A dependency that Spark
+    already ships (Hadoop, Parquet, Jackson, ...; Spark's own version, newer than Delta's) is
+    left out: Spark's class path comes first, so the copy would never be loaded.
+    """
     for required in (
         f"io.delta_delta-spark_2.13-{delta_version}.jar",
         f"io.delta_delta-storage-{delta_version}.jar",
     ):
         if not (source / required).is_file():
             fail(f"{source / required} is missing; expected the Delta {delta_version} jars")
+    provided = spark_artifacts(pyspark_wheel)
+    jars = []
+    for jar in sorted(source.glob("*.jar")):
+        match = JAR_NAME.fullmatch(jar.name.partition("_")[2])
+        if not (match and match["artifact"] in provided):
+            jars.append(jar)
     fresh_folder(dest)
     for jar in jars:
         link_or_copy(jar, dest / jar.name)
@@ -114,12 +134,13 @@ def main(argv: list[str] | None = None) -> None:
     jars.add_argument("--source", required=True, type=Path)
     jars.add_argument("--dest", required=True, type=Path)
     jars.add_argument("--delta-version", required=True)
+    jars.add_argument("--pyspark-wheel", required=True, type=Path)
     args = parser.parse_args(argv)
     if args.command == "wheels":
         count = stage_wheels(args.requirements, args.wheelhouse, args.dest)
         print(f"staged {count} wheels in {args.dest}")
     else:
-        count = stage_jars(args.source, args.dest, args.delta_version)
+        count = stage_jars(args.source, args.dest, args.delta_version, args.pyspark_wheel)
         print(f"staged {count} jars in {args.dest}")
 
 
