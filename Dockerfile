@@ -49,6 +49,8 @@ RUN mkdir -p /usr/share/man/man1 \
     && chown 10001:10001 /scratch
 
 # FORECAST_SPARK_JARS names a folder: every *.jar in it goes on the Spark session.
+# SPARK_LAUNCHER_OPTS: Spark's short-lived launcher JVM writes no /tmp/hsperfdata_* file
+# (the root filesystem is read-only; spark-defaults.conf does the same for the driver).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOME=/scratch \
@@ -56,10 +58,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     SPARK_LOCAL_DIRS=/scratch/spark \
     FORECAST_HOME=/scratch/forecast \
     SPARK_CONF_DIR=/opt/forecast/spark-conf \
-    FORECAST_SPARK_JARS=/opt/forecast/jars
+    FORECAST_SPARK_JARS=/opt/forecast/jars \
+    SPARK_LAUNCHER_OPTS=-XX:-UsePerfData
 
 # Spark's own defaults: the JVM's java.io.tmpdir moves to /scratch (snappy and zstd unpack
-# native libraries there).
+# native libraries there) and no JVM writes a performance-counter file to /tmp.
 COPY docker/spark-defaults.conf /opt/forecast/spark-conf/spark-defaults.conf
 
 # ---------------------------------------------------------------------------------------

@@ -224,7 +224,11 @@ def test_delta_jars_are_baked_in_and_smoke_tested(parsed, final_stage) -> None:
     spark_jars = Path(pyspark.__file__).parent / "jars"
     assert list(spark_jars.glob("scala-library-2.13.*.jar"))
     defaults = (REPO_ROOT / "docker" / "spark-defaults.conf").read_text()
-    assert "spark.driver.defaultJavaOptions    -Djava.io.tmpdir=/scratch" in defaults
+    for key in ("driver", "executor"):
+        # java.io.tmpdir on the scratch volume, and no /tmp/hsperfdata_* file (read-only root).
+        assert f"spark.{key}.defaultJavaOptions" in defaults
+    assert defaults.count("-Djava.io.tmpdir=/scratch -XX:-UsePerfData") == 2
+    assert env_of_stage(stages[0])["SPARK_LAUNCHER_OPTS"] == "-XX:-UsePerfData"
 
 
 def test_pip_never_reaches_an_index_in_the_build(parsed) -> None:
