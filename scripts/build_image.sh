@@ -70,20 +70,20 @@ image_exists() {
 }
 
 # The Debian base: the cached image, else the cached tarball, else mmdebstrap now.
-debian_base() {
-  local why_not_official="$1" tarball="$CACHE/base-bookworm.tar"
+debian_base() {  # $1: why the Debian base is used, for the error line
+  local why="$1" tarball="$CACHE/base-bookworm.tar"
   if image_exists "$DEBIAN_BASE"; then
     return
   fi
   if [ ! -s "$tarball" ]; then
     command -v mmdebstrap >/dev/null 2>&1 \
-      || die "base $OFFICIAL_BASE cannot be pulled ($why_not_official) and cannot be built: mmdebstrap is missing (apt-get install mmdebstrap)"
+      || die "no base image: $why, and the Debian base cannot be built: mmdebstrap is missing (apt-get install mmdebstrap)"
     step "building the Debian bookworm base with mmdebstrap (about 1-3 minutes)"
     mkdir -p "$CACHE"
     mmdebstrap --quiet --variant=minbase --format=tar \
       --include=python3,python3-venv,python-is-python3,ca-certificates \
       bookworm "$tarball.partial" >&2 \
-      || die "base $OFFICIAL_BASE cannot be pulled ($why_not_official) and mmdebstrap failed to build the Debian base (see its output above)"
+      || die "no base image: $why, and mmdebstrap failed to build the Debian base (its output is above)"
     mv "$tarball.partial" "$tarball"
   fi
   step "importing $tarball as $DEBIAN_BASE"
@@ -118,12 +118,12 @@ case "$base_mode" in
       base="$OFFICIAL_BASE"
     else
       step "cannot pull $OFFICIAL_BASE: $pull_error"
-      debian_base "$pull_error"
+      debian_base "$OFFICIAL_BASE cannot be pulled ($pull_error)"
       base="$DEBIAN_BASE"
     fi
     ;;
   debian)
-    debian_base "not tried: --base debian"
+    debian_base "--base debian asks for the Debian base"
     base="$DEBIAN_BASE"
     ;;
 esac

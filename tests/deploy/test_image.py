@@ -481,3 +481,36 @@ def test_build_without_a_builder_names_what_to_install(tmp_path: Path) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "buildah" in lines[0] and "apt-get install buildah" in lines[0]
+
+
+def test_build_without_a_base_says_which_and_why(tmp_path: Path) -> None:
+    # buildah with an empty image store and cache, and no mmdebstrap on PATH.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "sed", "dirname", "date", "cat", "buildah"):
+        found = shutil.which(tool)
+        assert found, tool
+        (bin_dir / tool).symlink_to(found)
+    storage = tmp_path / "storage.conf"
+    storage.write_text(
+        f'[storage]\ndriver = "overlay"\ngraphroot = "{tmp_path / "graph"}"\n'
+        f'runroot = "{tmp_path / "run"}"\n'
+    )
+    result = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "build_image.sh"), "--base", "debian"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": str(bin_dir),
+            "HOME": str(tmp_path),
+            "CONTAINERS_STORAGE_CONF": str(storage),
+            "FORECAST_CACHE_DIR": str(tmp_path / "cache"),
+        },
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: no base image: --base debian asks for the Debian base, and the Debian base "
+        "cannot be built: mmdebstrap is missing (apt-get install mmdebstrap)"
+    )
