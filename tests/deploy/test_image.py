@@ -162,6 +162,11 @@ def job_args(tracking_uri: str, table: str) -> dict[str, list[str]]:
     }
 
 
+def shard_environment(shard: int) -> dict[str, str]:
+    """What the Indexed Job sets in the pod of ``shard`` (of two)."""
+    return {"JOB_COMPLETION_INDEX": str(shard), "FORECAST_SHARD_COUNT": "2"}
+
+
 def in_image(args: list[str]) -> list[str]:
     """``buildah run`` ignores the image's entrypoint: name the command, as the image does."""
     return ["forecast", *args]
@@ -275,7 +280,7 @@ def outcome(container: Container, postgres_databases, tmp_path_factory) -> Outco
             inside[f"backfill-{shard}"] = container.run(
                 in_image(args["backfill"]),
                 writable_dir(folder / f"scratch-backfill-{shard}"),
-                env={"JOB_COMPLETION_INDEX": str(shard), "FORECAST_SHARD_COUNT": "2"},
+                env=shard_environment(shard),
                 volumes=volumes,
             )
         outside = run_on_host(job_args(uri_out, str(outside_table)), folder / "host-home")
@@ -311,10 +316,10 @@ def run_on_host(args: dict[str, list[str]], home: Path) -> dict[str, Run]:
         "PYTHONPATH": str(REPO_ROOT),
     }
     runs: dict[str, Run] = {}
-    for name, shard_env in [("daily", {}), ("backfill-0", {}), ("backfill-1", {})]:
-        command = args[name.partition("-")[0]]
-        if name.startswith("backfill"):
-            shard_env = {"JOB_COMPLETION_INDEX": name[-1], "FORECAST_SHARD_COUNT": "2"}
+    for name, command, shard_env in [
+        ("daily", args["daily"], {}),
+        *[(f"backfill-{shard}", args["backfill"], shard_environment(shard)) for shard in (0, 1)],
+    ]:
         result = subprocess.run(
             [sys.executable, "-m", "jobs", *command],
             capture_output=True,
