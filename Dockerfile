@@ -1,41 +1,39 @@
 # syntax=docker/dockerfile:1
 #
 # Job image of the commodity forecast pipeline: `forecast daily` (CronJob) and
-# `forecast backfill` (Indexed Job). Build: docker build -t commodity-forecast:0.1.0 .
+# `forecast backfill` (Indexed Job). Build: bash scripts/build_image.sh (it fills the
+# wheelhouse and the jar folder this Dockerfile copies, then runs docker build or buildah).
 #
-# Size goal: at most 1.8 GB uncompressed (about 600 MB compressed). Budget, measured on the
-# pinned wheels of docker/requirements.txt: Python packages about 1.4 GB (pyspark with its
-# jars 511 MB, pyarrow 162 MB, scipy 143 MB, kubernetes 123 MB, pandas 75 MB, numpy 71 MB,
-# statsmodels 61 MB), headless JRE 17 about 200 MB, python:3.11-slim about 125 MB, Delta
-# jars a few MB. Kept out on purpose: the MLflow server and UI (mlflow-skinny instead of
-# mlflow), the CUDA libraries (xgboost-cpu: no 469 MB nvidia-nccl-cu12), compilers, pip
-# caches, tests and the build stages' tooling.
+# Size goal: at most 1.8 GB uncompressed (about 600 MB compressed); README "Container image"
+# has the measured size and layers. Kept out on purpose: the MLflow server and UI
+# (mlflow-skinny instead of mlflow), the CUDA libraries (xgboost-cpu: no 469 MB
+# nvidia-nccl-cu12), compilers, pip caches, wheelhouse, the libraries' test suites and the
+# build stages' tooling.
+#
+# Nothing is downloaded from a package index or Maven inside the build: scripts/build_image.sh
+# fetches the pinned wheels (docker/requirements.txt, docker/build-requirements.txt) into
+# .build/wheelhouse and the Delta jars into .build/jars on the host, and the build copies them.
 #
 # Read-only root filesystem: everything the job writes goes under /scratch, which the pod
 # mounts as an emptyDir volume (HOME, TMPDIR, SPARK_LOCAL_DIRS, FORECAST_HOME, the JVM's
 # java.io.tmpdir). No secret is baked in: MLflow tokens and object-store credentials come
 # from a Kubernetes Secret at run time.
 
-# Bookworm, not the default trixie tag: trixie no longer ships openjdk-17.
+# Bookworm, not the default trixie tag: trixie no longer ships openjdk-17. Any bookworm image
+# with python3.11 and venv works: scripts/build_image.sh passes an mmdebstrap-built Debian
+# base (Python at /usr/bin) where the official image (Python at /usr/local/bin) cannot be
+# pulled.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# Delta Lake jars must match the pinned Spark (pyspark 4.3.0, Scala 2.13). Caveat: delta-spark
-# 4.4.1 officially supports PySpark <= 4.2 (its jars are built for Spark 4.0/4.1/4.2); no Delta
-# release targets Spark 4.3 yet. We take the newest delta-spark_2.13 4.x and the `jars` stage
-# below proves it with a write/read smoke test against the installed PySpark, so an
-# incompatible pair fails the build, not a production run. Override with
-# --build-arg DELTA_VERSION=... once Delta publishes a Spark 4.3 build; Delta 4.x also
-# publishes one artifact per Spark line (e.g. DELTA_ARTIFACT=delta-spark_4.2_2.13) to try
-# if the default artifact fails the smoke test.
-ARG DELTA_VERSION=4.4.1
-ARG DELTA_ARTIFACT=delta-spark_2.13
+# Spark 4.2.0 + Delta Lake 4.4.0: Delta 4.4.0 is built against Spark 4.2.0 and delta-spark
+# declares pyspark<=4.2.0, so docker/requirements.txt pins pyspark==4.2.0 (Scala 2.13). The
+# jars stage proves the pair with a write/read smoke test, so a jar that does not load fails
+# the build, not a production run.
+ARG DELTA_VERSION=4.4.0
 
 # ---------------------------------------------------------------------------------------
 # base: Python + Java 17 runtime for Spark, the non-root user and the runtime environment.
 FROM ${PYTHON_IMAGE} AS base
-
-ARG DELTA_VERSION
-ARG DELTA_ARTIFACT
 
 # The man directory is missing in slim images and the JRE's postinst needs it. The JRE is not
 # pinned to a Debian revision (DL3008): bookworm drops superseded security updates from its
@@ -44,13 +42,16 @@ ARG DELTA_ARTIFACT
 RUN mkdir -p /usr/share/man/man1 \
     && apt-get update \
     && apt-get install -y --no-install-recommends openjdk-17-jre-headless \
-    && rm -rf /var/lib/apt/lists/* \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
     && groupadd --system --gid 10001 forecast \
     && useradd --system --uid 10001 --gid 10001 --home-dir /scratch --no-create-home \
         --shell /usr/sbin/nologin forecast \
     && mkdir -p /scratch \
     && chown 10001:10001 /scratch
 
+# FORECAST_SPARK_JARS names a folder: every *.jar in it goes on the Spark session.
+# SPARK_LAUNCHER_OPTS: Spark's short-lived launcher JVM writes no /tmp/hsperfdata_* file
+# (the root filesystem is read-only; spark-defaults.conf does the same for the driver).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     HOME=/scratch \
@@ -58,20 +59,23 @@ ENV PATH=/opt/venv/bin:$PATH \
     SPARK_LOCAL_DIRS=/scratch/spark \
     FORECAST_HOME=/scratch/forecast \
     SPARK_CONF_DIR=/opt/forecast/spark-conf \
-    FORECAST_SPARK_JARS=/opt/forecast/jars/io.delta_${DELTA_ARTIFACT}-${DELTA_VERSION}.jar,/opt/forecast/jars/io.delta_delta-storage-${DELTA_VERSION}.jar
+    FORECAST_SPARK_JARS=/opt/forecast/jars \
+    SPARK_LAUNCHER_OPTS=-XX:-UsePerfData
 
-# Spark's own defaults: the Delta jars' transitive dependencies go on the class path (a Java
-# class path wildcard; FORECAST_SPARK_JARS names the two Delta jars the session adds), and the
-# JVM's java.io.tmpdir moves to /scratch (snappy and zstd unpack native libraries there).
+# Spark's own defaults: the JVM's java.io.tmpdir moves to /scratch (snappy and zstd unpack
+# native libraries there) and no JVM writes a performance-counter file to /tmp.
 COPY docker/spark-defaults.conf /opt/forecast/spark-conf/spark-defaults.conf
 
 # ---------------------------------------------------------------------------------------
-# builder: a virtualenv with the pinned runtime requirements, then the project (no deps).
+# builder: a virtualenv with the pinned runtime requirements, then the project (no deps),
+# all from the wheelhouse (--no-index: pip never reaches a package index here).
 FROM base AS builder
 
 RUN python -m venv /opt/venv
 COPY docker/requirements.txt /tmp/requirements.txt
-RUN pip install --no-cache-dir --no-deps --requirement /tmp/requirements.txt \
+COPY .build/wheelhouse /tmp/wheelhouse
+RUN pip install --no-cache-dir --no-index --find-links /tmp/wheelhouse --no-deps \
+        --requirement /tmp/requirements.txt \
     && pip check
 
 WORKDIR /src
@@ -79,30 +83,25 @@ COPY pyproject.toml ./
 COPY forecast_core ./forecast_core
 COPY jobs ./jobs
 # pip compiles bytecode while installing, which matters: the root filesystem is read-only
-# at run time. The build backend (setuptools) is fetched in an isolated build environment.
-RUN pip install --no-cache-dir --no-deps .
+# at run time. The build backend (setuptools, wheel; docker/build-requirements.txt) comes
+# from the wheelhouse into pip's isolated build environment, not into the venv.
+RUN pip install --no-cache-dir --no-index --find-links /tmp/wheelhouse --no-deps .
+# The libraries' own test suites (pandas 40 MB, numpy, scipy, pyarrow, matplotlib,
+# statsmodels, ...: 134 MB measured) are never imported by the jobs.
+RUN find /opt/venv/lib/python3.11/site-packages -depth -type d -name tests -exec rm -rf {} +
 
 # ---------------------------------------------------------------------------------------
-# jars: Delta Lake jars from Maven Central (build time only; pods never download), resolved
-# with Spark's own resolver so transitive dependencies come too, then a smoke test.
+# jars: the Delta Lake jars Spark lacks (fetched on the host by scripts/fetch_jars.py, the
+# same folder scripts/install.sh fills), then a smoke test: start Spark the way the jobs do,
+# write and read a Delta table. Pods never download jars.
 FROM builder AS jars
 
-ARG DELTA_VERSION
-ARG DELTA_ARTIFACT
-# A Maven mirror, if Maven Central is not reachable from the build machine.
-ARG MAVEN_REPOSITORY=""
-# 0 skips the Delta smoke test (only to build an image for a parquet-only deployment).
-ARG DELTA_SMOKE_TEST=1
-
-COPY docker/fetch_delta_jars.py /tmp/fetch_delta_jars.py
-RUN python /tmp/fetch_delta_jars.py resolve \
-        --package "io.delta:${DELTA_ARTIFACT}:${DELTA_VERSION}" \
-        --repository "${MAVEN_REPOSITORY}" \
-        --dest /opt/forecast/jars \
-    && if [ "${DELTA_SMOKE_TEST}" = "1" ]; then python /tmp/fetch_delta_jars.py smoke-test; fi
+COPY .build/jars /opt/forecast/jars
+COPY docker/delta_smoke_test.py /opt/forecast/delta_smoke_test.py
+RUN python /opt/forecast/delta_smoke_test.py
 
 # ---------------------------------------------------------------------------------------
-# runtime: base + the virtualenv + the jars; nothing else from the build stages.
+# runtime: base + the virtualenv + the tested jars; nothing else from the build stages.
 FROM base AS runtime
 
 ARG DELTA_VERSION
@@ -113,6 +112,8 @@ LABEL org.opencontainers.image.title="commodity-forecast" \
 
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=jars /opt/forecast/jars /opt/forecast/jars
+# The smoke test stays in the image: CI and operators can rerun it against the built image.
+COPY --from=jars /opt/forecast/delta_smoke_test.py /opt/forecast/delta_smoke_test.py
 
 # The bytecode was compiled by pip in the builder; nothing may be written next to it now.
 ENV PYTHONDONTWRITEBYTECODE=1

@@ -15,9 +15,17 @@ from forecast_core.errors import ConfigError
 
 DELTA_VERSION = "4.4.0"
 DELTA_PACKAGE = f"io.delta:delta-spark_2.13:{DELTA_VERSION}"
-# The jar whose presence says "Delta is here": <group>_<artifact>-<version>.jar, as fetched.
-DELTA_JAR = f"io.delta_delta-spark_2.13-{DELTA_VERSION}.jar"
 FETCH_COMMAND = "python3 scripts/fetch_jars.py"
+
+
+def jar_name(package: str) -> str:
+    """The file a Maven coordinate ``group:artifact:version`` is fetched as (Ivy's name)."""
+    group, artifact, version = package.split(":")
+    return f"{group}_{artifact}-{version}.jar"
+
+
+# The jar whose presence says "Delta is here".
+DELTA_JAR = jar_name(DELTA_PACKAGE)
 
 
 def default_jars_dir() -> Path:

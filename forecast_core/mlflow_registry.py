@@ -36,7 +36,7 @@ from forecast_core.plots import fan_chart
 # this import keeps that name loadable (tests/test_pyfunc_model.py).
 from forecast_core.pyfunc_model import PathSamplerModel, pip_requirements, signature
 from forecast_core.redaction import redact_credentials
-from forecast_core.tracking_server import check_tracking_server
+from forecast_core.tracking_server import check_tracking_server, check_tracking_store
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class ModelRegistry:
     """
 
     def __init__(self, tracking_uri: str, artifact_root: str | None = None) -> None:
+        check_tracking_store(tracking_uri)
         check_tracking_server(tracking_uri)
         self.tracking_uri = tracking_uri
         self.safe_uri = redact_credentials(tracking_uri)  # for messages

@@ -1,8 +1,12 @@
-"""Is a tracking URI a server, and does it answer: decided here only (no MLflow import)."""
+"""Is a tracking URI a server, can this MLflow open it, does it answer: decided here only.
+
+No MLflow import at module level: the CLI imports this to validate settings.
+"""
 
 from __future__ import annotations
 
 import time
+import urllib.parse
 from typing import TYPE_CHECKING
 
 from forecast_core.errors import RegistryError
@@ -17,6 +21,29 @@ _HTTP_SCHEMES = ("http://", "https://")
 def is_tracking_server(tracking_uri: str) -> bool:
     """Whether ``tracking_uri`` names a server (HTTP, Databricks) rather than a local store."""
     return tracking_uri.startswith((*_HTTP_SCHEMES, "databricks"))
+
+
+def check_tracking_store(tracking_uri: str) -> None:
+    """Fail with one line if ``tracking_uri`` is a database this MLflow cannot open.
+
+    mlflow-skinny (the job image's MLflow) has no SQLAlchemy store, so the embedded SQLite
+    default cannot work there; without this check MLflow raises a raw
+    ``UnsupportedModelRegistryStoreURIException`` traceback.
+
+    Raises:
+        RegistryError: The URI names a database and MLflow's SQL store cannot be imported.
+    """
+    scheme = urllib.parse.urlsplit(tracking_uri).scheme.partition("+")[0]
+    if scheme not in ("sqlite", "postgresql", "mysql", "mssql"):
+        return
+    try:
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    except ImportError as error:
+        raise RegistryError(
+            f"MLflow tracking URI {redact_credentials(tracking_uri)} is a database, but this "
+            f"installation has no SQL store ({error.name} is missing, e.g. mlflow-skinny); "
+            "set MLFLOW_TRACKING_URI or --tracking-uri to a tracking server URL (http://...)"
+        ) from None
 
 
 def check_tracking_server(

@@ -8,7 +8,7 @@ folder (``FORECAST_SPARK_JARS``). Safe to run again: a folder that already holds
 pinned Delta jar is left as it is (``--force`` fetches anew).
 
 Usage:
-    python3 scripts/fetch_jars.py [--dest DIR] [--repository URL] [--force]
+    python3 scripts/fetch_jars.py [--dest DIR] [--repository URL] [--force] [--package G:A:V]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 # Run from a checkout: import the project's pins without installing it first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forecast_core.jars import DELTA_JAR, DELTA_PACKAGE, default_jars_dir
+from forecast_core.jars import DELTA_PACKAGE, default_jars_dir, jar_name
 
 # <group>_<artifact>-<version>.jar (Ivy's flat names) and <artifact>-<version>.jar (Spark's).
 _IVY_JAR = re.compile(r"^[^_]+_(?P<artifact>.+?)-\d[\w.\-]*\.jar$")
@@ -57,17 +57,20 @@ def resolve(package: str, repository: str) -> list[Path]:
     builder.getOrCreate().stop()
     resolved = sorted((ivy_dir / "jars").glob("*.jar"))
     if not resolved:
-        raise SystemExit(f"resolving {package} produced no jar; expected {DELTA_JAR} at least")
+        raise SystemExit(f"resolving {package} produced no jar; expected {jar_name(package)}")
     return resolved
 
 
-def fetch(dest: Path, repository: str = "", force: bool = False) -> list[Path]:
-    """Fill ``dest`` with the Delta jars Spark lacks; the jars now in ``dest``."""
-    if (dest / DELTA_JAR).is_file() and not force:
-        print(f"Delta jars already in {dest}")
+def fetch(
+    dest: Path, repository: str = "", force: bool = False, package: str = DELTA_PACKAGE
+) -> list[Path]:
+    """Fill ``dest`` with ``package`` and what it needs that Spark lacks; the jars there."""
+    marker = jar_name(package)
+    if (dest / marker).is_file() and not force:
+        print(f"{package} already in {dest}")
         return sorted(dest.glob("*.jar"))
     shipped = spark_artifacts()
-    resolved = resolve(DELTA_PACKAGE, repository)
+    resolved = resolve(package, repository)
     wanted = [
         jar
         for jar in resolved
@@ -79,9 +82,9 @@ def fetch(dest: Path, repository: str = "", force: bool = False) -> list[Path]:
     for jar in wanted:
         shutil.copy2(jar, staging / jar.name)
     shutil.rmtree(resolved[0].parents[1], ignore_errors=True)
-    if not (staging / DELTA_JAR).is_file():
+    if not (staging / marker).is_file():
         shutil.rmtree(staging)
-        raise SystemExit(f"resolving {DELTA_PACKAGE} gave no {DELTA_JAR}")
+        raise SystemExit(f"resolving {package} gave no {marker}")
     if dest.exists():
         shutil.rmtree(dest)
     staging.rename(dest)
@@ -102,8 +105,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--repository", default="", help="a Maven repository to use as well")
     parser.add_argument("--force", action="store_true", help="fetch even if already there")
+    parser.add_argument("--package", default=DELTA_PACKAGE, help="the Maven coordinate")
     args = parser.parse_args(argv)
-    fetch(args.dest, args.repository, args.force)
+    fetch(args.dest, args.repository, args.force, args.package)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""docker/fetch_delta_jars.py, the image's jar step, run offline against a local Maven repo."""
+"""The Delta jar folder: fetched once by scripts/fetch_jars.py (offline here, against a local
+Maven repository), staged for the image by scripts/image_inputs.py, proven by
+docker/delta_smoke_test.py, and what a job says without it."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import zipfile
@@ -9,9 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from forecast_core.errors import ConfigError
+from forecast_core.jars import DELTA_JAR, FETCH_COMMAND, default_jars_dir, jar_paths
+
 from .manifest_checks import REPO_ROOT
 
-SCRIPT = REPO_ROOT / "docker" / "fetch_delta_jars.py"
+FETCH = REPO_ROOT / "scripts" / "fetch_jars.py"
+SMOKE_TEST = REPO_ROOT / "docker" / "delta_smoke_test.py"
+STAGE = REPO_ROOT / "scripts" / "image_inputs.py"
 POM = """<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -42,9 +50,9 @@ def _publish(repo: Path, group: str, artifact: str, version: str, depends_on: st
     )
 
 
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(script: Path, *args: str, env: dict[str, str] | None = None):
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
+        [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         timeout=240,
@@ -53,36 +61,83 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
+def _fetch_module():
+    spec = importlib.util.spec_from_file_location("fetch_jars", FETCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.slow
-def test_resolve_copies_the_package_and_its_dependencies(tmp_path: Path) -> None:
-    # Spark's resolver, with a local repository standing in for Maven Central. The jar
-    # names are the ones the Dockerfile's FORECAST_SPARK_JARS expects:
-    # <group>_<artifact>-<version>.jar.
+def test_fetch_resolves_the_package_and_leaves_out_what_spark_ships(tmp_path: Path) -> None:
+    # Spark's resolver, with a local repository standing in for Maven Central. A
+    # dependency named like a jar PySpark ships (jackson-core) is left out.
     repo = tmp_path / "maven"
-    _publish(repo, "io.delta", "delta-storage", "9.9.9")
-    _publish(repo, "io.delta", "delta-spark_2.13", "9.9.9", depends_on="delta-storage")
+    _publish(repo, "org.example", "jackson-core", "9.9.9")
+    _publish(repo, "org.example", "delta-storage", "9.9.9", depends_on="jackson-core")
+    _publish(repo, "org.example", "delta-spark_2.13", "9.9.9", depends_on="delta-storage")
     dest = tmp_path / "jars"
+    package = ("--package", "org.example:delta-spark_2.13:9.9.9")
 
-    result = _run(
-        "resolve",
-        "--package",
-        "io.delta:delta-spark_2.13:9.9.9",
-        "--repository",
-        repo.as_uri(),
-        "--dest",
-        str(dest),
-    )
-
+    result = _run(FETCH, *package, "--repository", repo.as_uri(), "--dest", str(dest))
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(path.name for path in dest.iterdir()) == [
-        "io.delta_delta-spark_2.13-9.9.9.jar",
-        "io.delta_delta-storage-9.9.9.jar",
+        "org.example_delta-spark_2.13-9.9.9.jar",
+        "org.example_delta-storage-9.9.9.jar",
     ]
+    again = _run(FETCH, *package, "--dest", str(dest))  # no repository: nothing to fetch
+    assert again.returncode == 0 and "already in" in again.stdout
 
 
-def test_smoke_test_refuses_missing_jars(tmp_path: Path) -> None:
-    missing = tmp_path / "io.delta_delta-spark_2.13-9.9.9.jar"
-    result = _run("smoke-test", env={"FORECAST_SPARK_JARS": str(missing), "PATH": ""})
+def test_the_installed_folder_holds_delta_and_nothing_spark_ships() -> None:
+    # scripts/install.sh (run by .ci/run) filled it: the jobs and the suite's Spark use it.
+    fetch = _fetch_module()
+    names = [Path(jar).name for jar in jar_paths(default_jars_dir(), "delta")]
+    assert DELTA_JAR in names and "io.delta_delta-storage-4.4.0.jar" in names
+    shipped = fetch.spark_artifacts()
+    assert {"jackson-core", "parquet-hadoop", "hadoop-client-api"} <= shipped
+    assert [n for n in names if fetch._IVY_JAR.match(n)["artifact"] in shipped] == []
+
+
+def test_a_folder_without_delta_names_the_folder_and_the_fetch_command(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        jar_paths(tmp_path / "jars", "delta")
+    message = str(raised.value)
+    assert str(tmp_path / "jars") in message and FETCH_COMMAND in message
+    assert "\n" not in message
+    assert jar_paths(tmp_path / "jars", "parquet") == ()  # Parquet needs no jar
+
+
+def test_a_jar_folder_stands_for_every_jar_in_it(tmp_path: Path) -> None:
+    folder = tmp_path / "jars"
+    folder.mkdir()
+    for name in (DELTA_JAR, "a.jar", "notes.txt"):
+        (folder / name).write_bytes(b"")
+    assert jar_paths(folder, "delta") == (str(folder / "a.jar"), str(folder / DELTA_JAR))
+
+
+def test_a_run_without_the_jars_exits_2_and_writes_nothing(invoke, home, tmp_path) -> None:
+    result = invoke("daily", "--forecast-date", "2025-11-14", "--spark-jars", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.output.count("\n") == 1 and "fetch_jars.py" in result.output
+    assert not home.exists()
+
+
+def test_the_smoke_test_refuses_a_folder_without_delta(tmp_path: Path) -> None:
+    folder = tmp_path / "jars"
+    folder.mkdir()
+    (folder / "org.slf4j_slf4j-api-2.0.13.jar").write_bytes(b"")
+    # No Java on PATH: the refusal must come before Spark starts.
+    env = {"FORECAST_SPARK_JARS": str(folder), "PATH": "", "PYTHONPATH": str(REPO_ROOT)}
+    result = _run(SMOKE_TEST, env=env)
     assert result.returncode == 1
-    assert str(missing) in result.stderr
-    assert "DELTA_VERSION" in result.stderr
+    assert f"FORECAST_SPARK_JARS={str(folder)!r}" in result.stderr
+    assert DELTA_JAR in result.stderr
+
+
+def test_staging_for_the_image_refuses_a_folder_without_delta(tmp_path: Path) -> None:
+    result = _run(STAGE, "jars", "--source", str(tmp_path), "--dest", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert f"{tmp_path / DELTA_JAR} is missing" in result.stderr
+    assert FETCH_COMMAND in result.stderr

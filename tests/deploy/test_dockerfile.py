@@ -14,6 +14,7 @@ import dockerfile
 import pytest
 from packaging.requirements import Requirement
 
+from forecast_core.jars import DELTA_VERSION
 from jobs import kube
 
 from .manifest_checks import REPO_ROOT, forecast_container, plain_manifests, pod_spec
@@ -21,6 +22,8 @@ from .manifest_checks import REPO_ROOT, forecast_container, plain_manifests, pod
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 REQUIREMENTS = REPO_ROOT / "docker" / "requirements.txt"
+BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_image.sh"
+STAGED = ".build"
 SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "ACCESS_KEY", "CREDENTIAL")
 
 
@@ -161,7 +164,14 @@ def test_every_copied_file_exists_and_is_in_the_build_context(parsed, ignore_pat
             assert sources, f"COPY without a source: {instruction.original}"
             copied += sources
     assert "pyproject.toml" in copied
-    for source in copied:
+    # The wheelhouse and the jar folder are staged by scripts/build_image.sh before a build.
+    staged = [source for source in copied if source.startswith(f"{STAGED}/")]
+    assert sorted(staged) == [f"{STAGED}/jars", f"{STAGED}/wheelhouse"]
+    build_script = BUILD_SCRIPT.read_text()
+    for source in staged:
+        assert f"--dest {source}" in build_script, f"build_image.sh does not stage {source}"
+        assert not dockerignore_excludes(f"{source}/file", ignore_patterns), source
+    for source in set(copied) - set(staged):
         path = REPO_ROOT / source
         assert path.exists(), f"COPY source {source} does not exist"
         files = [path] if path.is_file() else [p for p in path.rglob("*.py")]
@@ -176,6 +186,7 @@ def test_every_copied_file_exists_and_is_in_the_build_context(parsed, ignore_pat
 def test_dockerignore_keeps_local_state_out(ignore_patterns) -> None:
     for path in [
         ".git/config",
+        ".build/old-context/pyspark.whl",
         ".forecast/mlflow.db",
         "tests/conftest.py",
         ".env",
@@ -195,25 +206,55 @@ def test_scratch_environment_points_to_the_writable_volume(parsed, final_stage) 
     assert [item.value[0] for item in final_stage.all("WORKDIR")] == ["/scratch"]
 
 
-def test_delta_jars_are_baked_in_and_match_scala_2_13(parsed, final_stage) -> None:
+def test_delta_jars_are_baked_in_and_smoke_tested(parsed, final_stage) -> None:
     global_args, stages = parsed
-    assert global_args["DELTA_VERSION"].startswith("4.")
-    assert global_args["DELTA_ARTIFACT"].endswith("_2.13")
-    jars = substitute(env_of_stage(stages[0])["FORECAST_SPARK_JARS"], global_args).split(",")
-    assert jars == [
-        f"/opt/forecast/jars/io.delta_{global_args['DELTA_ARTIFACT']}-"
-        f"{global_args['DELTA_VERSION']}.jar",
-        f"/opt/forecast/jars/io.delta_delta-storage-{global_args['DELTA_VERSION']}.jar",
-    ]
-    copies = [(item.flags, item.value) for item in final_stage.all("COPY")]
-    assert (("--from=jars",), ("/opt/forecast/jars", "/opt/forecast/jars")) in copies
+    # Delta 4.4.0 is built against Spark 4.2.0, the pinned PySpark; one version everywhere.
+    assert global_args["DELTA_VERSION"] == DELTA_VERSION == "4.4.0"
+    assert _pins()["pyspark"] == "4.2.0"
+    assert env_of_stage(stages[0])["FORECAST_SPARK_JARS"] == "/opt/forecast/jars"
+    jars_stage = next(stage for stage in stages if stage.name == "jars")
+    copies = [item.value for item in jars_stage.all("COPY")]
+    assert (f"{STAGED}/jars", "/opt/forecast/jars") in copies
+    runs = " ".join(item.value[0] for item in jars_stage.all("RUN"))
+    assert "delta_smoke_test.py" in runs and "fetch_jars" not in runs, "the build never downloads"
+    final_copies = [(item.flags, item.value) for item in final_stage.all("COPY")]
+    assert (("--from=jars",), ("/opt/forecast/jars", "/opt/forecast/jars")) in final_copies
     # The pinned PySpark is built for Scala 2.13, like the Delta artifact.
     import pyspark
 
     spark_jars = Path(pyspark.__file__).parent / "jars"
     assert list(spark_jars.glob("scala-library-2.13.*.jar"))
     defaults = (REPO_ROOT / "docker" / "spark-defaults.conf").read_text()
-    assert "spark.driver.extraClassPath      /opt/forecast/jars/*" in defaults
+    for key in ("driver", "executor"):
+        # java.io.tmpdir on the scratch volume, and no /tmp/hsperfdata_* file (read-only root).
+        assert f"spark.{key}.defaultJavaOptions" in defaults
+    assert defaults.count("-Djava.io.tmpdir=/scratch -XX:-UsePerfData") == 2
+    assert env_of_stage(stages[0])["SPARK_LAUNCHER_OPTS"] == "-XX:-UsePerfData"
+
+
+def test_pip_never_reaches_an_index_in_the_build(parsed) -> None:
+    _, stages = parsed
+    installs = [
+        item.value[0]
+        for stage in stages
+        for item in stage.all("RUN")
+        if "pip install" in item.value[0]
+    ]
+    assert len(installs) == 2
+    for install in installs:
+        assert "--no-index --find-links /tmp/wheelhouse" in install, install
+
+
+def test_build_requirements_satisfy_the_build_system() -> None:
+    build_pins = dict(
+        line.split("==")
+        for line in (REPO_ROOT / "docker" / "build-requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    requires = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    for requirement in map(Requirement, requires):
+        assert requirement.name in build_pins, f"{requirement.name} is not pinned"
+        assert requirement.specifier.contains(build_pins[requirement.name])
 
 
 def test_no_secret_is_baked_into_the_image(parsed) -> None:
