@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from forecast_core import kube
+from jobs import kube
 
 from .manifest_checks import (
     REPO_ROOT,
