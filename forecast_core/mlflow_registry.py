@@ -30,7 +30,6 @@ from forecast_core.data.history import MarketHistory
 from forecast_core.errors import RegistryError, first_line
 from forecast_core.model_versions import ModelVersionInfo, model_id, registered_model_name
 from forecast_core.models.base import Forecaster
-from forecast_core.plots import fan_chart
 
 # Versions registered before the split pickled forecast_core.mlflow_registry.PathSamplerModel:
 # this import keeps that name loadable (tests/test_pyfunc_model.py).
@@ -260,6 +259,9 @@ class ModelRegistry:
     @staticmethod
     def _log_fan_chart(forecaster: Forecaster, known: MarketHistory, identifier: str) -> None:
         """The training months and the forecast made on the training date, as a PNG."""
+        # matplotlib costs half a second to import: only runs that register a model pay it.
+        from forecast_core.plots import fan_chart
+
         training_date = forecaster.training_date_
         assert training_date is not None  # checked by register
         paths = forecaster.sample_paths(known, training_date, n_paths=500, seed=0)
