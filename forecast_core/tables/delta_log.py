@@ -26,12 +26,19 @@ def open_table(location: str, version: int | None = None) -> DeltaTable | None:
 
 
 def distinct_rows(
-    table: DeltaTable, columns: Sequence[str], equal: Mapping[str, Sequence[object]]
+    table: DeltaTable, columns: Sequence[str], equal: Mapping[str, Sequence[Any]]
 ) -> set[tuple[Any, ...]]:
-    """Distinct values of ``columns`` among rows whose column ``c`` is in ``equal[c]``."""
+    """Distinct values of ``columns`` among rows whose column ``c`` is in ``equal[c]``.
+
+    Each ``isin`` also gets its range (``min <= c <= max``): delta-rs gives every file's
+    partition values and statistics to the Arrow dataset as guarantees, and Arrow prunes a
+    file by a range, not by a set. A backfill's check of one batch reads the files of its
+    dates, not the whole table.
+    """
     condition = None
     for column, values in equal.items():
-        term = ds.field(column).isin(list(values))
+        field = ds.field(column)
+        term = field.isin(list(values)) & (field >= min(values)) & (field <= max(values))
         condition = term if condition is None else condition & term
     rows = table.to_pyarrow_dataset().to_table(columns=list(columns), filter=condition)
     return set(zip(*(rows.column(c).to_pylist() for c in columns), strict=True))
