@@ -363,7 +363,10 @@ class SparkTable:
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 if not self._delta_table_created:
-                    self._create_delta_table()
+                    # delta-rs answers "does it exist" from the log in milliseconds; Spark's
+                    # CREATE TABLE IF NOT EXISTS costs seconds in a fresh JVM.
+                    if not self.is_delta_path or delta_log.open_table(self.location) is None:
+                        self._create_delta_table()
                     self._delta_table_created = True
                 writer = (
                     frame.write.format("delta")
