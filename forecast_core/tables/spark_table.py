@@ -62,6 +62,7 @@ _CONCURRENT_MARKERS = (
     "ConcurrentDeleteReadException",
     "ConcurrentDeleteDeleteException",
     "ConcurrentTransactionException",
+    "ConcurrentWriteException",
     "MetadataChangedException",
     "ProtocolChangedException",
     "DELTA_CONCURRENT",
