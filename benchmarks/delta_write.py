@@ -34,6 +34,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.floor import consecutive_forecasts, random_paths
 from forecast_core.jars import default_jars_dir, jar_paths
 from forecast_core.spark import build_spark_session
 from forecast_core.tables import DistributionsTable, Forecast
@@ -42,25 +43,12 @@ from forecast_core.tables.rows import forecasts_to_frame
 from forecast_core.tables.schemas import DISTRIBUTIONS_KEY
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-FIRST = dt.date(2018, 1, 1)
 
 
 def batch(first: int, count: int, n_paths: int) -> list[Forecast]:
     """``count`` forecasts of one model from day ``first`` on, random paths."""
-    rng = np.random.default_rng(first)
-    return [
-        Forecast(
-            "coffee",
-            "xgboost",
-            "v1.0",
-            FIRST + dt.timedelta(days=first + i),
-            FIRST + dt.timedelta(days=first + i - 1),
-            FIRST,
-            "models:/coffee_xgboost/1",
-            100 * np.exp(np.cumsum(rng.normal(0, 0.02, (n_paths, 14)), axis=1)),
-        )
-        for i in range(count)
-    ]
+    paths = random_paths(np.random.default_rng(first), count, n_paths)
+    return consecutive_forecasts("xgboost", first, paths)
 
 
 def merge(table: DistributionsTable, forecasts: list[Forecast]) -> None:

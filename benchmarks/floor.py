@@ -24,6 +24,7 @@ from forecast_core.tables.schemas import HORIZON_DAYS
 
 # Forecasts per batch: the size the jobs flush at (500 x 2,000 = 1M rows).
 _BATCH = 500
+FIRST_DATE = dt.date(2018, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,6 @@ def measure_floor(forecasts: int, n_paths: int) -> Floor:
     """Draw and write ``forecasts`` forecasts of ``n_paths`` paths, timing each part."""
     rng = np.random.default_rng(0)
     sampling = writing = 0.0
-    start = dt.date(2018, 1, 1)
     with (
         tempfile.TemporaryDirectory(prefix="floor-") as folder,
         pq.ParquetWriter(Path(folder) / "rows.parquet", _schema(n_paths)) as writer,
@@ -53,27 +53,37 @@ def measure_floor(forecasts: int, n_paths: int) -> Floor:
         for first in range(0, forecasts, _BATCH):
             size = min(_BATCH, forecasts - first)
             started = time.perf_counter()
-            steps = rng.normal(0.0, 0.02, (size, n_paths, HORIZON_DAYS))
-            paths = 100.0 * np.exp(np.cumsum(steps, axis=2))
+            paths = random_paths(rng, size, n_paths)
             sampling += time.perf_counter() - started
             started = time.perf_counter()
-            batch = [
-                Forecast(
-                    "coffee",
-                    "naive",
-                    "v1.0",
-                    start + dt.timedelta(days=first + i),
-                    start + dt.timedelta(days=first + i - 1),
-                    start,
-                    "models:/coffee_naive/1",
-                    paths[i],
-                )
-                for i in range(size)
-            ]
+            batch = consecutive_forecasts("naive", first, paths)
             frame = forecasts_to_frame(batch, dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
             writer.write_table(pa.Table.from_pandas(frame, preserve_index=False))
             writing += time.perf_counter() - started
     return Floor(forecasts, n_paths, sampling, writing)
+
+
+def random_paths(rng: np.random.Generator, forecasts: int, n_paths: int) -> np.ndarray:
+    """Random-walk price paths, (forecasts, n_paths, horizon), around 100."""
+    steps = rng.normal(0.0, 0.02, (forecasts, n_paths, HORIZON_DAYS))
+    return 100.0 * np.exp(np.cumsum(steps, axis=2))
+
+
+def consecutive_forecasts(model: str, first: int, paths: np.ndarray) -> list[Forecast]:
+    """One coffee forecast of ``model`` per day from day ``first`` after 2018-01-01 on."""
+    return [
+        Forecast(
+            "coffee",
+            model,
+            "v1.0",
+            FIRST_DATE + dt.timedelta(days=first + i),
+            FIRST_DATE + dt.timedelta(days=first + i - 1),
+            FIRST_DATE,
+            f"models:/coffee_{model}/1",
+            paths[i],
+        )
+        for i in range(len(paths))
+    ]
 
 
 def _schema(n_paths: int) -> pa.Schema:
