@@ -68,6 +68,8 @@ _CONCURRENT_MARKERS = (
     "DELTA_CONCURRENT",
     "DELTA_METADATA_CHANGED",
     "DELTA_PROTOCOL_CHANGED",
+    # Another writer is creating the table: its folder exists, its first commit does not yet.
+    "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION",
 )
 # Table properties of every Delta table we create: the features every engine reads
 # (no deletion vectors), and statistics on the columns readers filter by, not on paths.
@@ -198,7 +200,9 @@ class SparkTable:
                 f"table (use --table-format parquet, or another --table)"
             )
         table = delta_log.open_table(str(root))
-        found = delta_log.schema_types(table) if table is not None else {}
+        if table is None:  # a log with no commit yet: another writer is creating the table
+            return
+        found = delta_log.schema_types(table)
         expected = {f.name: f.dataType.typeName() for f in self.spec.schema.fields}
         if found != expected:
             missing = [c for c in expected if found.get(c) != expected[c]]

@@ -253,3 +253,17 @@ def test_a_reader_during_a_slow_write_sees_only_committed_snapshots(spark, locat
     assert counts <= {2000, 2000 + 31 * 2000} and 2000 in counts
     assert saw_uncommitted_files, "the reader never ran while the write's files were landing"
     assert DeltaTable(location).to_pyarrow_table(columns=["path_id"]).num_rows == 64000
+
+
+def test_a_table_being_created_by_another_writer_is_waited_for(spark, location):
+    # What a writer creating the table leaves before its first commit: a log with no commit.
+    # The setup check lets it be, and a write retries until the creation is done.
+    unfinished = Path(location) / "_delta_log" / "_staged_commits"
+    unfinished.mkdir(parents=True)
+    table = DistributionsTable(spark, location, "delta")
+    table.check()
+    creator = threading.Timer(1.5, shutil.rmtree, args=(Path(location) / "_delta_log",))
+    creator.start()
+    assert table.write(_frame(_forecast("naive", JULY[0]))) == 20
+    creator.join()
+    assert DeltaTable(location).to_pyarrow_table(columns=["path_id"]).num_rows == 20
