@@ -77,7 +77,7 @@ class DistributionsTable(SparkTable):
 
     def write(self, rows: pd.DataFrame, metadata: Mapping[str, object] | None = None) -> int:
         """Replace the forecasts in ``rows``; the commit names the model versions that served."""
-        served = sorted(set(rows["model_uri"].dropna().tolist())) if "model_uri" in rows else []
+        served = sorted(rows["model_uri"].dropna().unique().tolist()) if "model_uri" in rows else []
         return super().write(rows, {"model_uris": served, **(metadata or {})})
 
     def existing_keys(

@@ -31,7 +31,9 @@ def sql_literal(value: object) -> str:
 
 def key_predicate(rows: pd.DataFrame, key: Sequence[str]) -> str:
     """A predicate true for exactly the distinct ``key`` tuples of ``rows``."""
-    keys: list[tuple[Any, ...]] = sorted(set(zip(*(rows[c].tolist() for c in key), strict=True)))
+    # Distinct first, in pandas: iterating every row's values costs seconds a million rows.
+    distinct = rows.loc[:, list(key)].drop_duplicates()
+    keys: list[tuple[Any, ...]] = sorted(zip(*(distinct[c].tolist() for c in key), strict=True))
     return _factor(keys, list(key))
 
 
