@@ -272,7 +272,12 @@ STORE_OPTIONS: list[Decorator] = [
 def data(help: str, required: bool = False) -> Decorator:
     """``--data`` (``FORECAST_DATA``): a string, as a URI must keep its ``//``."""
     return click.option(
-        "--data", envvar="FORECAST_DATA", show_envvar=True, required=required, help=help
+        "--data",
+        envvar="FORECAST_DATA",
+        show_envvar=True,
+        required=required,
+        metavar="PATH|URI",
+        help=help,
     )
 
 
