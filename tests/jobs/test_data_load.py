@@ -175,3 +175,39 @@ def test_usage_errors_name_what_was_expected(tmp_path):
     assert missing.exit_code == EXIT_USAGE
     assert "does not exist" in missing.output
     assert not (tmp_path / "lake").exists()
+
+
+WEATHER_HEADER = "date,region,temp_min,temp_mean,temp_max,precipitation,humidity,radiation\n"
+
+
+def test_weather_with_empty_measurements_reloads_as_unchanged_and_a_fill_is_an_update(
+    lake, tmp_path
+):
+    sparse = _file(tmp_path, "sparse.csv", WEATHER_HEADER + "2025-11-11,Brazil,15,20,25,0,,\n")
+    assert (
+        "1 rows inserted, 0 updated; version 1" in _load("--weather", sparse, "--data", lake).output
+    )
+    again = _load("--weather", sparse, "--data", lake)
+    assert "weather: unchanged (every row already held); version 1" in again.output
+    filled = _file(tmp_path, "filled.csv", WEATHER_HEADER + "2025-11-11,Brazil,15,20,25,0,80,\n")
+    assert (
+        "0 rows inserted, 1 updated; version 2" in _load("--weather", filled, "--data", lake).output
+    )
+    rows = DeltaTable(f"{lake}/weather").to_pandas().sort_values("date")
+    assert rows["humidity"].tolist()[-1] == 80.0
+    assert rows["radiation"].isna().all()
+
+
+def test_conflicting_weather_rows_name_the_region_and_the_column(lake, tmp_path):
+    clash = _file(
+        tmp_path,
+        "clash.csv",
+        WEATHER_HEADER + "2025-11-11,Brazil,15,20,25,0,,\n2025-11-11,Brazil,15,21,25,0,,\n",
+    )
+    result = _load("--weather", clash, "--data", lake)
+    assert result.exit_code == EXIT_USAGE
+    assert result.output == (
+        "Error: clash.csv: duplicate key (Brazil, 2025-11-11) with conflicting 'temp_mean' "
+        "values 20.0 and 21.0; expected one row per region and date\n"
+    )
+    assert DeltaTable(f"{lake}/weather").version() == 0

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 from forecast_core.errors import DataError
 from forecast_core.tables.inputs import load_files, load_inputs
@@ -95,3 +95,19 @@ def test_a_table_written_by_another_tool_is_validated_like_a_file(tmp_path):
     _write_prices(str(future / "prices"), 5.0, TODAY + dt.timedelta(days=1))
     with pytest.raises(DataError, match=r"2026-01-02 \(coffee\) is after today 2026-01-01"):
         load_inputs(str(future), today=TODAY)
+
+
+def test_creating_a_table_another_loader_created_writes_nothing(tmp_path, files):
+    """Two first loads racing: the loser's creation gives way, and its rows are merged."""
+    from forecast_core.tables import delta_log
+    from forecast_core.tables.inputs import SCHEMAS, merge, read
+
+    root = str(tmp_path / "lake")
+    load_files(root, {"prices": files["prices"]}, TODAY, {})
+    empty = pa.Table.from_pylist([], schema=SCHEMAS["prices"])
+    assert delta_log.create_table(f"{root}/prices", empty, CommitProperties()) is False
+    snapshot = read(root, "prices")
+    assert snapshot is not None
+    rows = snapshot.rows.tail(1).assign(date=lambda f: pd.to_datetime(f["date"]), close=1.0)
+    result = merge(root, "prices", rows, {})
+    assert (result.inserted, result.updated, result.version) == (0, 1, 1)
