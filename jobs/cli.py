@@ -1,4 +1,4 @@
-"""The ``forecast`` command: daily, backfill, plan, inspect (and evaluate, report, k8s).
+"""The ``forecast`` command: daily, backfill, plan, inspect (and evaluate, report, k8s, data).
 
 Every command reads its common options from the environment too (``show_envvar`` in
 ``--help``). Exit codes: 0 every requested forecast exists; 1 at least one model failed
@@ -15,7 +15,6 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -36,6 +35,7 @@ from jobs.common import (
     utc_now,
     utc_today,
 )
+from jobs.data_commands import data as data_commands
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
 from jobs.reporting import ConsoleReporter
@@ -60,7 +60,7 @@ def _run(
     seed: int,
     max_staleness_days: int,
     flush_rows: int,
-    data: Path | None,
+    data: str | None,
     store: options.StoreSettings,
     start: dt.date,
     end: dt.date,
@@ -72,11 +72,11 @@ def _run(
     ``run_identity`` (command, shard) goes into every table commit, beside the model
     versions and forecast dates, so the table history says which run wrote what.
     """
-    from forecast_core.data import load_dataset
     from forecast_core.mlflow_registry import ModelRegistry
     from forecast_core.pipeline import ForecastPipeline, check_forecast_range
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.inputs import load_inputs
 
     quiet_libraries()
     config = RunConfig(
@@ -92,7 +92,8 @@ def _run(
     stores = store.config()
     today = utc_today()
     started = time.perf_counter()
-    history = load_dataset(data, today=today).history(config.commodity)
+    dataset = load_inputs(data, today=today)
+    history = dataset.history(config.commodity)
     data_load_seconds = time.perf_counter() - started
     check_forecast_range(history, start, end, today, config.max_staleness_days)
     windows = select_windows(config.cadence.windows(start, end))
@@ -112,7 +113,11 @@ def _run(
         start_spark,
         stores.table_location,
         stores.table_format,
-        commit_metadata={**run_identity, "forecast_dates": f"{start}..{end}"},
+        commit_metadata={
+            **run_identity,
+            "forecast_dates": f"{start}..{end}",
+            **dataset.lineage(),
+        },
     )
     table.check()
     store.home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
@@ -361,6 +366,7 @@ cli.add_command(k8s)
 cli.add_command(evaluate)
 cli.add_command(report)
 cli.add_command(table_commands)
+cli.add_command(data_commands)
 
 
 def main() -> None:

@@ -105,7 +105,7 @@ def _evaluate(
     models: str,
     model_version: str,
     fan_date: dt.date | None,
-    data: Path | None,
+    data: str | None,
     store: options.StoreSettings,
     metrics_table: str | None,
 ) -> _Evaluated:
@@ -115,7 +115,6 @@ def _evaluate(
         ConfigError, DataError, RegistryError: Bad options, data, or an unreachable tracking
             server (exit 2 through ``common.exit_on_setup_errors``); nothing is written.
     """
-    from forecast_core.data import load_dataset
     from forecast_core.evaluation import (
         EvaluationConfig,
         evaluate_forecasts,
@@ -123,6 +122,7 @@ def _evaluate(
     )
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.inputs import load_inputs
     from forecast_core.tracking_server import check_tracking_server
 
     common.quiet_libraries()
@@ -135,7 +135,7 @@ def _evaluate(
         fan_date=fan_date,
     )
     stores = store.config()
-    history = load_dataset(data, today=common.utc_today()).history(config.commodity)
+    history = load_inputs(data, today=common.utc_today()).history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format

@@ -268,12 +268,48 @@ STORE_OPTIONS: list[Decorator] = [
 ]
 """Where models and tables live, and the Spark session (``StoreSettings`` holds them)."""
 
-DATA_OPTION: Decorator = click.option(
-    "--data",
-    envvar="FORECAST_DATA",
-    show_envvar=True,
-    default=None,
-    type=click.Path(path_type=Path),
-    help="Data folder or prices file (CSV/Parquet); default: bundled sample.",
+
+def data(help: str, required: bool = False) -> Decorator:
+    """``--data`` (``FORECAST_DATA``): a string, as a URI must keep its ``//``."""
+    return click.option(
+        "--data",
+        envvar="FORECAST_DATA",
+        show_envvar=True,
+        required=required,
+        metavar="PATH|URI",
+        help=help,
+    )
+
+
+DATA_OPTION: Decorator = data(
+    "Data folder or prices file (CSV/Parquet), or the root of the prices and weather "
+    "Delta tables (a folder or URI, e.g. s3a://bucket/inputs); default: bundled sample."
 )
 """The user's data, or the bundled sample."""
+
+
+def _rows_file(table: str, help: str) -> Decorator:
+    return click.option(
+        f"--{table}",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help=help,
+    )
+
+
+LOAD_OPTIONS: list[Decorator] = [
+    _rows_file(
+        "prices",
+        "New or corrected prices (CSV/Parquet, the prices schema): merged by (commodity, date).",
+    ),
+    _rows_file(
+        "weather",
+        "New or corrected weather (CSV/Parquet, the weather schema): merged by (region, date).",
+    ),
+    data(
+        "Root of the prices and weather Delta tables (a folder or URI, e.g. "
+        "s3a://bucket/inputs); the tables are created on first load.",
+        required=True,
+    ),
+]
+"""What ``forecast data load`` takes: the files of new rows and the tables to merge into."""

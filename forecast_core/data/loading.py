@@ -1,7 +1,8 @@
 """Load and validate price and weather data: the bundled sample or the user's own files.
 
 A data path is either a folder holding ``prices.<ext>`` and optionally ``weather.<ext>``
-(``ext`` one of csv, csv.gz, parquet) or a single prices file. Every problem is reported
+(``ext`` one of csv, csv.gz, parquet) or a single prices file. The Delta input tables
+(``tables.inputs``) are validated by the same functions. Every problem is reported
 as one ``DataError`` line naming the file, the column, the first bad value or date, and
 what was expected.
 """
@@ -9,7 +10,8 @@ what was expected.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Literal, overload
@@ -46,11 +48,18 @@ class MarketDataset:
         prices: Tidy prices in the ``prices`` schema, sorted by commodity then date.
         weather: Tidy weather in the ``weather`` schema (may be empty).
         source: Where the data came from, for messages.
+        versions: The Delta version of each input table read (``prices``, ``weather``);
+            empty for files.
     """
 
     prices: pd.DataFrame
     weather: pd.DataFrame
     source: str
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def lineage(self) -> dict[str, object]:
+        """What a table commit records of these inputs: the Delta versions read, if any."""
+        return {"input_versions": dict(self.versions)} if self.versions else {}
 
     @property
     def commodities(self) -> list[str]:
@@ -99,17 +108,22 @@ def load_dataset(path: str | Path | None = None, today: dt.date | None = None) -
         prices_file, weather_file = root, None
     else:
         raise DataError(f"data path {str(root)!r} does not exist; expected a folder or a file")
-    prices = validate_prices(_read_table(prices_file), prices_file.name, today)
+    prices = validate_prices(read_file(prices_file), prices_file.name, today)
     weather = (
-        validate_weather(_read_table(weather_file), weather_file.name, today)
+        validate_weather(read_file(weather_file), weather_file.name, today)
         if weather_file is not None
-        else _empty_weather()
+        else empty_weather()
     )
     return MarketDataset(prices, weather, str(root))
 
 
 def validate_prices(raw: pd.DataFrame, source: str, today: dt.date | None = None) -> pd.DataFrame:
     """Check and normalise a prices frame to the ``prices`` schema."""
+    return check_prices(normalise_prices(raw, source), source, today)
+
+
+def normalise_prices(raw: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The ``prices`` columns of ``raw``, typed and cleaned; each row checked on its own."""
     frame = _with_columns(raw, PRICE_COLUMNS, source)
     frame["date"] = _parse_dates(frame["date"], source)
     unnamed = frame["commodity"].isna() | (frame["commodity"].astype(str).str.strip() == "")
@@ -136,6 +150,11 @@ def validate_prices(raw: pd.DataFrame, source: str, today: dt.date | None = None
                 f"{source}: column {column!r}: non-positive value {value!r} on "
                 f"{row.date.date()} ({row.commodity}); expected prices > 0"
             )
+    return frame
+
+
+def check_prices(frame: pd.DataFrame, source: str, today: dt.date | None = None) -> pd.DataFrame:
+    """Check a normalised prices frame across rows (calendar, gaps); sorted by key."""
     for commodity, rows in frame.groupby("commodity", sort=True):
         _check_calendar(rows["date"], source, str(commodity), today)
         _check_gaps(rows["date"], source, str(commodity))
@@ -144,6 +163,11 @@ def validate_prices(raw: pd.DataFrame, source: str, today: dt.date | None = None
 
 def validate_weather(raw: pd.DataFrame, source: str, today: dt.date | None = None) -> pd.DataFrame:
     """Check and normalise a weather frame to the ``weather`` schema."""
+    return check_weather(normalise_weather(raw, source), source, today)
+
+
+def normalise_weather(raw: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The ``weather`` columns of ``raw``, typed and cleaned; each row checked on its own."""
     for column in WEATHER_OPTIONAL_COLUMNS:
         if column not in raw.columns:
             raw = raw.assign(**{column: np.nan})
@@ -152,9 +176,28 @@ def validate_weather(raw: pd.DataFrame, source: str, today: dt.date | None = Non
     frame["region"] = frame["region"].astype(str).str.strip()
     for column in WEATHER_COLUMNS[2:]:
         frame[column] = _parse_numbers(frame[column], source, column)
+    return frame
+
+
+def check_weather(frame: pd.DataFrame, source: str, today: dt.date | None = None) -> pd.DataFrame:
+    """Check a normalised weather frame across rows (calendar); sorted by key."""
     for region, rows in frame.groupby("region", sort=True):
         _check_calendar(rows["date"], source, str(region), today)
     return frame.sort_values(["region", "date"], kind="stable").reset_index(drop=True)
+
+
+VALIDATORS: dict[
+    str,
+    tuple[
+        Callable[[pd.DataFrame, str], pd.DataFrame],
+        Callable[[pd.DataFrame, str, dt.date | None], pd.DataFrame],
+    ],
+] = {
+    "prices": (normalise_prices, check_prices),
+    "weather": (normalise_weather, check_weather),
+}
+"""Per input (``prices``, ``weather``): the row-by-row normalisation, then the checks
+across rows (which need the rows sorted by the input's key, ``INPUT_KEYS``)."""
 
 
 @overload
@@ -177,7 +220,8 @@ def _find_table(root: Path, stem: str, *, required: bool) -> Path | None:
     return None
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_file(path: Path) -> pd.DataFrame:
+    """The rows of one CSV (optionally gzipped) or Parquet file; ``DataError`` if unreadable."""
     try:
         frame = pd.read_parquet(path) if path.name.endswith(".parquet") else pd.read_csv(path)
     except pd.errors.EmptyDataError:
@@ -259,6 +303,7 @@ def _check_gaps(dates: pd.Series, source: str, commodity: str) -> None:
         )
 
 
-def _empty_weather() -> pd.DataFrame:
+def empty_weather() -> pd.DataFrame:
+    """A weather frame with no rows, in the ``weather`` schema."""
     frame = pd.DataFrame({column: pd.Series(dtype="float64") for column in WEATHER_COLUMNS})
     return frame.astype({"date": "datetime64[ns]", "region": "object"})

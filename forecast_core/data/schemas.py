@@ -32,6 +32,12 @@ WEATHER_REQUIRED_COLUMNS: tuple[str, ...] = (
 WEATHER_OPTIONAL_COLUMNS: tuple[str, ...] = ("humidity", "radiation")
 WEATHER_COLUMNS: tuple[str, ...] = (*WEATHER_REQUIRED_COLUMNS, *WEATHER_OPTIONAL_COLUMNS)
 
+INPUT_KEYS: dict[str, tuple[str, str]] = {
+    "prices": ("commodity", "date"),
+    "weather": ("region", "date"),
+}
+"""The key of each input: one row per key, and what a load merges by."""
+
 
 @dataclass(frozen=True)
 class Commodity:

@@ -12,9 +12,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.dataset as ds
-from deltalake import DeltaTable
-from deltalake.exceptions import TableNotFoundError
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import DeltaError, TableNotFoundError
 
 
 def open_table(location: str, version: int | None = None) -> DeltaTable | None:
@@ -23,6 +24,20 @@ def open_table(location: str, version: int | None = None) -> DeltaTable | None:
         return DeltaTable(location, version=version)
     except TableNotFoundError:
         return None
+
+
+def create_table(location: str, rows: pa.Table, properties: CommitProperties) -> bool:
+    """Create the Delta table at ``location`` holding ``rows``, in one commit.
+
+    Returns False, writing nothing, if a table is already there (another writer's).
+    """
+    try:
+        write_deltalake(location, rows, mode="error", commit_properties=properties)
+    except DeltaError as error:
+        if "already exists" not in str(error):
+            raise
+        return False
+    return True
 
 
 def distinct_rows(

@@ -227,6 +227,58 @@ def test_default_notes_explain_how_to_plan_and_enable_a_backfill(default_render)
     assert "port-forward" in notes
 
 
+BACKFILL_2020 = {"enabled": True, "start": "2020-01-01", "end": "2020-12-31", "shards": 2}
+
+
+def test_a_data_volume_is_mounted_read_only_in_every_pod_and_named_as_forecast_data() -> None:
+    objects, notes = render_chart({"dataVolume": {"enabled": True}, "backfill": BACKFILL_2020})
+    claim = objects["PersistentVolumeClaim", "commodity-forecast-data"]
+    assert claim["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+    assert claim["spec"]["resources"]["requests"]["storage"] == "1Gi"
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert "storageClassName" not in claim["spec"]  # the cluster default
+    for workload in (
+        objects["CronJob", "commodity-forecast-daily"],
+        objects["Job", "commodity-forecast-backfill"],
+    ):
+        volumes = {v["name"]: v for v in pod_spec(workload)["volumes"]}
+        assert volumes["data"]["persistentVolumeClaim"] == {
+            "claimName": "commodity-forecast-data",
+            "readOnly": True,
+        }
+        mounts = forecast_container(workload)["volumeMounts"]
+        assert {"name": "data", "mountPath": "/data", "readOnly": True} in mounts
+        assert_hardened_pod(workload)
+    assert objects["ConfigMap", "commodity-forecast"]["data"]["FORECAST_DATA"] == "/data"
+    assert "forecast data load --prices FILE --data /data" in notes
+    for manifest in objects.values():
+        validate_strict(manifest)
+
+
+def test_an_existing_claim_is_mounted_and_config_data_names_a_folder_in_it() -> None:
+    values = {
+        "dataVolume": {"enabled": True, "existingClaim": "team-data", "mountPath": "/mnt/in"},
+        "config": {"data": "/mnt/in/lake"},
+    }
+    objects, notes = render_chart(values)
+    assert not any(kind == "PersistentVolumeClaim" for kind, _ in objects)
+    pod = pod_spec(objects["CronJob", "commodity-forecast-daily"])
+    claims = [
+        v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if v["name"] == "data"
+    ]
+    assert claims == ["team-data"]
+    assert objects["ConfigMap", "commodity-forecast"]["data"]["FORECAST_DATA"] == "/mnt/in/lake"
+    assert "FORECAST_DATA=/mnt/in/lake (volume team-data at /mnt/in)" in notes
+
+
+def test_without_data_the_notes_say_the_sample_is_stale(default_render) -> None:
+    objects, notes = default_render
+    assert "FORECAST_DATA" not in objects["ConfigMap", "commodity-forecast"]["data"]
+    assert "bundled sample, which ends on 2025-11-14" in notes
+    volumes = pod_spec(objects["CronJob", "commodity-forecast-daily"])["volumes"]
+    assert [v["name"] for v in volumes] == ["scratch"]
+
+
 BAD_VALUES = {
     "schedule is not a string": {"daily": {"schedule": 6}},
     "schedule has four fields": {"daily": {"schedule": "0 6 * *"}},
@@ -245,6 +297,10 @@ BAD_VALUES = {
         "backfill": {"enabled": True, "start": "01/02/2020", "end": "2024-12-31"}
     },
     "misspelled key": {"daily": {"shedule": "0 6 * * *"}},
+    "data volume mounted at a relative path": {"dataVolume": {"mountPath": "data"}},
+    "data volume over the scratch volume": {"dataVolume": {"mountPath": "/scratch"}},
+    "data volume size not a quantity": {"dataVolume": {"size": "lots"}},
+    "data volume unknown access mode": {"dataVolume": {"accessModes": ["ReadMostly"]}},
 }
 
 

@@ -88,6 +88,17 @@ BAD_INPUTS = [
         id="bad-model-version",
     ),
     pytest.param(
+        ["daily", "--forecast-date", "2024-07-15", "--data", "file:///nowhere/lake"],
+        "file:///nowhere/lake: no Delta table at file:///nowhere/lake/prices; "
+        "expected a prices table",
+        id="data-tables-missing",
+    ),
+    pytest.param(
+        ["data", "load", "--data", "file:///nowhere/lake"],
+        "no file to load; expected --prices FILE and/or --weather FILE",
+        id="load-without-a-file",
+    ),
+    pytest.param(
         ["plan", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-count", "0"],
         "shard count",
         id="zero-shards",

@@ -150,10 +150,26 @@ spec:
       volumeMounts:
         - name: scratch
           mountPath: /scratch
+        {{- if $root.Values.dataVolume.enabled }}
+        - name: data
+          mountPath: {{ $root.Values.dataVolume.mountPath }}
+          readOnly: {{ $root.Values.dataVolume.readOnly }}
+        {{- end }}
   volumes:
     - name: scratch
       emptyDir:
         sizeLimit: {{ $root.Values.scratch.sizeLimit }}
+    {{- if $root.Values.dataVolume.enabled }}
+    - name: data
+      persistentVolumeClaim:
+        claimName: {{ include "commodity-forecast.dataClaimName" $root }}
+        readOnly: {{ $root.Values.dataVolume.readOnly }}
+    {{- end }}
+{{- end }}
+
+{{/* The PersistentVolumeClaim of the data volume: the existing one, or the chart's. */}}
+{{- define "commodity-forecast.dataClaimName" -}}
+{{- default (printf "%s-data" (include "commodity-forecast.fullname" .)) .Values.dataVolume.existingClaim }}
 {{- end }}
 
 {{/*
