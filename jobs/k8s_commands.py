@@ -29,7 +29,7 @@ def k8s() -> None:
 @k8s.command("backfill-job")
 @options.start()
 @options.end()
-@options.commodity("Commodity key.")
+@options.commodities()
 @options.models()
 @options.train_frequency()
 @options.model_version("Model version label.")

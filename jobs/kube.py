@@ -28,7 +28,7 @@ from urllib3.exceptions import HTTPError
 
 from forecast_core.cadence import Cadence
 from forecast_core.errors import ConfigError, ForecastCoreError
-from forecast_core.names import check_model_version, parse_model_names
+from forecast_core.names import check_model_version, parse_commodities, parse_model_names
 from forecast_core.planning import BackfillPlan, plan_backfill
 
 APP_NAME = "commodity-forecast"
@@ -50,7 +50,6 @@ TTL_SECONDS_AFTER_FINISHED = 7 * 24 * 3600
 MAX_JOB_NAME_LENGTH = 56
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_COMMODITY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class KubernetesApiError(ForecastCoreError):
@@ -83,7 +82,8 @@ class BackfillJobOptions:
 
     Attributes:
         image: The job image reference (``registry/name:tag``).
-        commodity: The commodity key, lower case (``coffee``).
+        commodity: The commodity keys, lower case and comma-separated (``coffee``,
+            ``coffee,sugar``), or ``all``.
         models: Registered model names, already normalised (``parse_model_names``).
         frequency: The training cadence, one of ``cadence.FREQUENCIES``.
         model_version: The model version label written with every forecast.
@@ -119,10 +119,10 @@ class BackfillJobOptions:
     def __post_init__(self) -> None:
         if not self.image or any(char.isspace() for char in self.image):
             raise ConfigError(f"image {self.image!r} is not valid; expected e.g. registry/name:tag")
-        if not _COMMODITY.match(self.commodity):
+        if ",".join(parse_commodities(self.commodity)) != self.commodity:
             raise ConfigError(
-                f"commodity {self.commodity!r} is not valid; expected a lower-case key like "
-                "'coffee'"
+                f"commodity {self.commodity!r} is not valid; expected lower-case keys like "
+                "'coffee' or 'coffee,sugar', or 'all'"
             )
         if not isinstance(self.models, tuple) or parse_model_names(self.models) != self.models:
             raise ConfigError(
@@ -144,8 +144,14 @@ class BackfillJobOptions:
     @property
     def plan(self) -> BackfillPlan:
         """The backfill plan (``forecast plan``) these options describe."""
+        # ``all`` is sized as one commodity: the Job is built without reading the data.
         return plan_backfill(
-            Cadence(self.frequency), self.start, self.end, self.shard_count, len(self.models)
+            Cadence(self.frequency),
+            self.start,
+            self.end,
+            self.shard_count,
+            len(self.models),
+            parse_commodities(self.commodity),
         )
 
     @property
@@ -169,7 +175,7 @@ class BackfillJobOptions:
         duplicate instead of running it twice.
         """
         version = re.sub(r"[^a-z0-9]+", "-", self.model_version.lower()).strip("-")
-        commodity = self.commodity.replace("_", "-")
+        commodity = re.sub(r"[^a-z0-9]+", "-", self.commodity)
         name = f"backfill-{commodity}-{version}-{self.start:%Y%m%d}-{self.end:%Y%m%d}"
         return name[:MAX_JOB_NAME_LENGTH].strip("-")
 

@@ -26,6 +26,7 @@ from forecast_core.config import (
 from forecast_core.errors import ConfigError
 from forecast_core.jars import default_jars_dir, jar_paths
 from forecast_core.names import (
+    ALL_COMMODITIES,
     DEFAULT_COMMODITY,
     DEFAULT_FREQUENCY,
     DEFAULT_MODEL_VERSION,
@@ -84,6 +85,14 @@ def commodity(
     return click.option("--commodity", default=default, show_default=default is not None, help=help)
 
 
+def commodities(
+    help: str = "Commodities: a key, a comma-separated list (coffee,sugar,cocoa) or "
+    f"'{ALL_COMMODITIES}' (every commodity in the data).",
+) -> Decorator:
+    """``--commodity`` of the commands that run per commodity (one or more, or ``all``)."""
+    return click.option("--commodity", default=DEFAULT_COMMODITY, show_default=True, help=help)
+
+
 def models() -> Decorator:
     """``--models``: comma-separated registered model names."""
     return click.option(
@@ -132,7 +141,7 @@ def as_json(help: str) -> Decorator:
 
 
 RUN_OPTIONS: list[Decorator] = [
-    commodity(),
+    commodities(),
     models(),
     train_frequency(),
     model_version(),

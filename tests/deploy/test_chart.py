@@ -93,7 +93,7 @@ def test_default_cronjob_runs_daily_at_six_utc(default_render) -> None:
     assert_hardened_pod(cronjob)
     args = forecast_container(cronjob)["args"]
     assert args[0] == "daily"
-    assert option_value(args, "--commodity") == "coffee"
+    assert option_value(args, "--commodity") == "all"
     assert option_value(args, "--models") == "naive,random_walk,sarimax,xgboost"
     assert option_value(args, "--train-frequency") == "semiannually"
     assert option_value(args, "--model-version") == "v1.0"
@@ -245,6 +245,9 @@ BAD_VALUES = {
         "backfill": {"enabled": True, "start": "01/02/2020", "end": "2024-12-31"}
     },
     "misspelled key": {"daily": {"shedule": "0 6 * * *"}},
+    "all beside commodity names": {"forecast": {"commodity": "all,coffee"}},
+    "commodity list with a space": {"forecast": {"commodity": "coffee, sugar"}},
+    "upper-case commodity": {"forecast": {"commodity": "Coffee"}},
 }
 
 
@@ -258,6 +261,15 @@ def test_schema_accepts_defaults_and_overrides() -> None:
     with helm.Chart.load(CHART_DIR) as chart:
         chart.validate_schema(None)
         chart.validate_schema(overrides())
+
+
+@pytest.mark.parametrize("commodity", ["all", "coffee", "coffee,sugar,cocoa", "soy_beans"])
+def test_schema_accepts_what_the_jobs_parse_as_given(commodity: str) -> None:
+    from forecast_core.names import parse_commodities
+
+    assert ",".join(parse_commodities(commodity)) == commodity
+    with helm.Chart.load(CHART_DIR) as chart:
+        chart.validate_schema({"forecast": {"commodity": commodity}})
 
 
 def test_schema_model_names_and_versions_follow_the_code() -> None:
