@@ -44,6 +44,12 @@ DEFAULT_TABLE_FORMAT = "delta"
 DEFAULT_SPARK_MASTER = "local[2]"
 
 
+# forecast monitor's thresholds (evaluation.compute.monitoring.MonitorThresholds).
+DEFAULT_MONITOR_LOOKBACK_DAYS = 56  # 8 weeks of forecast dates
+DEFAULT_COVERAGE_80_BAND = (0.65, 0.95)
+DEFAULT_MIN_CRPS_SKILL = -0.10
+DEFAULT_MAX_PRICE_AGE_DAYS = 5
+
 HORIZON_DAYS = 14  # day 1 is the forecast date, day 14 thirteen calendar days later
 DEFAULT_N_PATHS = 2000
 

@@ -44,6 +44,7 @@ from jobs.common import (
 )
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
+from jobs.monitor_commands import monitor
 from jobs.reporting import ConsoleReporter
 from jobs.table_commands import table as table_commands
 
@@ -474,6 +475,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 cli.add_command(k8s)
 cli.add_command(evaluate)
 cli.add_command(report)
+cli.add_command(monitor)
 cli.add_command(table_commands)
 
 

@@ -69,13 +69,45 @@ def test_every_rendered_object_is_valid_for_kubernetes_1_33(values_name: str) ->
         validate_strict(manifest)
 
 
-def test_default_rendering_has_the_daily_workload_only(default_render) -> None:
+def test_default_rendering_has_the_daily_workload_and_its_monitor(default_render) -> None:
     objects, _ = default_render
     assert set(objects) == {
         ("ServiceAccount", "commodity-forecast"),
         ("ConfigMap", "commodity-forecast"),
         ("CronJob", "commodity-forecast-daily"),
+        ("CronJob", "commodity-forecast-monitor"),
     }
+
+
+def test_the_monitor_runs_at_seven_utc_with_the_daily_selection_and_thresholds(
+    default_render,
+) -> None:
+    objects, _ = default_render
+    cronjob = objects["CronJob", "commodity-forecast-monitor"]
+    assert (cronjob["spec"]["schedule"], cronjob["spec"]["timeZone"]) == ("0 7 * * *", "Etc/UTC")
+    assert job_spec(cronjob)["backoffLimit"] == 0
+    assert_pod_failure_policy(cronjob, "FailJob")
+    assert_hardened_pod(cronjob)
+    args = forecast_container(cronjob)["args"]
+    assert args[0] == "monitor"
+    assert option_value(args, "--commodity") == "all"
+    assert option_value(args, "--models") == "naive,random_walk,sarimax,xgboost"
+    assert option_value(args, "--lookback-days") == "56"
+    assert option_value(args, "--coverage-80-min") == "0.65"
+    assert option_value(args, "--min-crps-skill") == "-0.1"
+    assert option_value(args, "--max-price-age-days") == "5"
+
+
+def test_the_monitor_follows_its_values_and_can_be_disabled() -> None:
+    values = {"monitor": {"schedule": "30 8 * * 1-5", "lookbackDays": 28, "coverage80Max": 0.9}}
+    objects, _ = render_chart(values)
+    cronjob = objects["CronJob", "commodity-forecast-monitor"]
+    assert cronjob["spec"]["schedule"] == "30 8 * * 1-5"
+    args = forecast_container(cronjob)["args"]
+    assert option_value(args, "--lookback-days") == "28"
+    assert option_value(args, "--coverage-80-max") == "0.9"
+    disabled, _ = render_chart({"monitor": {"enabled": False}})
+    assert ("CronJob", "commodity-forecast-monitor") not in disabled
 
 
 def test_default_cronjob_runs_daily_at_six_utc(default_render) -> None:
@@ -245,6 +277,9 @@ BAD_VALUES = {
         "backfill": {"enabled": True, "start": "01/02/2020", "end": "2024-12-31"}
     },
     "misspelled key": {"daily": {"shedule": "0 6 * * *"}},
+    "monitor coverage above 1": {"monitor": {"coverage80Max": 1.5}},
+    "monitor lookback of zero days": {"monitor": {"lookbackDays": 0}},
+    "monitor schedule not a string": {"monitor": {"schedule": 7}},
     "all beside commodity names": {"forecast": {"commodity": "all,coffee"}},
     "commodity list with a space": {"forecast": {"commodity": "coffee, sugar"}},
     "upper-case commodity": {"forecast": {"commodity": "Coffee"}},

@@ -68,6 +68,21 @@ BAD_INPUTS = [
         id="report-of-several-commodities",
     ),
     pytest.param(
+        ["monitor", "--coverage-80-min", "0.9", "--coverage-80-max", "0.8"],
+        "coverage band 0.9..0.8 is not valid; expected 0 <= min < max <= 1",
+        id="monitor-inverted-band",
+    ),
+    pytest.param(
+        ["monitor", "--lookback-days", "0"],
+        "'FORECAST_MONITOR_LOOKBACK_DAYS'): 0 is not in the range x>=1",
+        id="monitor-no-lookback",
+    ),
+    pytest.param(
+        ["monitor", "--commodity", "gold"],
+        "unknown commodity 'gold'; expected one of: cocoa, coffee, sugar (or 'all')",
+        id="monitor-unknown-commodity",
+    ),
+    pytest.param(
         ["daily", "--forecast-date", "2024-13-01"],
         "'2024-13-01' does not match",
         id="malformed-date",
