@@ -163,7 +163,8 @@ def _run(
         if error:
             failed[name] = error
     if failed:
-        click.echo(f"Failed commodities: {'; '.join(f'{c} ({e})' for c, e in failed.items())}")
+        named = "; ".join(f"{c} ({e})" for c, e in failed.items())
+        click.echo(redact_credentials(f"Failed commodities: {named}"))
     sys.exit(EXIT_MODEL_FAILED if failed else EXIT_OK)
 
 

@@ -26,6 +26,7 @@ from forecast_core.errors import (
     TableError,
 )
 from forecast_core.names import ALL_COMMODITIES, parse_commodities, resolve_commodities
+from forecast_core.redaction import redact_credentials
 from jobs import common, options
 
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
@@ -226,7 +227,8 @@ def evaluate(output: Path | None, **selection: Any) -> None:
     if len(failed) == len(commodities):
         raise DataError("nothing evaluated: " + "; ".join(f"{c}: {e}" for c, e in failed.items()))
     if failed:
-        click.echo(f"Failed commodities: {'; '.join(f'{c} ({e})' for c, e in failed.items())}")
+        named = "; ".join(f"{c} ({e})" for c, e in failed.items())
+        click.echo(redact_credentials(f"Failed commodities: {named}"))
     sys.exit(common.EXIT_MODEL_FAILED if failed else common.EXIT_OK)
 
 

@@ -255,6 +255,8 @@ def test_notes_explain_how_to_follow_a_backfill_and_open_mlflow(overrides_render
 def test_default_notes_explain_how_to_plan_and_enable_a_backfill(default_render) -> None:
     _, notes = default_render
     assert "forecast plan --start" in notes
+    assert "--commodity all --shard-count N" in notes
+    assert "CronJob commodity-forecast-monitor runs `forecast monitor`" in notes
     assert "backfill.enabled=true" in notes
     assert "port-forward" in notes
 
