@@ -2,7 +2,7 @@
 
 ``build_backfill_job`` turns ``BackfillJobOptions`` into a ``kubernetes.client.V1Job``: one
 index per shard, ``completions`` sized from the backfill plan (``planning.plan_backfill``:
-never more shards than training windows), ``FORECAST_SHARD_COUNT`` equal to
+never more shards than (commodity, window) units), ``FORECAST_SHARD_COUNT`` equal to
 ``completions`` so each pod's ``forecast backfill`` knows its share (its index comes from
 ``JOB_COMPLETION_INDEX``, which Kubernetes sets). The pod is the one of
 ``k8s/job-backfill.yaml`` and of the Helm chart's backfill template: non-root, read-only
@@ -89,7 +89,7 @@ class BackfillJobOptions:
         model_version: The model version label written with every forecast.
         start: First forecast date of the backfill (inclusive).
         end: Last forecast date of the backfill (inclusive).
-        shard_count: Shards asked for; the Job runs ``min(shard_count, windows)`` of them.
+        shard_count: Shards asked for; the Job runs ``min(shard_count, units)`` of them.
         parallelism: Shards running at the same time.
         namespace: Namespace of the Job.
         resources: CPU and memory of each pod.
@@ -161,9 +161,9 @@ class BackfillJobOptions:
 
     @property
     def completions(self) -> int:
-        """The shards the Job runs: the plan's useful shards, ``min(shard_count, windows)``.
+        """The shards the Job runs: the plan's useful shards, ``min(shard_count, units)``.
 
-        More shards than windows would start pods with nothing to do.
+        More shards than (commodity, window) units would start pods with nothing to do.
         """
         return self.plan.useful_shards
 
