@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from forecast_core.errors import ConfigError
@@ -264,60 +264,6 @@ class Cadence:
         return index
 
 
-def assign_shards(
-    windows: Sequence[TrainingWindow], shard_count: int
-) -> list[list[TrainingWindow]]:
-    """Split windows round robin into ``shard_count`` balanced shards.
-
-    Shard ``i`` owns ``windows[j]`` for every ``j`` with ``j % shard_count == i``, so shard
-    sizes differ by at most one and each shard spans the whole range (neighbouring windows,
-    which have similar cost, go to different shards).
-
-    Args:
-        windows: The windows of a backfill, usually ``Cadence.windows(start, end)``.
-        shard_count: How many shards (parallel workers) to split into.
-
-    Returns:
-        ``shard_count`` lists of windows, in input order; some are empty if there are more
-        shards than windows.
-
-    Raises:
-        ConfigError: If ``shard_count`` is not an integer of at least 1.
-    """
-    _check_shard_count(shard_count)
-    return [list(windows[shard_index::shard_count]) for shard_index in range(shard_count)]
-
-
-def shard_windows(
-    windows: Sequence[TrainingWindow], shard_index: int, shard_count: int
-) -> list[TrainingWindow]:
-    """The windows one shard owns under ``assign_shards``.
-
-    Args:
-        windows: The windows of a backfill, the same sequence for every shard.
-        shard_index: This shard's zero-based index.
-        shard_count: The number of shards.
-
-    Returns:
-        ``assign_shards(windows, shard_count)[shard_index]``.
-
-    Raises:
-        ConfigError: If ``shard_count`` is below 1 or ``shard_index`` is not in
-            ``[0, shard_count)``; the message names both values.
-    """
-    _check_shard_count(shard_count)
-    if (
-        not isinstance(shard_index, int)
-        or isinstance(shard_index, bool)
-        or not 0 <= shard_index < shard_count
-    ):
-        raise ConfigError(
-            f"shard index {shard_index!r} is not in [0, {shard_count}); expected an integer "
-            f"from 0 to {shard_count - 1} for shard count {shard_count}"
-        )
-    return assign_shards(windows, shard_count)[shard_index]
-
-
 def _check_frequency(frequency: str, shown: object) -> None:
     if frequency not in FREQUENCIES:
         raise ConfigError(f"training frequency {shown!r} is not one of {', '.join(FREQUENCIES)}")
@@ -335,11 +281,6 @@ def _check_range(start: dt.date, end: dt.date) -> None:
     _check_date("end", end)
     if start > end:
         raise ConfigError(f"start {start} is after end {end}; expected start <= end")
-
-
-def _check_shard_count(shard_count: int) -> None:
-    if not isinstance(shard_count, int) or isinstance(shard_count, bool) or shard_count < 1:
-        raise ConfigError(f"shard count {shard_count!r} is not valid; expected an integer >= 1")
 
 
 def _month_number(day: dt.date) -> int:

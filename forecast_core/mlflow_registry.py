@@ -4,7 +4,7 @@ One registered model per (commodity, model) named ``{commodity}_{model}``; each 
 model is a version tagged with ``commodity``, ``model_name``, ``model_version``,
 ``training_date``, ``data_cutoff_date`` and ``model_id`` (``Coffee_XGBoost_2025-01-01_v1.0``),
 logged in its own run with parameters, in-sample metrics and a fan chart. A version is an
-``mlflow.pyfunc`` model: ``mlflow.pyfunc.load_model(uri).predict(history_frame,
+``mlflow.pyfunc`` model: ``mlflow.pyfunc.load_model(uri).predict(pd.concat([prices, weather]),
 params={"forecast_date": "2025-01-15"})`` returns the sample paths.
 
 The version records and their resolution by date are in ``model_versions``, the pyfunc
@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import logging
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,12 @@ from forecast_core.models.base import Forecaster
 
 # Versions registered before the split pickled forecast_core.mlflow_registry.PathSamplerModel:
 # this import keeps that name loadable (tests/test_pyfunc_model.py).
-from forecast_core.pyfunc_model import PathSamplerModel, pip_requirements, signature
+from forecast_core.pyfunc_model import (
+    PathSamplerModel,
+    input_example,
+    pip_requirements,
+    signature,
+)
 from forecast_core.redaction import redact_credentials
 from forecast_core.tracking_server import check_tracking_server, check_tracking_store
 
@@ -147,17 +151,17 @@ class ModelRegistry:
                 if forecaster.training_metrics_:
                     mlflow.log_metrics(forecaster.training_metrics_)
                 self._log_fan_chart(forecaster, known, identifier)
-                with warnings.catch_warnings():
-                    # No input example on purpose: it would cost inference time per model.
-                    warnings.filterwarnings("ignore", message=".*input example was not provided")
-                    info = mlflow.pyfunc.log_model(
-                        name="model",
-                        python_model=PathSamplerModel(
-                            forecaster, commodity, known.weather_features
-                        ),
-                        signature=signature(known.weather_features),
-                        pip_requirements=pip_requirements(),
-                    )
+                python_model = PathSamplerModel(forecaster, commodity, known.weather_features)
+                example, example_params = input_example(known, training_date)
+                # One path is enough to infer the output schema.
+                output = python_model.predict(None, example, {**example_params, "n_paths": 1})
+                info = mlflow.pyfunc.log_model(
+                    name="model",
+                    python_model=python_model,
+                    signature=signature(example, output),
+                    input_example=(example, example_params),
+                    pip_requirements=pip_requirements(),
+                )
             # register_model prints its progress to stderr; the job log has its own line.
             with contextlib.redirect_stderr(io.StringIO()):
                 version = mlflow.register_model(

@@ -21,6 +21,7 @@ MODELS: dict[str, str] = {
 }
 DEFAULT_MODELS: tuple[str, ...] = tuple(MODELS)
 DEFAULT_COMMODITY = "coffee"
+ALL_COMMODITIES = "all"  # every commodity with prices in the data
 
 FREQUENCIES: tuple[str, ...] = (
     "daily",
@@ -42,6 +43,12 @@ TABLE_FORMATS: tuple[str, ...] = ("delta", "parquet")
 DEFAULT_TABLE_FORMAT = "delta"
 DEFAULT_SPARK_MASTER = "local[2]"
 
+
+# forecast monitor's thresholds (evaluation.compute.monitoring.MonitorThresholds).
+DEFAULT_MONITOR_LOOKBACK_DAYS = 56  # 8 weeks of forecast dates
+DEFAULT_COVERAGE_80_BAND = (0.65, 0.95)
+DEFAULT_MIN_CRPS_SKILL = -0.10
+DEFAULT_MAX_PRICE_AGE_DAYS = 5
 
 HORIZON_DAYS = 14  # day 1 is the forecast date, day 14 thirteen calendar days later
 DEFAULT_N_PATHS = 2000
@@ -89,3 +96,46 @@ def check_model_version(version: str) -> str:
 def is_catalog_table(location: str) -> bool:
     """Whether a table location names a catalog table (``db.distributions``), not a path/URI."""
     return "/" not in location and ":" not in location
+
+
+def parse_commodities(text: str) -> tuple[str, ...]:
+    """Comma-separated commodity keys, lower case and de-duplicated, or ``("all",)``.
+
+    Raises:
+        ConfigError: No name, a malformed key, or ``all`` beside other names.
+    """
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    if not names:
+        raise ConfigError(
+            f"no commodity given in {text!r}; expected keys like coffee,sugar or "
+            f"{ALL_COMMODITIES!r}"
+        )
+    if ALL_COMMODITIES in names and len(names) > 1:
+        raise ConfigError(
+            f"commodities {text!r} mix {ALL_COMMODITIES!r} with names; expected "
+            f"{ALL_COMMODITIES!r} alone or a list of keys"
+        )
+    for name in names:
+        if not re.match(r"^[a-z][a-z0-9_]*$", name):
+            raise ConfigError(
+                f"commodity {name!r} is not valid; expected a lower-case key like 'coffee'"
+            )
+    return names
+
+
+def resolve_commodities(names: tuple[str, ...], available: Iterable[str]) -> tuple[str, ...]:
+    """``names`` checked against the commodities of the data; ``all`` becomes every one.
+
+    Raises:
+        ConfigError: A name the data has no prices for (the message lists the known ones).
+    """
+    known = sorted(available)
+    if names == (ALL_COMMODITIES,):
+        return tuple(known)
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"unknown commodity {unknown[0]!r}; expected one of: {', '.join(known)} "
+            f"(or {ALL_COMMODITIES!r})"
+        )
+    return names

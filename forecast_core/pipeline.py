@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -35,6 +34,7 @@ from forecast_core.model_versions import ModelVersionInfo, last_training_date, r
 from forecast_core.models.base import Forecaster
 from forecast_core.models.registry import build_model
 from forecast_core.redaction import redact_credentials
+from forecast_core.seeds import forecast_seed
 from forecast_core.stores import ForecastStore, ModelStore
 from forecast_core.tables.rows import Forecast, actuals_forecast, forecasts_to_frame
 from forecast_core.tables.schemas import ACTUALS, HORIZON_DAYS
@@ -101,15 +101,6 @@ class RunSummary:
             f"already present {self.already_present}, failed {self.failed_forecasts} "
             f"(actuals {self.actuals_written}, rows written {self.rows_written})"
         )
-
-
-def forecast_seed(
-    base_seed: int, commodity: str, model_name: str, forecast_date: dt.date
-) -> np.random.SeedSequence:
-    """The random stream of one forecast: independent of sharding and run order."""
-    return np.random.SeedSequence(
-        [base_seed, zlib.crc32(f"{commodity}/{model_name}".encode()), forecast_date.toordinal()]
-    )
 
 
 def check_forecast_range(

@@ -19,11 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from forecast_core.cadence import Cadence, parse_frequency, shard_windows
+from forecast_core.cadence import Cadence, TrainingWindow, parse_frequency
 from forecast_core.config import RunConfig
-from forecast_core.errors import ConfigError, ForecastCoreError, TableError
-from forecast_core.names import parse_model_names
+from forecast_core.errors import ConfigError, DataError, ForecastCoreError, TableError
+from forecast_core.names import (
+    ALL_COMMODITIES,
+    parse_commodities,
+    parse_model_names,
+    resolve_commodities,
+)
 from forecast_core.planning import plan_backfill
+from forecast_core.redaction import redact_credentials
 from jobs import options
 from jobs.common import (
     EXIT_MODEL_FAILED,
@@ -38,11 +44,16 @@ from jobs.common import (
 from jobs.data_commands import data as data_commands
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
+from jobs.monitor_commands import monitor
 from jobs.reporting import ConsoleReporter
 from jobs.table_commands import table as table_commands
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from forecast_core.data import MarketDataset, MarketHistory
+    from forecast_core.mlflow_registry import ModelRegistry
+    from forecast_core.tables import DistributionsTable
 
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -64,39 +75,54 @@ def _run(
     store: options.StoreSettings,
     start: dt.date,
     end: dt.date,
-    select_windows: Callable[[list[Any]], list[Any]],
     run_identity: dict[str, object],
+    shard_index: int = 0,
+    shard_count: int = 1,
 ) -> None:
-    """Shared body of daily and backfill: validate everything, then run the pipeline.
+    """Shared body of daily and backfill: validate everything, then run each commodity.
 
     ``run_identity`` (command, shard) goes into every table commit, beside the model
-    versions and forecast dates, so the table history says which run wrote what.
+    versions and forecast dates, so the table history says which run wrote what. With
+    several commodities, one whose data is bad or stale fails alone (fail-open, exit 1);
+    with one, it is bad input (exit 2, nothing written).
     """
     from forecast_core.mlflow_registry import ModelRegistry
-    from forecast_core.pipeline import ForecastPipeline, check_forecast_range
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
     from forecast_core.tables.inputs import load_inputs
 
     quiet_libraries()
-    config = RunConfig(
-        commodity=commodity.strip().lower(),
-        models=tuple(models.split(",")),
-        cadence=Cadence(parse_frequency(train_frequency)),
-        model_version=model_version,
-        n_paths=n_paths,
-        seed=seed,
-        max_staleness_days=max_staleness_days,
-        flush_rows=flush_rows,
-    )
+    requested = parse_commodities(commodity)
+    cadence = Cadence(parse_frequency(train_frequency))
     stores = store.config()
     today = utc_today()
     started = time.perf_counter()
-    dataset = load_inputs(data, today=today)
-    history = dataset.history(config.commodity)
+    dataset = load_inputs(data, today=today, isolate_commodities=True)
     data_load_seconds = time.perf_counter() - started
-    check_forecast_range(history, start, end, today, config.max_staleness_days)
-    windows = select_windows(config.cadence.windows(start, end))
+    commodities = resolve_commodities(requested, dataset.commodities)
+    configs = {
+        name: RunConfig(
+            commodity=name,
+            models=tuple(models.split(",")),
+            cadence=cadence,
+            model_version=model_version,
+            n_paths=n_paths,
+            seed=seed,
+            max_staleness_days=max_staleness_days,
+            flush_rows=flush_rows,
+        )
+        for name in commodities
+    }
+    n_models = len(next(iter(configs.values())).models)
+    plan = plan_backfill(cadence, start, end, shard_count, n_models, commodities)
+    units = plan.shard(shard_index)
+    # A shard checks and runs the commodities it owns units of (a daily run owns all).
+    owned = tuple(c for c in commodities if any(u.commodity == c for u in units))
+    if len(commodities) == 1:
+        owned = commodities
+    histories, refused = _check_commodities(
+        dataset, owned, start, end, today, max_staleness_days, alone=len(commodities) == 1
+    )
     timings: dict[str, float] = {"data_load": data_load_seconds}
 
     def start_spark() -> SparkSession:
@@ -122,25 +148,97 @@ def _run(
     table.check()
     store.home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
+    failed: dict[str, str] = {}
+    if not owned:
+        click.echo("Nothing to do: this shard owns no window.")
+    for name in owned:
+        if name in refused:
+            failed[name] = refused[name]
+            click.echo(f"{name}: FAILED before the run: {refused[name]}")
+            continue
+        config = configs[name]
+        windows = [u.window for u in units if u.commodity == name]
+        click.echo(
+            f"{name}: models {', '.join(config.models)}; cadence "
+            f"{config.cadence.frequency}; version {config.model_version}; "
+            f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})"
+        )
+        error = _run_commodity(config, histories[name], registry, table, windows, timings)
+        if error:
+            failed[name] = error
+    if failed:
+        named = "; ".join(f"{c} ({e})" for c, e in failed.items())
+        click.echo(redact_credentials(f"Failed commodities: {named}"))
+    sys.exit(EXIT_MODEL_FAILED if failed else EXIT_OK)
+
+
+def _check_commodities(
+    dataset: MarketDataset,
+    commodities: tuple[str, ...],
+    start: dt.date,
+    end: dt.date,
+    today: dt.date,
+    max_staleness_days: int,
+    alone: bool,
+) -> tuple[dict[str, MarketHistory], dict[str, str]]:
+    """Each commodity's history, or why its data cannot serve [start, end].
+
+    Raises:
+        ConfigError, DataError: The commodity run ``alone`` is refused, or every one is
+            (nothing is written: exit 2).
+    """
+    from forecast_core.pipeline import check_forecast_range
+
+    histories: dict[str, MarketHistory] = {}
+    refused: dict[str, str] = {}
+    for name in commodities:
+        try:
+            history = dataset.history(name)
+            check_forecast_range(history, start, end, today, max_staleness_days)
+        except (ConfigError, DataError) as error:
+            if alone:
+                raise
+            refused[name] = str(error)
+            continue
+        histories[name] = history
+    if commodities and not histories:
+        raise DataError(
+            "no commodity can be forecast: "
+            + "; ".join(f"{name}: {error}" for name, error in refused.items())
+        )
+    return histories, refused
+
+
+def _run_commodity(
+    config: RunConfig,
+    history: MarketHistory,
+    registry: ModelRegistry,
+    table: DistributionsTable,
+    windows: list[TrainingWindow],
+    timings: dict[str, float],
+) -> str | None:
+    """Run the pipeline for one commodity and print its summary; what failed, or None."""
+    from forecast_core.pipeline import ForecastPipeline
+
     reporter = ConsoleReporter()
-    click.echo(
-        f"{config.commodity}: models {', '.join(config.models)}; cadence "
-        f"{config.cadence.frequency}; version {config.model_version}; "
-        f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})"
-    )
     try:
         pipeline = ForecastPipeline(config, history, registry, table, reporter, now=utc_now())
         summary = pipeline.run(windows)
     except ForecastCoreError as error:
         reporter.finish()
-        fail(f"run stopped: {error}", EXIT_MODEL_FAILED)
+        click.echo(f"Error: run stopped: {redact_credentials(str(error))}", err=True)
+        return f"run stopped: {error}"
     reporter.finish()
     summary.timings = {**timings, **summary.timings}
+    timings.clear()  # the shared start-up phases count once, in the first summary
     click.echo(f"Summary: {summary.describe()}")
     click.echo(f"Timings: {summary.describe_timings()}")
     for failure in summary.failures:
         click.echo(f"  failed: {failure.model_name} ({failure.scope}): {failure.error}")
-    sys.exit(EXIT_OK if summary.ok else EXIT_MODEL_FAILED)
+    if summary.ok:
+        return None
+    names = sorted({failure.model_name for failure in summary.failures})
+    return f"{len(summary.failures)} model failure(s): {', '.join(names)}"
 
 
 def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:
@@ -178,7 +276,6 @@ def daily(forecast_date: dt.date | None, **run_options: Any) -> None:
     _run(
         start=day,
         end=day,
-        select_windows=lambda windows: windows,
         run_identity={"command": "daily", **_run_labels(run_options)},
         **run_options,
     )
@@ -214,8 +311,9 @@ def backfill(
 ) -> None:
     """Train at every cadence date of [start, end] and forecast every date in it.
 
-    The sharding unit is a cadence window (a training date and the dates its model
-    serves): shards never train the same model and never depend on each other.
+    The sharding unit is one commodity's cadence window (a training date and the dates
+    its model serves), balanced over shards by forecast count: shards never train the
+    same model and never depend on each other. Every shard computes the same split.
     """
     options.check_date_range(start, end)
     count = 1 if shard_count is None else shard_count
@@ -228,7 +326,8 @@ def backfill(
     _run(
         start=start,
         end=end,
-        select_windows=lambda windows: shard_windows(windows, index, count),
+        shard_index=index,
+        shard_count=count,
         run_identity={
             "command": "backfill",
             "shard": f"{index}/{count}",
@@ -243,34 +342,49 @@ def backfill(
 @options.end()
 @options.train_frequency()
 @click.option("--shard-count", type=int, default=1, show_default=True, help="Number of shards.")
+@options.commodities()
 @options.models()
 @options.as_json("Print the plan as JSON.")
+@options.DATA_OPTION
 @exit_on_setup_errors
 def plan(
     start: dt.date,
     end: dt.date,
     train_frequency: str,
     shard_count: int,
+    commodity: str,
     models: str,
     as_json: bool,
+    data: str | None,
 ) -> None:
-    """Show the training dates, windows and what each shard writes (to size a backfill Job)."""
+    """Show the training dates, windows and what each shard writes (to size a backfill Job).
+
+    The sharding unit is one commodity's cadence window, balanced by forecast count;
+    ``--commodity all`` reads the data (``--data``) to list the commodities.
+    """
     options.check_date_range(start, end)
+    commodities = parse_commodities(commodity)
+    if commodities == (ALL_COMMODITIES,):
+        from forecast_core.tables.inputs import load_inputs
+
+        available = load_inputs(data, today=utc_today(), isolate_commodities=True).commodities
+        commodities = resolve_commodities(commodities, available)
     backfill_plan = plan_backfill(
         Cadence(parse_frequency(train_frequency)),
         start,
         end,
         shard_count,
         len(parse_model_names(models.split(","))),
+        commodities,
     )
     if as_json:
         click.echo(json.dumps(backfill_plan.to_dict(), indent=2))
         return
     described = backfill_plan.to_dict()
     click.echo(
-        f"Backfill {start}..{end}, cadence {train_frequency}: "
-        f"{len(backfill_plan.windows)} windows, {described['forecasts']} forecasts "
-        f"({described['models']} models)"
+        f"Backfill {start}..{end}, cadence {train_frequency}, {', '.join(commodities)}: "
+        f"{len(backfill_plan.windows)} windows per commodity, {described['forecasts']} "
+        f"forecasts ({described['models']} models)"
     )
     click.echo(f"Training dates: {', '.join(described['training_dates'])}")
     click.echo(
@@ -278,7 +392,8 @@ def plan(
         f"(set completions to {backfill_plan.useful_shards})"
     )
     for shard in described["shards"]:
-        slots = ", ".join(w["training_date"] for w in shard["windows"]) or "-"
+        slots = ", ".join(f"{w['commodity']} {w['training_date']}" for w in shard["windows"])
+        slots = slots or "-"
         click.echo(
             f"  shard {shard['shard_index']}: {shard['forecast_dates']} dates, "
             f"{shard['forecasts']} forecasts; windows {slots}"
@@ -365,6 +480,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 cli.add_command(k8s)
 cli.add_command(evaluate)
 cli.add_command(report)
+cli.add_command(monitor)
 cli.add_command(table_commands)
 cli.add_command(data_commands)
 

@@ -23,7 +23,8 @@ def utc_now() -> dt.datetime:
     """The time in UTC: where the jobs read the clock, to pass dates and timestamps down.
 
     The library takes them as arguments; it reads the clock itself only for the age of a
-    table's abandoned staging folders and for MLflow's metric timestamps.
+    table's abandoned staging folders, for MLflow's metric timestamps and for the pyfunc
+    model's "after today" check (a user calls it without the jobs).
     """
     return dt.datetime.now(dt.UTC)
 

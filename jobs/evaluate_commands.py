@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from forecast_core.config import StoreConfig
-from forecast_core.errors import ForecastCoreError, TableError
+from forecast_core.errors import (
+    ConfigError,
+    DataError,
+    ForecastCoreError,
+    RegistryError,
+    TableError,
+)
+from forecast_core.names import ALL_COMMODITIES, parse_commodities, resolve_commodities
+from forecast_core.redaction import redact_credentials
 from jobs import common, options
 
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
@@ -46,7 +54,10 @@ def _selection_options(command: Callable[..., None]) -> Callable[..., None]:
     selection = options.with_options(
         command,
         [
-            options.commodity("Commodity whose forecasts are scored."),
+            options.commodities(
+                "Commodities scored: a key, a comma-separated list or 'all' (evaluate; "
+                "report takes one)."
+            ),
             click.option(
                 "--from",
                 "from_date",
@@ -127,7 +138,7 @@ def _evaluate(
 
     common.quiet_libraries()
     config = EvaluationConfig(
-        commodity=commodity.strip().lower(),
+        commodity=commodity,
         evaluated_from=from_date,
         evaluated_to=to_date,
         models=tuple(models.split(",")),
@@ -135,7 +146,8 @@ def _evaluate(
         fan_date=fan_date,
     )
     stores = store.config()
-    history = load_inputs(data, today=common.utc_today()).history(config.commodity)
+    dataset = load_inputs(data, today=common.utc_today(), isolate_commodities=True)
+    history = dataset.history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
@@ -193,11 +205,39 @@ def evaluate(output: Path | None, **selection: Any) -> None:
     are left out and counted. Writes the metrics to the forecast_metrics table (a rerun of
     the span replaces its own rows and adds none), logs one MLflow evaluation run linked
     to the model versions scored, and writes the figures and CSV files to --output.
+    Several commodities are evaluated one after the other (--output gets a folder per
+    commodity); one that cannot be evaluated fails alone (exit 1, named last).
     """
+    from forecast_core.tables.inputs import load_inputs
+
+    common.quiet_libraries()
+    requested = parse_commodities(selection.pop("commodity"))
+    available = load_inputs(selection["data"], common.utc_today(), isolate_commodities=True)
+    commodities = resolve_commodities(requested, available.commodities)
+    failed: dict[str, str] = {}
+    for commodity in commodities:
+        folder = output / commodity if output and len(commodities) > 1 else output
+        try:
+            _evaluate_and_record(commodity, folder, selection)
+        except (ConfigError, DataError, RegistryError) as error:
+            if len(commodities) == 1:
+                raise
+            failed[commodity] = str(error)
+            click.echo(f"{commodity}: FAILED: {error}")
+    if len(failed) == len(commodities):
+        raise DataError("nothing evaluated: " + "; ".join(f"{c}: {e}" for c, e in failed.items()))
+    if failed:
+        named = "; ".join(f"{c} ({e})" for c, e in failed.items())
+        click.echo(redact_credentials(f"Failed commodities: {named}"))
+    sys.exit(common.EXIT_MODEL_FAILED if failed else common.EXIT_OK)
+
+
+def _evaluate_and_record(commodity: str, output: Path | None, selection: dict[str, Any]) -> None:
+    """Evaluate one commodity and record it: metrics table, MLflow run, files."""
     from forecast_core.evaluation import MetricsTable, record_evaluation
     from forecast_core.mlflow_registry import ModelRegistry
 
-    evaluated = _evaluate(**selection)
+    evaluated = _evaluate(commodity=commodity, **selection)
     config = evaluated.evaluation.config
     folder = output or _default_output(
         selection["store"].home,
@@ -219,7 +259,6 @@ def evaluate(output: Path | None, **selection: Any) -> None:
     )
     click.echo(f"MLflow evaluation run {record.run_id}")
     click.echo(f"Files in {folder}: {', '.join(path.name for path in record.files)}")
-    sys.exit(common.EXIT_OK)
 
 
 @click.command()
@@ -239,7 +278,13 @@ def report(output: Path | None, **selection: Any) -> None:
     """
     from forecast_core.evaluation.presentation.report import write_report
 
-    evaluation = _evaluate(**selection).evaluation
+    commodities = parse_commodities(selection["commodity"])
+    if len(commodities) > 1 or commodities == (ALL_COMMODITIES,):
+        raise ConfigError(
+            f"report takes one commodity, got {selection['commodity']!r}; expected one key "
+            f"(run report once per commodity)"
+        )
+    evaluation = _evaluate(**{**selection, "commodity": commodities[0]}).evaluation
     config = evaluation.config
     path = (
         output

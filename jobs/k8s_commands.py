@@ -16,7 +16,7 @@ import click
 
 from forecast_core.cadence import parse_frequency
 from forecast_core.errors import ConfigError
-from forecast_core.names import parse_model_names
+from forecast_core.names import parse_commodities, parse_model_names
 from jobs import options
 from jobs.common import EXIT_MODEL_FAILED, fail
 
@@ -29,7 +29,7 @@ def k8s() -> None:
 @k8s.command("backfill-job")
 @options.start()
 @options.end()
-@options.commodity("Commodity key.")
+@options.commodities()
 @options.models()
 @options.train_frequency()
 @options.model_version("Model version label.")
@@ -94,8 +94,9 @@ def backfill_job(
 ) -> None:
     """Print the backfill Indexed Job for [START, END] as YAML, or create it with --apply.
 
-    The Job runs min(--shard-count, cadence windows) shards; each pod runs
-    `forecast backfill` for its share (JOB_COMPLETION_INDEX of FORECAST_SHARD_COUNT).
+    The Job runs min(--shard-count, commodities x cadence windows) shards (``all`` counts as
+    one commodity: the data is not read here); each pod runs `forecast backfill` for its
+    share (JOB_COMPLETION_INDEX of FORECAST_SHARD_COUNT).
     """
     # Imported here so that `forecast --help` and the other commands do not load the
     # Kubernetes client.
@@ -104,7 +105,7 @@ def backfill_job(
     try:
         job_options = kube.BackfillJobOptions(
             image=image.strip(),
-            commodity=commodity.strip().lower(),
+            commodity=",".join(parse_commodities(commodity)),
             models=parse_model_names(models.split(",")),
             frequency=parse_frequency(train_frequency),
             model_version=model_version.strip(),
@@ -119,7 +120,8 @@ def backfill_job(
 
     if job_options.completions < shard_count:
         click.echo(
-            f"note: {job_options.window_count} {job_options.frequency} training windows in "
+            f"note: {job_options.window_count} {job_options.frequency} training windows per "
+            f"commodity in "
             f"{job_options.start}..{job_options.end}; running {job_options.completions} shards, "
             f"not {shard_count}",
             err=True,

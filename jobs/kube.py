@@ -2,7 +2,7 @@
 
 ``build_backfill_job`` turns ``BackfillJobOptions`` into a ``kubernetes.client.V1Job``: one
 index per shard, ``completions`` sized from the backfill plan (``planning.plan_backfill``:
-never more shards than training windows), ``FORECAST_SHARD_COUNT`` equal to
+never more shards than (commodity, window) units), ``FORECAST_SHARD_COUNT`` equal to
 ``completions`` so each pod's ``forecast backfill`` knows its share (its index comes from
 ``JOB_COMPLETION_INDEX``, which Kubernetes sets). The pod is the one of
 ``k8s/job-backfill.yaml`` and of the Helm chart's backfill template: non-root, read-only
@@ -28,7 +28,7 @@ from urllib3.exceptions import HTTPError
 
 from forecast_core.cadence import Cadence
 from forecast_core.errors import ConfigError, ForecastCoreError
-from forecast_core.names import check_model_version, parse_model_names
+from forecast_core.names import check_model_version, parse_commodities, parse_model_names
 from forecast_core.planning import BackfillPlan, plan_backfill
 
 APP_NAME = "commodity-forecast"
@@ -50,7 +50,6 @@ TTL_SECONDS_AFTER_FINISHED = 7 * 24 * 3600
 MAX_JOB_NAME_LENGTH = 56
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_COMMODITY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class KubernetesApiError(ForecastCoreError):
@@ -83,13 +82,14 @@ class BackfillJobOptions:
 
     Attributes:
         image: The job image reference (``registry/name:tag``).
-        commodity: The commodity key, lower case (``coffee``).
+        commodity: The commodity keys, lower case and comma-separated (``coffee``,
+            ``coffee,sugar``), or ``all``.
         models: Registered model names, already normalised (``parse_model_names``).
         frequency: The training cadence, one of ``cadence.FREQUENCIES``.
         model_version: The model version label written with every forecast.
         start: First forecast date of the backfill (inclusive).
         end: Last forecast date of the backfill (inclusive).
-        shard_count: Shards asked for; the Job runs ``min(shard_count, windows)`` of them.
+        shard_count: Shards asked for; the Job runs ``min(shard_count, units)`` of them.
         parallelism: Shards running at the same time.
         namespace: Namespace of the Job.
         resources: CPU and memory of each pod.
@@ -119,10 +119,10 @@ class BackfillJobOptions:
     def __post_init__(self) -> None:
         if not self.image or any(char.isspace() for char in self.image):
             raise ConfigError(f"image {self.image!r} is not valid; expected e.g. registry/name:tag")
-        if not _COMMODITY.match(self.commodity):
+        if ",".join(parse_commodities(self.commodity)) != self.commodity:
             raise ConfigError(
-                f"commodity {self.commodity!r} is not valid; expected a lower-case key like "
-                "'coffee'"
+                f"commodity {self.commodity!r} is not valid; expected lower-case keys like "
+                "'coffee' or 'coffee,sugar', or 'all'"
             )
         if not isinstance(self.models, tuple) or parse_model_names(self.models) != self.models:
             raise ConfigError(
@@ -144,8 +144,14 @@ class BackfillJobOptions:
     @property
     def plan(self) -> BackfillPlan:
         """The backfill plan (``forecast plan``) these options describe."""
+        # ``all`` is sized as one commodity: the Job is built without reading the data.
         return plan_backfill(
-            Cadence(self.frequency), self.start, self.end, self.shard_count, len(self.models)
+            Cadence(self.frequency),
+            self.start,
+            self.end,
+            self.shard_count,
+            len(self.models),
+            parse_commodities(self.commodity),
         )
 
     @property
@@ -155,9 +161,9 @@ class BackfillJobOptions:
 
     @property
     def completions(self) -> int:
-        """The shards the Job runs: the plan's useful shards, ``min(shard_count, windows)``.
+        """The shards the Job runs: the plan's useful shards, ``min(shard_count, units)``.
 
-        More shards than windows would start pods with nothing to do.
+        More shards than (commodity, window) units would start pods with nothing to do.
         """
         return self.plan.useful_shards
 
@@ -169,7 +175,7 @@ class BackfillJobOptions:
         duplicate instead of running it twice.
         """
         version = re.sub(r"[^a-z0-9]+", "-", self.model_version.lower()).strip("-")
-        commodity = self.commodity.replace("_", "-")
+        commodity = re.sub(r"[^a-z0-9]+", "-", self.commodity)
         name = f"backfill-{commodity}-{version}-{self.start:%Y%m%d}-{self.end:%Y%m%d}"
         return name[:MAX_JOB_NAME_LENGTH].strip("-")
 

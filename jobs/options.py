@@ -26,10 +26,15 @@ from forecast_core.config import (
 from forecast_core.errors import ConfigError
 from forecast_core.jars import default_jars_dir, jar_paths
 from forecast_core.names import (
+    ALL_COMMODITIES,
     DEFAULT_COMMODITY,
+    DEFAULT_COVERAGE_80_BAND,
     DEFAULT_FREQUENCY,
+    DEFAULT_MAX_PRICE_AGE_DAYS,
+    DEFAULT_MIN_CRPS_SKILL,
     DEFAULT_MODEL_VERSION,
     DEFAULT_MODELS,
+    DEFAULT_MONITOR_LOOKBACK_DAYS,
     DEFAULT_N_PATHS,
     DEFAULT_SPARK_MASTER,
     DEFAULT_TABLE_FORMAT,
@@ -84,6 +89,14 @@ def commodity(
     return click.option("--commodity", default=default, show_default=default is not None, help=help)
 
 
+def commodities(
+    help: str = "Commodities: a key, a comma-separated list (coffee,sugar,cocoa) or "
+    f"'{ALL_COMMODITIES}' (every commodity in the data).",
+) -> Decorator:
+    """``--commodity`` of the commands that run per commodity (one or more, or ``all``)."""
+    return click.option("--commodity", default=DEFAULT_COMMODITY, show_default=True, help=help)
+
+
 def models() -> Decorator:
     """``--models``: comma-separated registered model names."""
     return click.option(
@@ -132,7 +145,7 @@ def as_json(help: str) -> Decorator:
 
 
 RUN_OPTIONS: list[Decorator] = [
-    commodity(),
+    commodities(),
     models(),
     train_frequency(),
     model_version(),
@@ -313,3 +326,60 @@ LOAD_OPTIONS: list[Decorator] = [
     ),
 ]
 """What ``forecast data load`` takes: the files of new rows and the tables to merge into."""
+
+
+# -- monitoring ------------------------------------------------------------------------
+
+
+def _monitor_option(name: str, default: Any, kind: Any, help: str) -> Decorator:
+    """A threshold of ``forecast monitor``, also read from ``FORECAST_MONITOR_<NAME>``."""
+    envvar = "FORECAST_MONITOR_" + name.strip("-").replace("-", "_").upper()
+    return click.option(
+        name,
+        default=default,
+        show_default=True,
+        type=kind,
+        envvar=envvar,
+        show_envvar=True,
+        help=help,
+    )
+
+
+MONITOR_OPTIONS: list[Decorator] = [
+    _monitor_option(
+        "--lookback-days",
+        DEFAULT_MONITOR_LOOKBACK_DAYS,
+        click.IntRange(min=1),
+        "Score the realized forecasts of the last N days.",
+    ),
+    _monitor_option(
+        "--coverage-80-min",
+        DEFAULT_COVERAGE_80_BAND[0],
+        click.FloatRange(0.0, 1.0),
+        "Lowest healthy coverage of the 80% interval.",
+    ),
+    _monitor_option(
+        "--coverage-80-max",
+        DEFAULT_COVERAGE_80_BAND[1],
+        click.FloatRange(0.0, 1.0),
+        "Highest healthy coverage of the 80% interval.",
+    ),
+    _monitor_option(
+        "--min-crps-skill",
+        DEFAULT_MIN_CRPS_SKILL,
+        float,
+        "Floor of CRPS skill against the random walk (0: as good as it).",
+    ),
+    _monitor_option(
+        "--max-price-age-days",
+        DEFAULT_MAX_PRICE_AGE_DAYS,
+        click.IntRange(min=0),
+        "How many days old the newest price may be.",
+    ),
+]
+"""The thresholds of ``forecast monitor`` (``MonitorThresholds``)."""
+
+
+def with_monitor_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` with ``MONITOR_OPTIONS``."""
+    return with_options(command, MONITOR_OPTIONS)

@@ -15,9 +15,7 @@ from forecast_core.cadence import (
     FREQUENCIES,
     Cadence,
     TrainingWindow,
-    assign_shards,
     parse_frequency,
-    shard_windows,
 )
 from forecast_core.errors import ConfigError
 
@@ -397,91 +395,6 @@ def test_windows_cover_the_range_exactly_once(
 
 
 # -- shards -------------------------------------------------------------------------
-
-
-def _daily_windows(n_windows: int) -> list[TrainingWindow]:
-    first_day = D(2024, 1, 1)
-    return [
-        TrainingWindow(day, day, day)
-        for day in (first_day + dt.timedelta(days=offset) for offset in range(n_windows))
-    ]
-
-
-def test_assign_shards_is_round_robin() -> None:
-    windows = _daily_windows(7)
-    shards = assign_shards(windows, 3)
-    assert shards == [
-        [windows[0], windows[3], windows[6]],
-        [windows[1], windows[4]],
-        [windows[2], windows[5]],
-    ]
-
-
-@pytest.mark.parametrize(
-    ("n_windows", "shard_count"),
-    [
-        pytest.param(0, 1, id="no-windows"),
-        pytest.param(1, 1, id="one-window-one-shard"),
-        pytest.param(10, 1, id="one-shard"),
-        pytest.param(10, 3, id="uneven-split"),
-        pytest.param(12, 4, id="even-split"),
-        pytest.param(3, 5, id="more-shards-than-windows"),
-        pytest.param(31, 31, id="one-window-per-shard"),
-    ],
-)
-def test_assign_shards_partitions_and_balances(n_windows: int, shard_count: int) -> None:
-    windows = _daily_windows(n_windows)
-    shards = assign_shards(windows, shard_count)
-    assert len(shards) == shard_count
-    assigned = sorted(
-        (window for shard in shards for window in shard), key=lambda w: w.training_date
-    )
-    assert assigned == windows
-    sizes = [len(shard) for shard in shards]
-    assert max(sizes) - min(sizes) <= 1
-    for shard_index, shard in enumerate(shards):
-        assert shard_windows(windows, shard_index, shard_count) == shard
-
-
-@given(
-    n_windows=st.integers(min_value=0, max_value=60),
-    shard_count=st.integers(min_value=1, max_value=20),
-)
-def test_assign_shards_partitions_any_split(n_windows: int, shard_count: int) -> None:
-    windows = _daily_windows(n_windows)
-    shards = assign_shards(windows, shard_count)
-    assigned = [window for shard in shards for window in shard]
-    assert len(assigned) == len(windows)
-    assert set(assigned) == set(windows)
-    sizes = [len(shard) for shard in shards]
-    assert max(sizes) - min(sizes) <= 1
-
-
-@pytest.mark.parametrize("shard_count", [0, -1], ids=["zero", "negative"])
-def test_assign_shards_rejects_bad_shard_count(shard_count: int) -> None:
-    with pytest.raises(ConfigError, match=rf"shard count {shard_count} .*>= 1"):
-        assign_shards(_daily_windows(3), shard_count)
-
-
-@pytest.mark.parametrize(
-    ("shard_index", "shard_count"),
-    [
-        pytest.param(3, 3, id="index-equal-to-count"),
-        pytest.param(7, 3, id="index-above-count"),
-        pytest.param(-1, 3, id="negative-index"),
-    ],
-)
-def test_shard_windows_rejects_bad_index(shard_index: int, shard_count: int) -> None:
-    with pytest.raises(ConfigError) as raised:
-        shard_windows(_daily_windows(5), shard_index, shard_count)
-    message = str(raised.value)
-    assert f"shard index {shard_index}" in message
-    assert f"shard count {shard_count}" in message
-
-
-def test_shard_windows_rejects_bad_count() -> None:
-    with pytest.raises(ConfigError, match="shard count 0"):
-        shard_windows(_daily_windows(5), 0, 0)
 
 
 # -- validation and errors ----------------------------------------------------------

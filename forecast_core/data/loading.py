@@ -48,6 +48,8 @@ class MarketDataset:
         prices: Tidy prices in the ``prices`` schema, sorted by commodity then date.
         weather: Tidy weather in the ``weather`` schema (may be empty).
         source: Where the data came from, for messages.
+        rejected: Commodities whose price rows failed validation, with the one-line error
+            (``load_dataset(..., isolate_commodities=True)``); ``history`` raises it.
         versions: The Delta version of each input table read (``prices``, ``weather``);
             empty for files.
     """
@@ -55,6 +57,7 @@ class MarketDataset:
     prices: pd.DataFrame
     weather: pd.DataFrame
     source: str
+    rejected: dict[str, str] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
 
     def lineage(self) -> dict[str, object]:
@@ -63,15 +66,17 @@ class MarketDataset:
 
     @property
     def commodities(self) -> list[str]:
-        """The commodities with prices, sorted."""
-        return sorted(self.prices["commodity"].unique())
+        """The commodities with prices (valid or ``rejected``), sorted."""
+        return sorted({*self.prices["commodity"].unique(), *self.rejected})
 
     def history(self, commodity: str) -> MarketHistory:
         """The full history of ``commodity``: its prices joined with its weather features.
 
         Raises:
-            DataError: The commodity has no prices in this data set.
+            DataError: The commodity has no prices in this data set, or invalid ones.
         """
+        if commodity in self.rejected:
+            raise DataError(self.rejected[commodity])
         if commodity not in self.commodities:
             raise DataError(
                 f"{self.source}: unknown commodity {commodity!r}; "
@@ -89,13 +94,20 @@ class MarketDataset:
         return MarketHistory(commodity, observations, WEATHER_FEATURES)
 
 
-def load_dataset(path: str | Path | None = None, today: dt.date | None = None) -> MarketDataset:
+def load_dataset(
+    path: str | Path | None = None,
+    today: dt.date | None = None,
+    isolate_commodities: bool = False,
+) -> MarketDataset:
     """Load and validate prices (and weather, if present) from ``path``.
 
     Args:
         path: A folder with ``prices.*`` and optional ``weather.*`` files, or one prices
             file. ``None`` loads the bundled sample data set.
         today: The run date; rows dated after it are rejected as future-dated.
+        isolate_commodities: Validate each commodity's price rows on their own: a
+            commodity with a bad row is recorded in ``rejected`` instead of failing the
+            load (the jobs, so that one commodity's bad data fails it alone).
 
     Raises:
         DataError: A file is missing, unreadable, or fails validation.
@@ -108,13 +120,18 @@ def load_dataset(path: str | Path | None = None, today: dt.date | None = None) -
         prices_file, weather_file = root, None
     else:
         raise DataError(f"data path {str(root)!r} does not exist; expected a folder or a file")
-    prices = validate_prices(read_file(prices_file), prices_file.name, today)
+    raw_prices = read_file(prices_file)
+    rejected: dict[str, str] = {}
+    if isolate_commodities:
+        prices, rejected = validate_prices_by_commodity(raw_prices, prices_file.name, today)
+    else:
+        prices = validate_prices(raw_prices, prices_file.name, today)
     weather = (
         validate_weather(read_file(weather_file), weather_file.name, today)
         if weather_file is not None
         else empty_weather()
     )
-    return MarketDataset(prices, weather, str(root))
+    return MarketDataset(prices, weather, str(root), rejected=rejected)
 
 
 def validate_prices(raw: pd.DataFrame, source: str, today: dt.date | None = None) -> pd.DataFrame:
@@ -159,6 +176,31 @@ def check_prices(frame: pd.DataFrame, source: str, today: dt.date | None = None)
         _check_calendar(rows["date"], source, str(commodity), today)
         _check_gaps(rows["date"], source, str(commodity))
     return frame.sort_values(["commodity", "date"], kind="stable").reset_index(drop=True)
+
+
+def validate_prices_by_commodity(
+    raw: pd.DataFrame, source: str, today: dt.date | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``validate_prices`` per commodity: the valid rows, and each invalid commodity's error.
+
+    Raises:
+        DataError: A problem no commodity owns (a missing column, a row without commodity).
+    """
+    frame = _with_columns(raw, PRICE_COLUMNS, source)
+    keys = frame["commodity"].astype("string").str.strip().str.lower()
+    if keys.isna().any() or (keys == "").any():
+        return validate_prices(raw, source, today), {}  # raises, naming the first such row
+    valid: list[pd.DataFrame] = []
+    rejected: dict[str, str] = {}
+    for commodity, rows in frame.groupby(keys, sort=True):
+        try:
+            valid.append(validate_prices(rows.reset_index(drop=True), source, today))
+        except DataError as error:
+            rejected[str(commodity)] = str(error)
+    if not valid:
+        return validate_prices(frame.iloc[:0], source, today), rejected
+    prices = pd.concat(valid, ignore_index=True)
+    return prices.sort_values(["commodity", "date"], kind="stable").reset_index(drop=True), rejected
 
 
 def validate_weather(raw: pd.DataFrame, source: str, today: dt.date | None = None) -> pd.DataFrame:

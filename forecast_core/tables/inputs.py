@@ -20,7 +20,11 @@ import pyarrow as pa
 from deltalake import CommitProperties
 
 from forecast_core.data import MarketDataset, load_dataset
-from forecast_core.data.loading import VALIDATORS, empty_weather
+from forecast_core.data.loading import (
+    VALIDATORS,
+    empty_weather,
+    validate_prices_by_commodity,
+)
 from forecast_core.data.schemas import INPUT_KEYS, PRICE_COLUMNS, WEATHER_COLUMNS
 from forecast_core.data.updates import validated_update
 from forecast_core.errors import DataError
@@ -72,18 +76,25 @@ def is_table_root(location: str) -> bool:
     return any((root / name / "_delta_log").is_dir() for name in (PRICES, WEATHER))
 
 
-def load_inputs(location: str | None, today: dt.date | None = None) -> MarketDataset:
+def load_inputs(
+    location: str | None, today: dt.date | None = None, isolate_commodities: bool = False
+) -> MarketDataset:
     """The validated inputs at ``location``: Delta tables, files, or the bundled sample.
+
+    ``isolate_commodities`` validates each commodity's prices on their own, as
+    ``load_dataset`` does: a commodity with a bad row is recorded as rejected.
 
     Raises:
         DataError: A table or file is missing, unreadable, or fails validation.
     """
     if location and is_table_root(location):
-        return read_dataset(location, today)
-    return load_dataset(location or None, today=today)
+        return read_dataset(location, today, isolate_commodities)
+    return load_dataset(location or None, today=today, isolate_commodities=isolate_commodities)
 
 
-def read_dataset(root: str, today: dt.date | None = None) -> MarketDataset:
+def read_dataset(
+    root: str, today: dt.date | None = None, isolate_commodities: bool = False
+) -> MarketDataset:
     """The current versions of the tables under ``root``, validated as files are."""
     prices = read(root, PRICES)
     if prices is None:
@@ -92,23 +103,36 @@ def read_dataset(root: str, today: dt.date | None = None) -> MarketDataset:
             f"expected a prices table (`forecast data load --prices FILE` creates it)"
         )
     weather = read(root, WEATHER)
-    snapshots = {PRICES: prices} | ({WEATHER: weather} if weather else {})
-    checked = {name: _checked(root, name, snapshot, today) for name, snapshot in snapshots.items()}
+    rejected: dict[str, str] = {}
+    if isolate_commodities:
+        _require_rows(root, PRICES, prices)
+        rows = prices.rows.sort_values(list(INPUT_KEYS[PRICES]), kind="stable")
+        valid_prices, rejected = validate_prices_by_commodity(
+            rows.reset_index(drop=True), table_location(root, PRICES), today
+        )
+    else:
+        valid_prices = _checked(root, PRICES, prices, today)
     return MarketDataset(
-        checked[PRICES],
-        checked.get(WEATHER, empty_weather()),
+        valid_prices,
+        _checked(root, WEATHER, weather, today) if weather else empty_weather(),
         root,
-        {name: snapshot.version for name, snapshot in snapshots.items()},
+        rejected=rejected,
+        versions={PRICES: prices.version} | ({WEATHER: weather.version} if weather else {}),
     )
+
+
+def _require_rows(root: str, name: str, snapshot: Snapshot) -> None:
+    if snapshot.rows.empty:
+        raise DataError(
+            f"{table_location(root, name)}: no rows in version {snapshot.version}; "
+            "expected at least one row"
+        )
 
 
 def _checked(root: str, name: str, snapshot: Snapshot, today: dt.date | None) -> pd.DataFrame:
     """One table's rows, validated as its file would be (sorted by key first)."""
     source = table_location(root, name)
-    if snapshot.rows.empty:
-        raise DataError(
-            f"{source}: no rows in version {snapshot.version}; expected at least one row"
-        )
+    _require_rows(root, name, snapshot)
     normalise, check = VALIDATORS[name]
     rows = normalise(snapshot.rows, source).sort_values(list(INPUT_KEYS[name]), kind="stable")
     return check(rows.reset_index(drop=True), source, today)

@@ -69,13 +69,45 @@ def test_every_rendered_object_is_valid_for_kubernetes_1_33(values_name: str) ->
         validate_strict(manifest)
 
 
-def test_default_rendering_has_the_daily_workload_only(default_render) -> None:
+def test_default_rendering_has_the_daily_workload_and_its_monitor(default_render) -> None:
     objects, _ = default_render
     assert set(objects) == {
         ("ServiceAccount", "commodity-forecast"),
         ("ConfigMap", "commodity-forecast"),
         ("CronJob", "commodity-forecast-daily"),
+        ("CronJob", "commodity-forecast-monitor"),
     }
+
+
+def test_the_monitor_runs_at_seven_utc_with_the_daily_selection_and_thresholds(
+    default_render,
+) -> None:
+    objects, _ = default_render
+    cronjob = objects["CronJob", "commodity-forecast-monitor"]
+    assert (cronjob["spec"]["schedule"], cronjob["spec"]["timeZone"]) == ("0 7 * * *", "Etc/UTC")
+    assert job_spec(cronjob)["backoffLimit"] == 0
+    assert_pod_failure_policy(cronjob, "FailJob")
+    assert_hardened_pod(cronjob)
+    args = forecast_container(cronjob)["args"]
+    assert args[0] == "monitor"
+    assert option_value(args, "--commodity") == "all"
+    assert option_value(args, "--models") == "naive,random_walk,sarimax,xgboost"
+    assert option_value(args, "--lookback-days") == "56"
+    assert option_value(args, "--coverage-80-min") == "0.65"
+    assert option_value(args, "--min-crps-skill") == "-0.1"
+    assert option_value(args, "--max-price-age-days") == "5"
+
+
+def test_the_monitor_follows_its_values_and_can_be_disabled() -> None:
+    values = {"monitor": {"schedule": "30 8 * * 1-5", "lookbackDays": 28, "coverage80Max": 0.9}}
+    objects, _ = render_chart(values)
+    cronjob = objects["CronJob", "commodity-forecast-monitor"]
+    assert cronjob["spec"]["schedule"] == "30 8 * * 1-5"
+    args = forecast_container(cronjob)["args"]
+    assert option_value(args, "--lookback-days") == "28"
+    assert option_value(args, "--coverage-80-max") == "0.9"
+    disabled, _ = render_chart({"monitor": {"enabled": False}})
+    assert ("CronJob", "commodity-forecast-monitor") not in disabled
 
 
 def test_default_cronjob_runs_daily_at_six_utc(default_render) -> None:
@@ -93,7 +125,7 @@ def test_default_cronjob_runs_daily_at_six_utc(default_render) -> None:
     assert_hardened_pod(cronjob)
     args = forecast_container(cronjob)["args"]
     assert args[0] == "daily"
-    assert option_value(args, "--commodity") == "coffee"
+    assert option_value(args, "--commodity") == "all"
     assert option_value(args, "--models") == "naive,random_walk,sarimax,xgboost"
     assert option_value(args, "--train-frequency") == "semiannually"
     assert option_value(args, "--model-version") == "v1.0"
@@ -223,6 +255,8 @@ def test_notes_explain_how_to_follow_a_backfill_and_open_mlflow(overrides_render
 def test_default_notes_explain_how_to_plan_and_enable_a_backfill(default_render) -> None:
     _, notes = default_render
     assert "forecast plan --start" in notes
+    assert "--commodity all --shard-count N" in notes
+    assert "CronJob commodity-forecast-monitor runs `forecast monitor`" in notes
     assert "backfill.enabled=true" in notes
     assert "port-forward" in notes
 
@@ -301,6 +335,12 @@ BAD_VALUES = {
     "data volume over the scratch volume": {"dataVolume": {"mountPath": "/scratch"}},
     "data volume size not a quantity": {"dataVolume": {"size": "lots"}},
     "data volume unknown access mode": {"dataVolume": {"accessModes": ["ReadMostly"]}},
+    "monitor coverage above 1": {"monitor": {"coverage80Max": 1.5}},
+    "monitor lookback of zero days": {"monitor": {"lookbackDays": 0}},
+    "monitor schedule not a string": {"monitor": {"schedule": 7}},
+    "all beside commodity names": {"forecast": {"commodity": "all,coffee"}},
+    "commodity list with a space": {"forecast": {"commodity": "coffee, sugar"}},
+    "upper-case commodity": {"forecast": {"commodity": "Coffee"}},
 }
 
 
@@ -314,6 +354,15 @@ def test_schema_accepts_defaults_and_overrides() -> None:
     with helm.Chart.load(CHART_DIR) as chart:
         chart.validate_schema(None)
         chart.validate_schema(overrides())
+
+
+@pytest.mark.parametrize("commodity", ["all", "coffee", "coffee,sugar,cocoa", "soy_beans"])
+def test_schema_accepts_what_the_jobs_parse_as_given(commodity: str) -> None:
+    from forecast_core.names import parse_commodities
+
+    assert ",".join(parse_commodities(commodity)) == commodity
+    with helm.Chart.load(CHART_DIR) as chart:
+        chart.validate_schema({"forecast": {"commodity": commodity}})
 
 
 def test_schema_model_names_and_versions_follow_the_code() -> None:

@@ -146,6 +146,16 @@ def test_completions_follow_the_plan(shard_count: int, expected_completions: int
     assert manifest["spec"]["parallelism"] == min(2, expected_completions)
 
 
+def test_several_commodities_give_more_units_to_shard() -> None:
+    # Two commodities x four quarterly windows: eight units; "all" is sized as one.
+    options = _options(shard_count=10, commodity="coffee,sugar")
+    manifest = _manifest(kube.build_backfill_job(options))
+    assert manifest["spec"]["completions"] == 8
+    assert option_value(forecast_container(manifest)["args"], "--commodity") == "coffee,sugar"
+    assert options.job_name.startswith("backfill-coffee-sugar-")
+    assert kube.build_backfill_job(_options(shard_count=10, commodity="all")).spec.completions == 4
+
+
 def test_built_job_is_a_valid_hardened_indexed_job() -> None:
     manifest = _manifest(kube.build_backfill_job(_options()))
     validate_strict(manifest)

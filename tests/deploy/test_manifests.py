@@ -45,6 +45,7 @@ def test_k8s_folder_has_every_manifest() -> None:
         "configmap.yaml",
         "secret.example.yaml",
         "cronjob-daily.yaml",
+        "cronjob-monitor.yaml",
         "job-backfill.yaml",
     }
 
@@ -119,6 +120,7 @@ def _without_helm_labels(manifest: dict) -> dict:
     "key",
     [
         ("CronJob", "commodity-forecast-daily"),
+        ("CronJob", "commodity-forecast-monitor"),
         ("ConfigMap", "commodity-forecast"),
         ("ServiceAccount", "commodity-forecast"),
     ],

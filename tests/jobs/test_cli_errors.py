@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from jobs.cli import cli
+from tests.cli_args import Q1_2024_MONTHLY
 
 EXIT_USAGE = 2
 
@@ -35,6 +36,51 @@ BAD_INPUTS = [
         ["daily", "--forecast-date", "2024-07-15", "--commodity", "gold"],
         "unknown commodity 'gold'; expected one of: cocoa, coffee, sugar",
         id="unknown-commodity",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2024-07-15", "--commodity", "coffee,gold"],
+        "unknown commodity 'gold'; expected one of: cocoa, coffee, sugar (or 'all')",
+        id="unknown-commodity-in-list",
+    ),
+    pytest.param(
+        ["backfill", *Q1_2024_MONTHLY, "--commodity", "all,sugar"],
+        "commodities 'all,sugar' mix 'all' with names",
+        id="all-beside-names",
+    ),
+    pytest.param(
+        ["plan", "--start", "2024-01-01", "--end", "2024-03-31", "--commodity", " , "],
+        "no commodity given in ' , '; expected keys like coffee,sugar or 'all'",
+        id="empty-commodity-list",
+    ),
+    pytest.param(
+        ["evaluate", "--from", "2024-01-01", "--to", "2024-03-31", "--commodity", "co-ffee"],
+        "commodity 'co-ffee' is not valid; expected a lower-case key",
+        id="malformed-commodity",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2030-01-01", "--commodity", "all"],
+        "no commodity can be forecast: cocoa: forecast date 2030-01-01 is after today",
+        id="all-commodities-refused",
+    ),
+    pytest.param(
+        ["report", "--from", "2024-01-01", "--to", "2024-03-31", "--commodity", "all"],
+        "report takes one commodity, got 'all'",
+        id="report-of-several-commodities",
+    ),
+    pytest.param(
+        ["monitor", "--coverage-80-min", "0.9", "--coverage-80-max", "0.8"],
+        "coverage band 0.9..0.8 is not valid; expected 0 <= min < max <= 1",
+        id="monitor-inverted-band",
+    ),
+    pytest.param(
+        ["monitor", "--lookback-days", "0"],
+        "'FORECAST_MONITOR_LOOKBACK_DAYS'): 0 is not in the range x>=1",
+        id="monitor-no-lookback",
+    ),
+    pytest.param(
+        ["monitor", "--commodity", "gold"],
+        "unknown commodity 'gold'; expected one of: cocoa, coffee, sugar (or 'all')",
+        id="monitor-unknown-commodity",
     ),
     pytest.param(
         ["daily", "--forecast-date", "2024-13-01"],
@@ -189,7 +235,7 @@ def test_plan_sizes_the_shards():
         cli, ["plan", "--start", "2018-01-01", "--end", "2024-12-31", "--shard-count", "4"]
     )
     assert result.exit_code == 0
-    assert "14 windows, 10228 forecasts (4 models)" in result.output
+    assert "coffee: 14 windows per commodity, 10228 forecasts (4 models)" in result.output
     assert "4 useful (set completions to 4)" in result.output
 
 
@@ -212,5 +258,5 @@ def test_plan_json_has_one_entry_per_shard():
     plan = json.loads(result.output)
     assert plan["training_dates"] == ["2024-01-01", "2024-02-01", "2024-03-01"]
     assert plan["useful_shards"] == 3
-    assert [s["forecast_dates"] for s in plan["shards"]] == [17, 29, 31, 0, 0]
+    assert [s["forecast_dates"] for s in plan["shards"]] == [31, 29, 17, 0, 0]
     assert plan["forecasts"] == 77 * 4
