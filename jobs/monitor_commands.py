@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when the command ru
     from forecast_core.evaluation.compute.monitoring import Breach, MonitorThresholds
     from forecast_core.mlflow_registry import ModelRegistry
     from forecast_core.tables import DistributionsTable
-    from forecast_core.tables.inputs import load_inputs
 
 
 @click.command()
@@ -63,6 +62,7 @@ def monitor(
     from forecast_core.mlflow_registry import ModelRegistry
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.inputs import load_inputs
 
     common.quiet_libraries()
     thresholds = MonitorThresholds(
