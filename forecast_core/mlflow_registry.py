@@ -30,6 +30,7 @@ from forecast_core.data.history import MarketHistory
 from forecast_core.errors import RegistryError, first_line
 from forecast_core.model_versions import ModelVersionInfo, model_id, registered_model_name
 from forecast_core.models.base import Forecaster
+from forecast_core.names import RETIRED_TAG
 
 # Versions registered before the split pickled forecast_core.mlflow_registry.PathSamplerModel:
 # this import keeps that name loadable (tests/test_pyfunc_model.py).
@@ -66,9 +67,26 @@ class ModelRegistry:
     ) -> list[ModelVersionInfo]:
         """Every registered version of (commodity, model, model_version), in one paged search."""
         name = registered_model_name(commodity, model_name)
-        found = self._search(f"name = '{name}' and tag.model_version = '{model_version}'")
-        infos = [_version_info(v) for v in found if "training_date" in v.tags]
+        found = [
+            v
+            for v in self._search(f"name = '{name}' and tag.model_version = '{model_version}'")
+            if "training_date" in v.tags
+        ]
+        aliases = self._aliases(name) if found else {}
+        infos = [_version_info(v, aliases) for v in found]
         return sorted(infos, key=lambda v: (v.training_date, v.version))
+
+    def _aliases(self, name: str) -> dict[str, int]:
+        """The aliases of registered model ``name`` (``pinned``, ``champion``) -> version."""
+        try:
+            return {
+                alias: int(number)
+                for alias, number in self.client.get_registered_model(name).aliases.items()
+            }
+        except MlflowException as error:
+            raise RegistryError(
+                f"cannot read the aliases of {name} at {self.safe_uri}: {first_line(error)}"
+            ) from error
 
     def describe_versions(self, commodity: str | None = None) -> list[dict[str, Any]]:
         """Every version of this project's registered models (of one commodity), with tags."""
@@ -272,7 +290,8 @@ class ModelRegistry:
             mlflow.log_artifact(str(path))
 
 
-def _version_info(version: Any) -> ModelVersionInfo:
+def _version_info(version: Any, aliases: dict[str, int] | None = None) -> ModelVersionInfo:
+    """A model version as the pipeline sees it; ``aliases`` are its registered model's."""
     tags = version.tags
     return ModelVersionInfo(
         name=version.name,
@@ -284,4 +303,6 @@ def _version_info(version: Any) -> ModelVersionInfo:
         data_cutoff_date=dt.date.fromisoformat(tags.get("data_cutoff_date", tags["training_date"])),
         model_id=tags.get("model_id", ""),
         run_id=version.run_id or "",
+        retired=tags.get(RETIRED_TAG) == "true",
+        aliases=tuple(sorted(a for a, n in (aliases or {}).items() if n == int(version.version))),
     )

@@ -1,4 +1,4 @@
-"""The ``forecast`` command: daily, backfill, plan, inspect (and evaluate, report, k8s).
+"""The ``forecast`` command: daily, backfill, plan, inspect (and evaluate, report, models, k8s).
 
 Every command reads its common options from the environment too (``show_envvar`` in
 ``--help``). Exit codes: 0 every requested forecast exists; 1 at least one model failed
@@ -38,6 +38,7 @@ from jobs.common import (
 )
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
+from jobs.models_commands import models
 from jobs.reporting import ConsoleReporter
 from jobs.table_commands import table as table_commands
 
@@ -60,6 +61,7 @@ def _run(
     seed: int,
     max_staleness_days: int,
     flush_rows: int,
+    use_pins: bool,
     data: Path | None,
     store: options.StoreSettings,
     start: dt.date,
@@ -88,6 +90,7 @@ def _run(
         seed=seed,
         max_staleness_days=max_staleness_days,
         flush_rows=flush_rows,
+        use_pins=use_pins,
     )
     stores = store.config()
     today = utc_today()
@@ -165,10 +168,15 @@ def cli() -> None:
     default=None,
     help="Day 1 of the forecast (YYYY-MM-DD); default: today (UTC).",
 )
+@options.use_pins(default=True)
 @_run_options
 @exit_on_setup_errors
 def daily(forecast_date: dt.date | None, **run_options: Any) -> None:
-    """Train models whose cadence is due, then forecast one date with every model."""
+    """Train models whose cadence is due, then forecast one date with every model.
+
+    Each model's pinned version (`forecast models pin`) serves instead of the newest,
+    unless --ignore-pins; retired versions never serve.
+    """
     day = forecast_date or utc_today()
     _run(
         start=day,
@@ -198,6 +206,7 @@ def daily(forecast_date: dt.date | None, **run_options: Any) -> None:
     default=None,
     help="Number of shards; without it one process does everything.",
 )
+@options.use_pins(default=False)
 @_run_options
 @exit_on_setup_errors
 def backfill(
@@ -208,6 +217,9 @@ def backfill(
     **run_options: Any,
 ) -> None:
     """Train at every cadence date of [start, end] and forecast every date in it.
+
+    Pins are ignored unless --use-pins: a backfill recomputes history as the newest
+    eligible versions (never retired ones) serve it.
 
     The sharding unit is a cadence window (a training date and the dates its model
     serves): shards never train the same model and never depend on each other.
@@ -361,6 +373,7 @@ cli.add_command(k8s)
 cli.add_command(evaluate)
 cli.add_command(report)
 cli.add_command(table_commands)
+cli.add_command(models)
 
 
 def main() -> None:
