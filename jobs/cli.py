@@ -77,6 +77,7 @@ def _run(
     from forecast_core.data import load_dataset
     from forecast_core.mlflow_registry import ModelRegistry
     from forecast_core.pipeline import ForecastPipeline, check_forecast_range
+    from forecast_core.servable import check_enough_history
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
 
@@ -98,6 +99,7 @@ def _run(
     history = load_dataset(data, today=today).history(config.commodity)
     data_load_seconds = time.perf_counter() - started
     check_forecast_range(history, start, end, today, config.max_staleness_days)
+    check_enough_history(history, config.cadence, config.models, start)
     windows = select_windows(config.cadence.windows(start, end))
     timings: dict[str, float] = {"data_load": data_load_seconds}
 
