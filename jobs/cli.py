@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from forecast_core.cadence import Cadence, parse_frequency, shard_windows
-from forecast_core.config import RunConfig
+from forecast_core.config import RunConfig, StoreConfig
 from forecast_core.errors import ConfigError, ForecastCoreError, TableError
-from forecast_core.names import parse_model_names
+from forecast_core.names import RETIRED_TAG, is_catalog_table, parse_model_names
 from forecast_core.planning import plan_backfill
 from jobs import options
 from jobs.common import (
@@ -322,29 +322,21 @@ def inspect(
     JSON format (stable): {"table": str, "as_of": str|null, "forecasts": [{"commodity",
     "model_name", "model_version", "forecast_start_date", "data_cutoff_date", "training_date",
     "model_uri", "is_actuals", "has_data_leakage", "n_paths"}], "models": [{"name",
-    "version", "run_id", "tags": {...}}]}; dates are YYYY-MM-DD, absent values null.
+    "version", "run_id", "aliases": [...], "tags": {...}}]}; dates are YYYY-MM-DD, absent
+    values null. No Spark unless the table is a catalog table: delta-rs reads a Delta
+    table, pyarrow a Parquet one, MLflow's client the registry.
     """
-    from forecast_core.mlflow_registry import ModelRegistry
-    from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
-
     quiet_libraries()
     stores = store.config()
-    store.home.mkdir(parents=True, exist_ok=True)
-    registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-    spark = build_spark_session(
-        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
-    )
-    table = DistributionsTable(spark, stores.table_location, stores.table_format)
     try:
-        forecasts = table.summarize(commodity, from_date, to_date, as_of)
+        forecasts = _summarize(stores, commodity, from_date, to_date, as_of)
     except TableError as error:  # with --as-of, most likely a version the table never had
         fail(str(error), EXIT_USAGE if as_of else EXIT_MODEL_FAILED)
     report: dict[str, Any] = {
         "table": stores.table_location,
         "as_of": as_of,
         "forecasts": forecasts,
-        "models": registry.describe_versions(commodity),
+        "models": _registered_versions(stores.tracking_uri, commodity),
     }
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
@@ -360,10 +352,58 @@ def inspect(
     click.echo(f"Registered model versions: {len(report['models'])}")
     for version in report["models"]:
         tags = version["tags"]
+        aliases = "".join(f" @{alias}" for alias in version["aliases"])
+        retired = " retired" if tags.get(RETIRED_TAG) == "true" else ""
         click.echo(
             f"  {version['name']} v{version['version']}: {tags.get('model_id', '')} "
             f"(training {tags.get('training_date')}, cutoff {tags.get('data_cutoff_date')})"
+            f"{retired}{aliases}"
         )
+
+
+def _summarize(
+    stores: StoreConfig,
+    commodity: str | None,
+    from_date: dt.date | None,
+    to_date: dt.date | None,
+    as_of: str | None,
+) -> list[dict[str, Any]]:
+    """The table's forecasts: delta-rs or pyarrow for a path; Spark only for a catalog table."""
+    if not is_catalog_table(stores.table_location):
+        from forecast_core.tables.summary import summarize_forecasts
+
+        return summarize_forecasts(
+            stores.table_location, stores.table_format, commodity, from_date, to_date, as_of
+        )
+    from forecast_core.spark import build_spark_session
+    from forecast_core.tables import DistributionsTable
+
+    spark = build_spark_session(
+        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
+    )
+    table = DistributionsTable(spark, stores.table_location, stores.table_format)
+    return table.summarize(commodity, from_date, to_date, as_of)
+
+
+def _registered_versions(tracking_uri: str, commodity: str | None) -> list[dict[str, Any]]:
+    """The registry part of ``inspect``, with MLflow's client only; none if no store yet."""
+    if (
+        tracking_uri.startswith("sqlite:///")
+        and not Path(tracking_uri.removeprefix("sqlite:///")).is_file()
+    ):
+        return []  # reading never creates the embedded store
+    from forecast_core.lifecycle import ModelLifecycle
+
+    return [
+        {
+            "name": v.name,
+            "version": v.version,
+            "run_id": v.run_id,
+            "aliases": list(v.aliases),
+            "tags": v.tags,
+        }
+        for v in ModelLifecycle(tracking_uri).versions(commodity)
+    ]
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
