@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 
 from forecast_core.errors import ConfigError, RegistryError, first_line
 from forecast_core.names import (
+    CHAMPION_ALIAS,
     CHAMPION_OF_TAG,
     PINNED_ALIAS,
     RETIRED_REASON_TAG,
@@ -235,6 +236,57 @@ class ModelLifecycle:
 
         self._write(untag, f"restore {version.uri}")
         return f"restored {version.uri} ({version.model_id}) to service"
+
+    def promotable(self, commodity: str, model: str, version: int) -> VersionStatus:
+        """Version ``version`` of ``{commodity}_{model}`` if it may become champion.
+
+        Raises:
+            ConfigError: It is not registered here, or is retired.
+        """
+        chosen = self.find(commodity, model, str(version))
+        if chosen.retired:
+            raise ConfigError(
+                f"{chosen.uri} ({chosen.model_id}) has the best CRPS skill but is retired; "
+                f"expected a version in service: restore it or evaluate another span"
+            )
+        return chosen
+
+    def promote(self, commodity: str, model: str, version: int, evidence: dict[str, str]) -> str:
+        """Make version ``version`` of ``{commodity}_{model}`` the commodity's champion.
+
+        Points the ``champion`` alias at it, tags it ``champion_of=<commodity>`` plus
+        ``evidence`` (``champion_*`` tags), and takes both off the previous champion of the
+        commodity, whichever model it was. One search finds the champion:
+        ``tag.champion_of = '<commodity>'``.
+
+        Raises:
+            ConfigError: The version is not registered, or is retired.
+        """
+        chosen = self.promotable(commodity, model, version)
+        previous = [
+            v
+            for v in self._search(f"tag.{CHAMPION_OF_TAG} = '{commodity}'")
+            if v.name != chosen.name or int(v.version) != chosen.version
+        ]
+
+        def point() -> None:
+            for old in previous:
+                for tag in [t for t in old.tags if t.startswith("champion")]:
+                    self.client.delete_model_version_tag(old.name, old.version, tag)
+                if CHAMPION_ALIAS in self.client.get_registered_model(old.name).aliases:
+                    self.client.delete_registered_model_alias(old.name, CHAMPION_ALIAS)
+            for key, value in evidence.items():
+                self.client.set_model_version_tag(chosen.name, str(chosen.version), key, value)
+            self.client.set_model_version_tag(
+                chosen.name, str(chosen.version), CHAMPION_OF_TAG, commodity
+            )
+            self.client.set_registered_model_alias(chosen.name, CHAMPION_ALIAS, str(chosen.version))
+
+        self._write(point, f"promote {chosen.uri}")
+        replaced = ", ".join(f"models:/{v.name}/{v.version}" for v in previous)
+        return f"{commodity} champion: {chosen.uri} ({chosen.model_id})" + (
+            f", replacing {replaced}" if replaced else ""
+        )
 
     # -- helpers ---------------------------------------------------------------------
 

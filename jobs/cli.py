@@ -128,6 +128,7 @@ def _run(
         f"{config.cadence.frequency}; version {config.model_version}; "
         f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})"
     )
+    click.echo(_champion_line(stores.tracking_uri, config.commodity))
     try:
         pipeline = ForecastPipeline(config, history, registry, table, reporter, now=utc_now())
         summary = pipeline.run(windows)
@@ -141,6 +142,24 @@ def _run(
     for failure in summary.failures:
         click.echo(f"  failed: {failure.model_name} ({failure.scope}): {failure.error}")
     sys.exit(EXIT_OK if summary.ok else EXIT_MODEL_FAILED)
+
+
+def _champion_line(tracking_uri: str, commodity: str) -> str:
+    """The commodity's champion for the run log: a pointer for consumers, not a filter."""
+    from forecast_core.lifecycle import ModelLifecycle
+
+    try:
+        champion = ModelLifecycle(tracking_uri).champion(commodity)
+    except ForecastCoreError as error:
+        return f"{commodity} champion: unknown ({error})"
+    if champion is None:
+        return f"{commodity} champion: none yet (`forecast evaluate --promote`)"
+    tags = champion.tags
+    return (
+        f"{commodity} champion: {champion.uri} ({champion.model_id}), CRPS skill "
+        f"{tags.get('champion_crps_skill', '?')} over {tags.get('champion_span', '?')}; "
+        f"every model is still forecast"
+    )
 
 
 def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:

@@ -12,6 +12,8 @@ import json
 import pytest
 from mlflow import MlflowClient
 
+from forecast_core.errors import ConfigError
+from forecast_core.lifecycle import ModelLifecycle
 from forecast_core.mlflow_registry import ModelRegistry
 from forecast_core.models import build_model
 from tests.servers import mlflow_server, postgres_database
@@ -40,14 +42,14 @@ def registry_uri(request, tmp_path_factory, sample_dataset):
 
 @pytest.fixture
 def tracking_uri(registry_uri: str) -> str:
-    """The module's registry, every version in service and no pin."""
+    """The module's registry, every version in service, no alias, no champion."""
     client = MlflowClient(tracking_uri=registry_uri, registry_uri=registry_uri)
     for version in client.search_model_versions(""):
-        for tag in ("retired", "retired_reason"):
-            if tag in version.tags:
+        for tag in version.tags:
+            if tag.startswith(("retired", "champion")):
                 client.delete_model_version_tag(version.name, version.version, tag)
-        if "pinned" in client.get_registered_model(version.name).aliases:
-            client.delete_registered_model_alias(version.name, "pinned")
+        for alias in client.get_registered_model(version.name).aliases:
+            client.delete_registered_model_alias(version.name, alias)
     return registry_uri
 
 
@@ -166,3 +168,29 @@ def test_reading_a_home_without_a_store_creates_nothing(invoke, home):
     assert result.exit_code == EXIT_USAGE
     assert "no MLflow store at" in result.output
     assert not home.exists()
+
+
+def test_promote_moves_the_champion_and_one_search_finds_it(tracking_uri):
+    lifecycle = ModelLifecycle(tracking_uri)
+    evidence = {"champion_crps_skill": "0.1", "champion_evaluation_run_id": "run-a"}
+    assert lifecycle.promote("sugar", "naive", 1, evidence).startswith("sugar champion")
+    lifecycle.promote("coffee", "naive", 2, evidence)
+    moved = lifecycle.promote("coffee", "naive", 1, {"champion_crps_skill": "0.2"})
+    assert moved.endswith("replacing models:/coffee_naive/2")
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    (found,) = client.search_model_versions("tag.champion_of = 'coffee'")
+    assert (found.name, str(found.version)) == ("coffee_naive", "1")
+    assert found.tags["champion_crps_skill"] == "0.2"
+    assert str(client.get_model_version_by_alias("coffee_naive", "champion").version) == "1"
+    former = client.get_model_version("coffee_naive", "2").tags
+    assert not [tag for tag in former if tag.startswith("champion")]
+    assert lifecycle.champion("sugar").uri == "models:/sugar_naive/1"
+
+
+def test_a_retired_version_cannot_become_champion(tracking_uri):
+    lifecycle = ModelLifecycle(tracking_uri)
+    lifecycle.retire("coffee", "naive", "2", "bad")
+    before = _state(tracking_uri)
+    with pytest.raises(ConfigError, match="has the best CRPS skill but is retired"):
+        lifecycle.promote("coffee", "naive", 2, {})
+    assert _state(tracking_uri) == before
