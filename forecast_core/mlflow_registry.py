@@ -27,6 +27,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from forecast_core.data.history import MarketHistory
+from forecast_core.descriptions import registered_model_description, version_description
 from forecast_core.errors import RegistryError, first_line
 from forecast_core.model_versions import ModelVersionInfo, model_id, registered_model_name
 from forecast_core.models.base import Forecaster
@@ -181,6 +182,21 @@ class ModelRegistry:
                 version = mlflow.register_model(
                     info.model_uri, registered_model_name(commodity, forecaster.name), tags=tags
                 )
+            self.client.update_registered_model(
+                version.name, description=registered_model_description(commodity, forecaster)
+            )
+            self.client.update_model_version(
+                version.name,
+                version.version,
+                description=version_description(
+                    identifier,
+                    training_date,
+                    known.first_date,
+                    forecaster.data_cutoff_,
+                    len(known),
+                    forecaster.training_metrics_ or {},
+                ),
+            )
         except MlflowException as error:
             raise RegistryError(
                 f"cannot register {identifier} at {self.safe_uri}: {first_line(error)}"
