@@ -128,7 +128,11 @@ class ModelLifecycle:
         if ref.isdigit():
             try:
                 version = self.client.get_model_version(name, ref)
-            except MlflowException:
+            except MlflowException as error:
+                if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+                    raise RegistryError(
+                        f"cannot read {name} version {ref} at {self.safe_uri}: {first_line(error)}"
+                    ) from error
                 numbers = ", ".join(str(v.version) for v in self.versions(commodity, model))
                 raise ConfigError(
                     f"{name} has no version {ref}; expected one of: {numbers or 'none'}"
@@ -299,7 +303,11 @@ class ModelLifecycle:
         name = f"{_checked_commodity(commodity)}_{check_model_name(model)}"
         try:
             self.client.get_registered_model(name)
-        except MlflowException:
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise RegistryError(
+                    f"cannot read registered model {name} at {self.safe_uri}: {first_line(error)}"
+                ) from error
             known = sorted({v.name for v in self._search("tag.model_id != ''")})
             raise ConfigError(
                 f"no registered model {name} at {self.safe_uri}; expected one of: "
