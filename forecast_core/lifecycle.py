@@ -325,27 +325,36 @@ class ModelLifecycle:
         return {alias: int(number) for alias, number in aliases.items()}
 
     def _search(self, query: str) -> list[Any]:
-        found: list[Any] = []
-        page_token = None
-        try:
-            while True:
-                page = self.client.search_model_versions(
-                    query, max_results=_SEARCH_PAGE_SIZE, page_token=page_token
-                )
-                found.extend(page)
-                page_token = page.token
-                if not page_token:
-                    return found
-        except MlflowException as error:
-            raise RegistryError(
-                f"cannot search model versions ({query}) at {self.safe_uri}: {first_line(error)}"
-            ) from error
+        return search_versions(self.client, query, self.safe_uri)
 
     def _write(self, change: Any, what: str) -> None:
         try:
             change()
         except MlflowException as error:
             raise RegistryError(f"cannot {what} at {self.safe_uri}: {first_line(error)}") from error
+
+
+def search_versions(client: MlflowClient, query: str, safe_uri: str) -> list[Any]:
+    """All model versions matching ``query``, following pages.
+
+    Raises:
+        RegistryError: MLflow refused the search (``safe_uri`` names the registry).
+    """
+    found: list[Any] = []
+    page_token = None
+    try:
+        while True:
+            page = client.search_model_versions(
+                query, max_results=_SEARCH_PAGE_SIZE, page_token=page_token
+            )
+            found.extend(page)
+            page_token = page.token
+            if not page_token:
+                return found
+    except MlflowException as error:
+        raise RegistryError(
+            f"cannot search model versions ({query}) at {safe_uri}: {first_line(error)}"
+        ) from error
 
 
 def _checked_commodity(commodity: str) -> str:

@@ -29,6 +29,7 @@ from mlflow.exceptions import MlflowException
 from forecast_core.data.history import MarketHistory
 from forecast_core.descriptions import registered_model_description, version_description
 from forecast_core.errors import RegistryError, first_line
+from forecast_core.lifecycle import search_versions
 from forecast_core.model_versions import ModelVersionInfo, model_id, registered_model_name
 from forecast_core.models.base import Forecaster
 from forecast_core.names import RETIRED_TAG
@@ -42,7 +43,6 @@ from forecast_core.tracking_server import check_tracking_server, check_tracking_
 logger = logging.getLogger(__name__)
 
 EXPERIMENT_PREFIX = "commodity-forecast"
-_SEARCH_PAGE_SIZE = 1000
 
 
 class ModelRegistry:
@@ -107,21 +107,7 @@ class ModelRegistry:
 
     def _search(self, query: str) -> list[Any]:
         """All model versions matching ``query``, following pages."""
-        found: list[Any] = []
-        page_token = None
-        try:
-            while True:
-                page = self.client.search_model_versions(
-                    query, max_results=_SEARCH_PAGE_SIZE, page_token=page_token
-                )
-                found.extend(page)
-                page_token = page.token
-                if not page_token:
-                    return found
-        except MlflowException as error:
-            raise RegistryError(
-                f"cannot search model versions ({query}) at {self.safe_uri}: {first_line(error)}"
-            ) from error
+        return search_versions(self.client, query, self.safe_uri)
 
     def register(
         self, forecaster: Forecaster, history: MarketHistory, model_version: str

@@ -18,17 +18,8 @@ from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from forecast_core.errors import ConfigError, TableError, first_line
+from forecast_core.tables.schemas import SUMMARY_KEYS
 
-SUMMARY_KEYS = (
-    "commodity",
-    "model_name",
-    "model_version",
-    "forecast_start_date",
-    "data_cutoff_date",
-    "training_date",
-    "model_uri",
-    "is_actuals",
-)
 # The Parquet layout's hive partitions (tables.schemas.DISTRIBUTIONS_PARTITIONING), typed.
 _PARQUET_PARTITIONS = pa.schema(
     [
