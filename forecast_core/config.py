@@ -42,6 +42,8 @@ class RunConfig:
             paths do not depend on sharding or run order.
         max_staleness_days: How far the forecast date may be past the newest price.
         flush_rows: Rows buffered before one batched table write.
+        use_pins: Whether a registered model's ``pinned`` version serves instead of the
+            newest (daily: yes; backfill: only when asked, so history stays reproducible).
     """
 
     commodity: str
@@ -52,6 +54,7 @@ class RunConfig:
     seed: int = 0
     max_staleness_days: int = DEFAULT_MAX_STALENESS_DAYS
     flush_rows: int = DEFAULT_FLUSH_ROWS
+    use_pins: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "models", parse_model_names(self.models))

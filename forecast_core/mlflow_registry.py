@@ -26,9 +26,12 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from forecast_core.data.history import MarketHistory
+from forecast_core.descriptions import registered_model_description, version_description
 from forecast_core.errors import RegistryError, first_line
+from forecast_core.lifecycle import search_versions
 from forecast_core.model_versions import ModelVersionInfo, model_id, registered_model_name
 from forecast_core.models.base import Forecaster
+from forecast_core.names import RETIRED_TAG
 
 # Versions registered before the split pickled forecast_core.mlflow_registry.PathSamplerModel:
 # this import keeps that name loadable (tests/test_pyfunc_model.py).
@@ -44,7 +47,6 @@ from forecast_core.tracking_server import check_tracking_server, check_tracking_
 logger = logging.getLogger(__name__)
 
 EXPERIMENT_PREFIX = "commodity-forecast"
-_SEARCH_PAGE_SIZE = 1000
 
 
 class ModelRegistry:
@@ -70,9 +72,26 @@ class ModelRegistry:
     ) -> list[ModelVersionInfo]:
         """Every registered version of (commodity, model, model_version), in one paged search."""
         name = registered_model_name(commodity, model_name)
-        found = self._search(f"name = '{name}' and tag.model_version = '{model_version}'")
-        infos = [_version_info(v) for v in found if "training_date" in v.tags]
+        found = [
+            v
+            for v in self._search(f"name = '{name}' and tag.model_version = '{model_version}'")
+            if "training_date" in v.tags
+        ]
+        aliases = self._aliases(name) if found else {}
+        infos = [_version_info(v, aliases) for v in found]
         return sorted(infos, key=lambda v: (v.training_date, v.version))
+
+    def _aliases(self, name: str) -> dict[str, int]:
+        """The aliases of registered model ``name`` (``pinned``, ``champion``) -> version."""
+        try:
+            return {
+                alias: int(number)
+                for alias, number in self.client.get_registered_model(name).aliases.items()
+            }
+        except MlflowException as error:
+            raise RegistryError(
+                f"cannot read the aliases of {name} at {self.safe_uri}: {first_line(error)}"
+            ) from error
 
     def describe_versions(self, commodity: str | None = None) -> list[dict[str, Any]]:
         """Every version of this project's registered models (of one commodity), with tags."""
@@ -92,21 +111,7 @@ class ModelRegistry:
 
     def _search(self, query: str) -> list[Any]:
         """All model versions matching ``query``, following pages."""
-        found: list[Any] = []
-        page_token = None
-        try:
-            while True:
-                page = self.client.search_model_versions(
-                    query, max_results=_SEARCH_PAGE_SIZE, page_token=page_token
-                )
-                found.extend(page)
-                page_token = page.token
-                if not page_token:
-                    return found
-        except MlflowException as error:
-            raise RegistryError(
-                f"cannot search model versions ({query}) at {self.safe_uri}: {first_line(error)}"
-            ) from error
+        return search_versions(self.client, query, self.safe_uri)
 
     def register(
         self, forecaster: Forecaster, history: MarketHistory, model_version: str
@@ -167,6 +172,21 @@ class ModelRegistry:
                 version = mlflow.register_model(
                     info.model_uri, registered_model_name(commodity, forecaster.name), tags=tags
                 )
+            self.client.update_registered_model(
+                version.name, description=registered_model_description(commodity, forecaster)
+            )
+            self.client.update_model_version(
+                version.name,
+                version.version,
+                description=version_description(
+                    identifier,
+                    training_date,
+                    known.first_date,
+                    forecaster.data_cutoff_,
+                    len(known),
+                    forecaster.training_metrics_ or {},
+                ),
+            )
         except MlflowException as error:
             raise RegistryError(
                 f"cannot register {identifier} at {self.safe_uri}: {first_line(error)}"
@@ -276,7 +296,8 @@ class ModelRegistry:
             mlflow.log_artifact(str(path))
 
 
-def _version_info(version: Any) -> ModelVersionInfo:
+def _version_info(version: Any, aliases: dict[str, int] | None = None) -> ModelVersionInfo:
+    """A model version as the pipeline sees it; ``aliases`` are its registered model's."""
     tags = version.tags
     return ModelVersionInfo(
         name=version.name,
@@ -288,4 +309,6 @@ def _version_info(version: Any) -> ModelVersionInfo:
         data_cutoff_date=dt.date.fromisoformat(tags.get("data_cutoff_date", tags["training_date"])),
         model_id=tags.get("model_id", ""),
         run_id=version.run_id or "",
+        retired=tags.get(RETIRED_TAG) == "true",
+        aliases=tuple(sorted(a for a, n in (aliases or {}).items() if n == int(version.version))),
     )

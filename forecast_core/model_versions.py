@@ -3,7 +3,12 @@
 No MLflow here: the registry adapter (``mlflow_registry``) builds these, and the pipeline
 and the in-memory fakes of the tests use them without it. MLflow cannot compare tags with
 ``<=``, so a run fetches the versions of a (commodity, model, model_version) once and
-resolves dates in memory (``resolve_model``).
+resolves dates in memory (``resolve_model``, ``choose_model``).
+
+Lifecycle (``forecast models``): a version tagged ``retired=true`` never serves; the
+registered model's ``pinned`` alias makes its version serve every date it may serve
+(trained on or before the date), when the run honours pins (daily does, backfill only
+with ``--use-pins``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from forecast_core.data.schemas import commodity_info
+from forecast_core.names import PINNED_ALIAS
 
 
 def model_id(commodity: str, display_name: str, training_date: dt.date, model_version: str) -> str:
@@ -38,6 +44,8 @@ class ModelVersionInfo:
     data_cutoff_date: dt.date
     model_id: str
     run_id: str
+    retired: bool = False  # tagged retired=true by ``forecast models retire``
+    aliases: tuple[str, ...] = ()  # the registered model's aliases naming this version
 
     @property
     def uri(self) -> str:
@@ -50,13 +58,72 @@ def resolve_model(
 ) -> ModelVersionInfo | None:
     """The most recent version with ``training_date <= forecast_date``, or None.
 
-    Two versions for the same training date (racing jobs) resolve to the lower version
-    number: the first registered, so earlier forecasts keep their model.
+    Retired versions never serve. Two versions for the same training date (racing jobs)
+    resolve to the lower version number: the first registered, so earlier forecasts keep
+    their model.
     """
-    eligible = [v for v in versions if v.training_date <= forecast_date]
+    eligible = [v for v in versions if v.training_date <= forecast_date and not v.retired]
     if not eligible:
         return None
     return max(eligible, key=lambda v: (v.training_date, -v.version))
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The version that serves a forecast date, and why, when it is not the plain newest.
+
+    Attributes:
+        version: The serving version, or None if none may serve (``reason`` says why).
+        reason: Empty when the newest version trained on or before the date serves;
+            otherwise one line for the run log (a pin or a retirement changed the choice,
+            or no version is left).
+    """
+
+    version: ModelVersionInfo | None
+    reason: str = ""
+
+
+def choose_model(
+    versions: list[ModelVersionInfo], forecast_date: dt.date, use_pins: bool
+) -> ModelChoice:
+    """The version serving ``forecast_date``: the pin if honoured and eligible, else the newest.
+
+    A pin serves only dates on or after its training date (never a model trained on data
+    from after the date). A retired version is skipped for the next most recent one.
+    """
+    trained = [v for v in versions if v.training_date <= forecast_date]
+    newest = resolve_model(versions, forecast_date)
+    pinned = None
+    if use_pins:
+        pinned = next((v for v in versions if PINNED_ALIAS in v.aliases and not v.retired), None)
+    if pinned is not None and pinned.training_date <= forecast_date:
+        if pinned == newest:
+            return ModelChoice(pinned)
+        shown = newest.uri if newest else "none"
+        return ModelChoice(pinned, f"pinned {pinned.uri} serves instead of {shown}")
+    notes = []
+    if pinned is not None:
+        notes.append(
+            f"pinned {pinned.uri} (trained {pinned.training_date}) is newer than "
+            f"{forecast_date}: not used"
+        )
+    plain = max(trained, key=lambda v: (v.training_date, -v.version), default=None)
+    if newest is None:
+        notes.append(_nothing_serves(trained, forecast_date))
+    elif plain is not None and plain != newest:
+        notes.append(f"{plain.uri} is retired; falling back to {newest.uri}")
+    return ModelChoice(newest, "; ".join(notes))
+
+
+def _nothing_serves(trained: list[ModelVersionInfo], forecast_date: dt.date) -> str:
+    """Why no version serves ``forecast_date``: none trained early enough, or all retired."""
+    if not trained:
+        return f"no version trained on or before {forecast_date}"
+    retired = ", ".join(v.uri for v in trained)
+    return (
+        f"every version trained on or before {forecast_date} is retired ({retired}); "
+        f"expected one in service: restore one with `forecast models restore`"
+    )
 
 
 def last_training_date(versions: list[ModelVersionInfo]) -> dt.date | None:

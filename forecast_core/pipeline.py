@@ -7,8 +7,9 @@ A run takes cadence windows (a training date and the forecast dates its model se
    forecast of the window is missing, fit on data strictly before the training date and
    register it. Otherwise reuse what is registered.
 2. Forecasts: for every missing forecast date, load the most recent registered model with
-   ``training_date <= forecast date`` (once per window), sample paths on data strictly
-   before the date, and buffer the rows. Actuals rows are added once realized.
+   ``training_date <= forecast date`` that is not retired, or the pinned one when the run
+   honours pins (``model_versions.choose_model``; once per window), sample paths on data
+   strictly before the date, and buffer the rows. Actuals rows are added once realized.
 3. Buffered rows are written in batches of ``flush_rows``, skipping keys already present.
 
 A model that raises fails alone (fail-open): it is recorded, reported in the summary, and
@@ -30,7 +31,12 @@ from forecast_core.cadence import TrainingWindow
 from forecast_core.config import RunConfig
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import ConfigError, DataError, first_line
-from forecast_core.model_versions import ModelVersionInfo, last_training_date, resolve_model
+from forecast_core.model_versions import (
+    ModelChoice,
+    ModelVersionInfo,
+    choose_model,
+    last_training_date,
+)
 from forecast_core.models.base import Forecaster
 from forecast_core.models.registry import build_model
 from forecast_core.redaction import redact_credentials
@@ -262,15 +268,17 @@ class ForecastPipeline:
         loaded once and reuses work from date to date); a failing batch is retried date by
         date, so one bad date fails alone.
         """
-        groups: dict[ModelVersionInfo | None, list[dt.date]] = {}
+        groups: dict[ModelChoice, list[dt.date]] = {}
         for forecast_date in dates:
-            groups.setdefault(resolve_model(versions, forecast_date), []).append(forecast_date)
-        for version, group in groups.items():
+            choice = choose_model(versions, forecast_date, self.config.use_pins)
+            groups.setdefault(choice, []).append(forecast_date)
+        for choice, group in groups.items():
+            version = choice.version
             try:
                 if version is None:
-                    raise DataError(
-                        f"no registered {name} model with training date on or before {group[0]}"
-                    )
+                    raise DataError(f"no {name} model can serve {group[0]}: {choice.reason}")
+                if choice.reason:  # a pin or a retirement changed the choice
+                    self.reporter.line(f"{name}... {choice.reason} ({group[0]}..{group[-1]})")
                 with summary.timed("registry"):
                     model = self.registry.load(version)
             except Exception as error:  # fail-open: this model and these dates only

@@ -15,6 +15,7 @@ from matplotlib.dates import date2num
 from matplotlib.figure import Figure
 
 from forecast_core.data.history import MarketHistory
+from forecast_core.data.schemas import commodity_info
 
 BANDS: tuple[tuple[float, float], ...] = ((2.5, 97.5), (10.0, 90.0), (25.0, 75.0))
 
@@ -56,6 +57,12 @@ def draw_fan(
     axes.axvline(float(date2num(forecast_date)), color="0.6", linestyle=":")
 
 
+def price_label(commodity: str) -> str:
+    """The price axis of every chart: the commodity's close and its unit (``schemas``)."""
+    info = commodity_info(commodity)
+    return f"{info.display_name} close, {info.unit}"
+
+
 def fan_chart(
     history: MarketHistory,
     paths: np.ndarray,
@@ -83,7 +90,7 @@ def fan_chart(
         happened = (realized.observations["date"], realized.observations["close"])
     draw_fan(axes, (recent["date"], recent["close"]), paths, forecast_date, happened)
     axes.set_title(title)
-    axes.set_ylabel(f"{history.commodity} close")
+    axes.set_ylabel(price_label(history.commodity))
     axes.legend(loc="upper left", fontsize="small")
     figure.autofmt_xdate()
     figure.tight_layout()

@@ -56,7 +56,11 @@ class ModelStore(Protocol):
     def list_versions(
         self, commodity: str, model_name: str, model_version: str
     ) -> list[ModelVersionInfo]:
-        """Every registered version of (commodity, model, model_version), oldest first."""
+        """Every registered version of (commodity, model, model_version), oldest first.
+
+        Each carries its service state: ``retired`` (the version tag) and ``aliases`` (the
+        registered model's aliases naming it, such as ``pinned``).
+        """
         ...
 
     def register(

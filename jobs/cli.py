@@ -1,4 +1,5 @@
-"""The ``forecast`` command: daily, backfill, plan, inspect (and evaluate, report, k8s, data).
+"""The ``forecast`` command: daily, backfill, plan, inspect (and evaluate, report, models,
+monitor, table, data, k8s).
 
 Every command reads its common options from the environment too (``show_envvar`` in
 ``--help``). Exit codes: 0 every requested forecast exists; 1 at least one model failed
@@ -15,15 +16,18 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from forecast_core.cadence import Cadence, TrainingWindow, parse_frequency
-from forecast_core.config import RunConfig
+from forecast_core.config import RunConfig, StoreConfig
 from forecast_core.errors import ConfigError, DataError, ForecastCoreError, TableError
 from forecast_core.names import (
     ALL_COMMODITIES,
+    RETIRED_TAG,
+    is_catalog_table,
     parse_commodities,
     parse_model_names,
     resolve_commodities,
@@ -44,6 +48,7 @@ from jobs.common import (
 from jobs.data_commands import data as data_commands
 from jobs.evaluate_commands import evaluate, report
 from jobs.k8s_commands import k8s
+from jobs.models_commands import models as models_commands
 from jobs.monitor_commands import monitor
 from jobs.reporting import ConsoleReporter
 from jobs.table_commands import table as table_commands
@@ -71,6 +76,7 @@ def _run(
     seed: int,
     max_staleness_days: int,
     flush_rows: int,
+    use_pins: bool,
     data: str | None,
     store: options.StoreSettings,
     start: dt.date,
@@ -110,6 +116,7 @@ def _run(
             seed=seed,
             max_staleness_days=max_staleness_days,
             flush_rows=flush_rows,
+            use_pins=use_pins,
         )
         for name in commodities
     }
@@ -121,7 +128,7 @@ def _run(
     if len(commodities) == 1:
         owned = commodities
     histories, refused = _check_commodities(
-        dataset, owned, start, end, today, max_staleness_days, alone=len(commodities) == 1
+        dataset, owned, configs, start, end, today, alone=len(commodities) == 1
     )
     timings: dict[str, float] = {"data_load": data_load_seconds}
 
@@ -163,6 +170,7 @@ def _run(
             f"{config.cadence.frequency}; version {config.model_version}; "
             f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})"
         )
+        click.echo(_champion_line(stores.tracking_uri, name))
         error = _run_commodity(config, histories[name], registry, table, windows, timings)
         if error:
             failed[name] = error
@@ -175,26 +183,31 @@ def _run(
 def _check_commodities(
     dataset: MarketDataset,
     commodities: tuple[str, ...],
+    configs: dict[str, RunConfig],
     start: dt.date,
     end: dt.date,
     today: dt.date,
-    max_staleness_days: int,
     alone: bool,
 ) -> tuple[dict[str, MarketHistory], dict[str, str]]:
     """Each commodity's history, or why its data cannot serve [start, end].
+
+    Its data must be fresh and long enough for every requested model from ``start`` on.
 
     Raises:
         ConfigError, DataError: The commodity run ``alone`` is refused, or every one is
             (nothing is written: exit 2).
     """
     from forecast_core.pipeline import check_forecast_range
+    from forecast_core.servable import check_enough_history
 
     histories: dict[str, MarketHistory] = {}
     refused: dict[str, str] = {}
     for name in commodities:
         try:
+            config = configs[name]
             history = dataset.history(name)
-            check_forecast_range(history, start, end, today, max_staleness_days)
+            check_forecast_range(history, start, end, today, config.max_staleness_days)
+            check_enough_history(history, config.cadence, config.models, start)
         except (ConfigError, DataError) as error:
             if alone:
                 raise
@@ -241,6 +254,24 @@ def _run_commodity(
     return f"{len(summary.failures)} model failure(s): {', '.join(names)}"
 
 
+def _champion_line(tracking_uri: str, commodity: str) -> str:
+    """The commodity's champion for the run log: a pointer for consumers, not a filter."""
+    from forecast_core.lifecycle import ModelLifecycle
+
+    try:
+        champion = ModelLifecycle(tracking_uri).champion(commodity)
+    except ForecastCoreError as error:
+        return f"{commodity} champion: unknown ({error})"
+    if champion is None:
+        return f"{commodity} champion: none yet (`forecast evaluate --promote`)"
+    tags = champion.tags
+    return (
+        f"{commodity} champion: {champion.uri} ({champion.model_id}), CRPS skill "
+        f"{tags.get('champion_crps_skill', '?')} over {tags.get('champion_span', '?')}; "
+        f"every model is still forecast"
+    )
+
+
 def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:
     """What a table commit records of a run's options, beside its command and shard."""
     return {
@@ -268,10 +299,15 @@ def cli() -> None:
     default=None,
     help="Day 1 of the forecast (YYYY-MM-DD); default: today (UTC).",
 )
+@options.use_pins(default=True)
 @_run_options
 @exit_on_setup_errors
 def daily(forecast_date: dt.date | None, **run_options: Any) -> None:
-    """Train models whose cadence is due, then forecast one date with every model."""
+    """Train models whose cadence is due, then forecast one date with every model.
+
+    Each model's pinned version (`forecast models pin`) serves instead of the newest,
+    unless --ignore-pins; retired versions never serve.
+    """
     day = forecast_date or utc_today()
     _run(
         start=day,
@@ -300,6 +336,7 @@ def daily(forecast_date: dt.date | None, **run_options: Any) -> None:
     default=None,
     help="Number of shards; without it one process does everything.",
 )
+@options.use_pins(default=False)
 @_run_options
 @exit_on_setup_errors
 def backfill(
@@ -310,6 +347,9 @@ def backfill(
     **run_options: Any,
 ) -> None:
     """Train at every cadence date of [start, end] and forecast every date in it.
+
+    Pins are ignored unless --use-pins: a backfill recomputes history as the newest
+    eligible versions (never retired ones) serve it.
 
     The sharding unit is one commodity's cadence window (a training date and the dates
     its model serves), balanced over shards by forecast count: shards never train the
@@ -428,29 +468,21 @@ def inspect(
     JSON format (stable): {"table": str, "as_of": str|null, "forecasts": [{"commodity",
     "model_name", "model_version", "forecast_start_date", "data_cutoff_date", "training_date",
     "model_uri", "is_actuals", "has_data_leakage", "n_paths"}], "models": [{"name",
-    "version", "run_id", "tags": {...}}]}; dates are YYYY-MM-DD, absent values null.
+    "version", "run_id", "aliases": [...], "tags": {...}}]}; dates are YYYY-MM-DD, absent
+    values null. No Spark unless the table is a catalog table: delta-rs reads a Delta
+    table, pyarrow a Parquet one, MLflow's client the registry.
     """
-    from forecast_core.mlflow_registry import ModelRegistry
-    from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
-
     quiet_libraries()
     stores = store.config()
-    store.home.mkdir(parents=True, exist_ok=True)
-    registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-    spark = build_spark_session(
-        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
-    )
-    table = DistributionsTable(spark, stores.table_location, stores.table_format)
     try:
-        forecasts = table.summarize(commodity, from_date, to_date, as_of)
+        forecasts = _summarize(stores, commodity, from_date, to_date, as_of)
     except TableError as error:  # with --as-of, most likely a version the table never had
         fail(str(error), EXIT_USAGE if as_of else EXIT_MODEL_FAILED)
     report: dict[str, Any] = {
         "table": stores.table_location,
         "as_of": as_of,
         "forecasts": forecasts,
-        "models": registry.describe_versions(commodity),
+        "models": _registered_versions(stores.tracking_uri, commodity),
     }
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
@@ -466,10 +498,58 @@ def inspect(
     click.echo(f"Registered model versions: {len(report['models'])}")
     for version in report["models"]:
         tags = version["tags"]
+        aliases = "".join(f" @{alias}" for alias in version["aliases"])
+        retired = " retired" if tags.get(RETIRED_TAG) == "true" else ""
         click.echo(
             f"  {version['name']} v{version['version']}: {tags.get('model_id', '')} "
             f"(training {tags.get('training_date')}, cutoff {tags.get('data_cutoff_date')})"
+            f"{retired}{aliases}"
         )
+
+
+def _summarize(
+    stores: StoreConfig,
+    commodity: str | None,
+    from_date: dt.date | None,
+    to_date: dt.date | None,
+    as_of: str | None,
+) -> list[dict[str, Any]]:
+    """The table's forecasts: delta-rs or pyarrow for a path; Spark only for a catalog table."""
+    if not is_catalog_table(stores.table_location):
+        from forecast_core.tables.summary import summarize_forecasts
+
+        return summarize_forecasts(
+            stores.table_location, stores.table_format, commodity, from_date, to_date, as_of
+        )
+    from forecast_core.spark import build_spark_session
+    from forecast_core.tables import DistributionsTable
+
+    spark = build_spark_session(
+        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
+    )
+    table = DistributionsTable(spark, stores.table_location, stores.table_format)
+    return table.summarize(commodity, from_date, to_date, as_of)
+
+
+def _registered_versions(tracking_uri: str, commodity: str | None) -> list[dict[str, Any]]:
+    """The registry part of ``inspect``, with MLflow's client only; none if no store yet."""
+    if (
+        tracking_uri.startswith("sqlite:///")
+        and not Path(tracking_uri.removeprefix("sqlite:///")).is_file()
+    ):
+        return []  # reading never creates the embedded store
+    from forecast_core.lifecycle import ModelLifecycle
+
+    return [
+        {
+            "name": v.name,
+            "version": v.version,
+            "run_id": v.run_id,
+            "aliases": list(v.aliases),
+            "tags": v.tags,
+        }
+        for v in ModelLifecycle(tracking_uri).versions(commodity)
+    ]
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -481,6 +561,7 @@ cli.add_command(k8s)
 cli.add_command(evaluate)
 cli.add_command(report)
 cli.add_command(monitor)
+cli.add_command(models_commands)
 cli.add_command(table_commands)
 cli.add_command(data_commands)
 

@@ -32,6 +32,7 @@ from jobs import common, options
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
     from pyspark.sql import SparkSession
 
+    from forecast_core.champion import Champion
     from forecast_core.evaluation import Evaluation
 
 
@@ -195,9 +196,15 @@ def _echo_summary(evaluation: Evaluation) -> None:
     help="Folder for the PNG figures and CSV files; default: "
     "HOME/evaluation/COMMODITY_FROM_TO_VERSION.",
 )
+@click.option(
+    "--promote",
+    is_flag=True,
+    help="Make the model with the best CRPS skill over the span the commodity's champion "
+    "(MLflow alias `champion` on its newest scored version, evidence in its tags).",
+)
 @_selection_options
 @common.exit_on_setup_errors
-def evaluate(output: Path | None, **selection: Any) -> None:
+def evaluate(output: Path | None, promote: bool, **selection: Any) -> None:
     """Score forecasts against what happened: CRPS, calibration and skill.
 
     Reads the forecasts of [--from, --to] from the distributions table and the prices
@@ -218,7 +225,7 @@ def evaluate(output: Path | None, **selection: Any) -> None:
     for commodity in commodities:
         folder = output / commodity if output and len(commodities) > 1 else output
         try:
-            _evaluate_and_record(commodity, folder, selection)
+            _evaluate_and_record(commodity, folder, promote, selection)
         except (ConfigError, DataError, RegistryError) as error:
             if len(commodities) == 1:
                 raise
@@ -232,13 +239,16 @@ def evaluate(output: Path | None, **selection: Any) -> None:
     sys.exit(common.EXIT_MODEL_FAILED if failed else common.EXIT_OK)
 
 
-def _evaluate_and_record(commodity: str, output: Path | None, selection: dict[str, Any]) -> None:
+def _evaluate_and_record(
+    commodity: str, output: Path | None, promote: bool, selection: dict[str, Any]
+) -> None:
     """Evaluate one commodity and record it: metrics table, MLflow run, files."""
     from forecast_core.evaluation import MetricsTable, record_evaluation
     from forecast_core.mlflow_registry import ModelRegistry
 
     evaluated = _evaluate(commodity=commodity, **selection)
     config = evaluated.evaluation.config
+    champion = _champion(evaluated) if promote else None  # refused before anything is written
     folder = output or _default_output(
         selection["store"].home,
         config.commodity,
@@ -259,6 +269,53 @@ def _evaluate_and_record(commodity: str, output: Path | None, selection: dict[st
     )
     click.echo(f"MLflow evaluation run {record.run_id}")
     click.echo(f"Files in {folder}: {', '.join(path.name for path in record.files)}")
+    if champion is not None:
+        _promote(evaluated, champion, record.run_id)
+
+
+def _champion(evaluated: _Evaluated) -> Champion:
+    """The champion to promote, checked against the registry; nothing written yet.
+
+    Raises:
+        DataError: Nothing scored, or no CRPS skill (no benchmark scored).
+        ConfigError: The best model's version is not registered here, or is retired.
+    """
+    from forecast_core.champion import choose_champion
+    from forecast_core.lifecycle import ModelLifecycle
+
+    evaluation = evaluated.evaluation
+    config = evaluation.config
+    champion = choose_champion(
+        evaluation.headline,
+        evaluation.scored_uris,
+        f"{config.evaluated_from}..{config.evaluated_to}",
+    )
+    ModelLifecycle(evaluated.stores.tracking_uri).promotable(
+        config.commodity, champion.model_name, champion.version
+    )
+    return champion
+
+
+def _promote(evaluated: _Evaluated, champion: Champion, run_id: str) -> None:
+    """Point the champion alias at ``champion`` with its evidence; exit 1 if MLflow fails."""
+    from forecast_core.lifecycle import ModelLifecycle
+
+    config = evaluated.evaluation.config
+    evidence = {
+        "champion_crps_skill": f"{champion.crps_skill:.6f}",
+        "champion_crps": f"{champion.crps:.6f}",
+        "champion_n_forecasts": str(champion.n_forecasts),
+        "champion_span": f"{config.evaluated_from}..{config.evaluated_to}",
+        "champion_evaluation_run_id": run_id,
+        "champion_promoted_at": common.utc_now().isoformat(timespec="seconds"),
+    }
+    try:
+        message = ModelLifecycle(evaluated.stores.tracking_uri).promote(
+            config.commodity, champion.model_name, champion.version, evidence
+        )
+    except ForecastCoreError as error:
+        common.fail(f"champion not promoted: {error}", common.EXIT_MODEL_FAILED)
+    click.echo(f"{message}; CRPS skill {champion.crps_skill:.3f} over {evidence['champion_span']}")
 
 
 @click.command()

@@ -139,6 +139,17 @@ def end() -> Decorator:
     return click.option("--end", type=DATE, required=True, help="Last forecast date (YYYY-MM-DD).")
 
 
+def use_pins(default: bool) -> Decorator:
+    """``--use-pins/--ignore-pins``: whether pinned versions (``forecast models pin``) serve."""
+    return click.option(
+        "--use-pins/--ignore-pins",
+        default=default,
+        show_default=True,
+        help="Use each model's pinned version (`forecast models pin`) instead of the newest "
+        "one trained on or before the date; a pin never serves dates before its training date.",
+    )
+
+
 def as_json(help: str) -> Decorator:
     """``--json``: machine-readable output."""
     return click.option("--json", "as_json", is_flag=True, help=help)
@@ -227,23 +238,26 @@ def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return with_options(collected, STORE_OPTIONS)
 
 
+HOME_OPTION: Decorator = click.option(
+    "--home",
+    envvar="FORECAST_HOME",
+    show_envvar=True,
+    default=DEFAULT_HOME,
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder of the embedded MLflow store and table.",
+)
+TRACKING_URI_OPTION: Decorator = click.option(
+    "--tracking-uri",
+    envvar="MLFLOW_TRACKING_URI",
+    show_envvar=True,
+    default=None,
+    help="MLflow tracking URI; default: SQLite under --home.",
+)
+
 STORE_OPTIONS: list[Decorator] = [
-    click.option(
-        "--home",
-        envvar="FORECAST_HOME",
-        show_envvar=True,
-        default=DEFAULT_HOME,
-        show_default=True,
-        type=click.Path(path_type=Path),
-        help="Folder of the embedded MLflow store and table.",
-    ),
-    click.option(
-        "--tracking-uri",
-        envvar="MLFLOW_TRACKING_URI",
-        show_envvar=True,
-        default=None,
-        help="MLflow tracking URI; default: SQLite under --home.",
-    ),
+    HOME_OPTION,
+    TRACKING_URI_OPTION,
     click.option(
         "--table",
         "table_location",
@@ -280,6 +294,30 @@ STORE_OPTIONS: list[Decorator] = [
     ),
 ]
 """Where models and tables live, and the Spark session (``StoreSettings`` holds them)."""
+
+
+def registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``command`` with ``--home`` and ``--tracking-uri``, received as one ``tracking_uri``.
+
+    For commands that need the registry only (no table, no Spark). The embedded SQLite
+    store must exist already: reading a registry never creates one.
+
+    Raises:
+        ConfigError: (when the command runs) The embedded store under ``--home`` does not
+            exist.
+    """
+
+    @functools.wraps(command)
+    def resolved(*args: Any, home: Path, tracking_uri: str | None, **kwargs: Any) -> Any:
+        if tracking_uri is None and not (home / "mlflow.db").is_file():
+            raise ConfigError(
+                f"no MLflow store at {home.resolve() / 'mlflow.db'}; expected a --home that "
+                f"a run has used, or --tracking-uri / MLFLOW_TRACKING_URI"
+            )
+        uri = StoreConfig.embedded(home, tracking_uri=tracking_uri).tracking_uri
+        return command(*args, tracking_uri=uri, **kwargs)
+
+    return with_options(resolved, [HOME_OPTION, TRACKING_URI_OPTION])
 
 
 def data(help: str, required: bool = False) -> Decorator:

@@ -8,8 +8,9 @@ against the Spark table and the MLflow registry, so they cannot drift.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from forecast_core.errors import RegistryError
 from forecast_core.model_versions import ModelVersionInfo, model_id, registered_model_name
 from forecast_core.models.base import Forecaster
 from forecast_core.models.naive import NaiveForecaster
+from forecast_core.names import PINNED_ALIAS
 from forecast_core.stores import ForecastKey
 from forecast_core.tables.schemas import ACTUALS, DISTRIBUTIONS_KEY
 
@@ -114,6 +116,23 @@ class FakeModelStore:
         held.append(info)
         self.models[info.uri] = copy.deepcopy(forecaster)
         return info
+
+    def retire(self, uri: str, retired: bool = True) -> None:
+        """What ``forecast models retire`` (``restore``) does: the version's retired tag."""
+        self._replace(lambda v: dataclasses.replace(v, retired=retired) if v.uri == uri else v)
+
+    def pin(self, name: str, uri: str | None) -> None:
+        """What ``forecast models pin`` (``unpin``: None) does: move ``name``'s one alias."""
+        self._replace(
+            lambda v: (
+                dataclasses.replace(v, aliases=(PINNED_ALIAS,) if v.uri == uri else ())
+                if v.name == name
+                else v
+            )
+        )
+
+    def _replace(self, change: Callable[[ModelVersionInfo], ModelVersionInfo]) -> None:
+        self.versions = {name: [change(v) for v in held] for name, held in self.versions.items()}
 
     def load(self, version: ModelVersionInfo) -> Forecaster:
         try:

@@ -10,8 +10,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 
 def free_loopback_port() -> int:
@@ -77,3 +80,30 @@ def mlflow_server(
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; skips without a server.
+
+    The server is started by .ci/run (scripts/start_postgres.sh), which sets
+    FORECAST_TEST_POSTGRES_URI.
+    """
+    base = os.environ.get("FORECAST_TEST_POSTGRES_URI")
+    if not base:
+        pytest.skip(
+            "FORECAST_TEST_POSTGRES_URI is not set: .ci/run starts PostgreSQL with "
+            "scripts/start_postgres.sh and sets it"
+        )
+    import sqlalchemy
+
+    name = f"forecast_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f"create database {name}"))
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sqlalchemy.text(f"drop database if exists {name} with (force)"))
+        admin.dispose()

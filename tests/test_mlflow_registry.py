@@ -204,3 +204,17 @@ def test_registering_and_loading_through_a_server_leaves_nothing_in_tmpdir(
         loaded = registry.load(version)
     assert loaded.training_date_ == TRAINING_DATE
     assert sorted(path.name for path in scratch.iterdir()) == []
+
+
+def test_the_mlflow_ui_describes_the_registered_model_and_the_version(registered, registry):
+    _, version = registered
+    assert version.uri == "models:/coffee_random_walk/1"
+    model = registry.client.get_registered_model("coffee_random_walk").description
+    assert model.startswith("**Coffee RandomWalk**: ")
+    assert "Coffee close (US cents/lb (ICE Arabica KC))" in model
+    assert "**Cadence**" in model and "**How to call it**" in model
+    assert 'mlflow.pyfunc.load_model("models:/coffee_random_walk/<version>")' in model
+    described = registry.client.get_model_version("coffee_random_walk", "1").description
+    assert "Training window: 2012-01-03..2024-06-28" in described
+    assert "Data cutoff: 2024-06-28" in described
+    assert "In-sample figures: " in described and "volatility" in described

@@ -113,3 +113,24 @@ def test_a_second_registration_of_a_training_date_yields_to_the_first(model_stor
 def test_an_unfitted_model_is_refused(model_store, coffee_history):
     with pytest.raises(RegistryError, match="must be fitted before registering"):
         model_store.register(NaiveForecaster(), coffee_history, "v1.0")
+
+
+def test_versions_carry_their_retirement_and_pin(model_store, coffee_history):
+    for training_date in (dt.date(2024, 1, 1), JULY):
+        model_store.register(
+            NaiveForecaster().fit(coffee_history, training_date), coffee_history, "v1"
+        )
+    if isinstance(model_store, FakeModelStore):
+        model_store.retire("models:/coffee_naive/2")
+        model_store.pin("coffee_naive", "models:/coffee_naive/1")
+    else:
+        from forecast_core.lifecycle import ModelLifecycle
+
+        lifecycle = ModelLifecycle(model_store.tracking_uri)
+        lifecycle.retire("coffee", "naive", "2", "contract")
+        lifecycle.pin("coffee", "naive", "1")
+    versions = model_store.list_versions("coffee", "naive", "v1")
+    assert [(v.version, v.retired, v.aliases) for v in versions] == [
+        (1, False, ("pinned",)),
+        (2, True, ()),
+    ]

@@ -22,6 +22,7 @@ from forecast_core.tables.schemas import (
     DISTRIBUTIONS_KEY,
     DISTRIBUTIONS_PARTITIONING,
     DISTRIBUTIONS_SCHEMA,
+    SUMMARY_KEYS,
 )
 from forecast_core.tables.spark_table import (
     SparkProvider,
@@ -31,16 +32,6 @@ from forecast_core.tables.spark_table import (
 )
 
 ForecastKey = tuple[str, dt.date]  # (model_name, forecast_start_date) within a commodity/version
-_SUMMARY_KEYS = (
-    "commodity",
-    "model_name",
-    "model_version",
-    "forecast_start_date",
-    "data_cutoff_date",
-    "training_date",
-    "model_uri",
-    "is_actuals",
-)
 
 
 def has_data_leakage() -> Column:
@@ -169,7 +160,7 @@ class DistributionsTable(SparkTable):
             where = where & (F.col("commodity") == commodity)
         grouped = (
             table.where(where)
-            .groupBy(*_SUMMARY_KEYS)
+            .groupBy(*SUMMARY_KEYS)
             .agg(
                 F.count("path_id").alias("n_paths"),
                 F.max("has_data_leakage").alias("has_data_leakage"),

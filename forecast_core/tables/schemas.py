@@ -44,6 +44,17 @@ DISTRIBUTIONS_SCHEMA = StructType(
 )
 DISTRIBUTIONS_COLUMNS: tuple[str, ...] = tuple(DISTRIBUTIONS_SCHEMA.fieldNames())
 # A forecast is identified by these; a write replaces exactly the keys it holds.
+# What ``forecast inspect`` shows per forecast (with n_paths and has_data_leakage).
+SUMMARY_KEYS: tuple[str, ...] = (
+    "commodity",
+    "model_name",
+    "model_version",
+    "forecast_start_date",
+    "data_cutoff_date",
+    "training_date",
+    "model_uri",
+    "is_actuals",
+)
 DISTRIBUTIONS_KEY: tuple[str, ...] = (
     "commodity",
     "model_name",

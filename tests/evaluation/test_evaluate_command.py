@@ -111,3 +111,56 @@ def _check_mlflow_runs(tracking_uri: str) -> None:
     assert naive["n_forecasts"] == 7
     history = client.get_metric_history(run.info.run_id, "naive/crps_by_horizon")
     assert sorted(m.step for m in history) == list(range(1, 15))
+
+
+@pytest.mark.slow
+def test_promote_marks_the_champion_and_the_jobs_log_it(invoke, home, tmp_path, spark):
+    backfill = invoke(
+        "backfill",
+        "--start",
+        "2024-03-01",
+        "--end",
+        "2024-03-07",
+        "--train-frequency",
+        "monthly",
+        *MODELS,
+        "--n-paths",
+        "100",
+    )
+    assert backfill.exit_code == 0, backfill.output
+    tracking_uri = StoreConfig.embedded(home).tracking_uri
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+    def registry_state() -> list[tuple[str, int, dict[str, str], dict[str, int]]]:
+        return [
+            (v.name, int(v.version), v.tags, client.get_registered_model(v.name).aliases)
+            for v in client.search_model_versions("")
+        ]
+
+    before = registry_state()
+    empty = invoke("evaluate", "--from", "2024-05-01", "--to", "2024-05-10", *MODELS, "--promote")
+    assert empty.exit_code == 2, empty.output
+    assert "no coffee forecasts of naive, random_walk" in empty.output
+    assert registry_state() == before
+
+    promoted = invoke("evaluate", *SPAN, *MODELS, "--output", str(tmp_path / "e"), "--promote")
+    assert promoted.exit_code == 0, promoted.output
+    (champion,) = client.search_model_versions("tag.champion_of = 'coffee'")  # one call
+    assert champion.name in ("coffee_naive", "coffee_random_walk")
+    assert f"coffee champion: models:/{champion.name}/{champion.version}" in promoted.output
+    run_id = champion.tags["champion_evaluation_run_id"]
+    assert f"MLflow evaluation run {run_id}" in promoted.output
+    assert champion.tags["champion_span"] == "2024-03-01..2024-03-10"
+    skill = float(champion.tags["champion_crps_skill"])
+    run = client.get_run(run_id)
+    model = champion.tags["model_name"]
+    skills = {k: v for k, v in run.data.metrics.items() if k.endswith("/crps_skill")}
+    assert skill == pytest.approx(run.data.metrics[f"{model}/crps_skill"], abs=1e-5)
+    assert skill == pytest.approx(max(skills.values()), abs=1e-5)
+    alias = client.get_model_version_by_alias(champion.name, "champion")
+    assert str(alias.version) == str(champion.version)
+
+    daily = invoke("daily", "--forecast-date", "2024-03-08", *MODELS, "--n-paths", "50")
+    assert daily.exit_code == 0, daily.output
+    assert f"coffee champion: models:/{champion.name}/{champion.version}" in daily.output
+    assert "generated 2" in daily.output  # every model is still forecast

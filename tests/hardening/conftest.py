@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from forecast_core.config import StoreConfig
 from forecast_core.tables import DistributionsTable
+from tests.servers import postgres_database
 
 
 @dataclass
@@ -89,19 +89,5 @@ def table_rows(spark, home: Path) -> pd.DataFrame:
 @pytest.fixture
 def postgres_uri() -> Iterator[str]:
     """A fresh PostgreSQL database for one test (the server is started by .ci/run)."""
-    base = os.environ.get("FORECAST_TEST_POSTGRES_URI")
-    if not base:
-        pytest.skip(
-            "FORECAST_TEST_POSTGRES_URI is not set: .ci/run starts PostgreSQL with "
-            "scripts/start_postgres.sh and sets it"
-        )
-    import sqlalchemy
-
-    name = f"forecast_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f"create database {name}"))
-    yield base.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(sqlalchemy.text(f"drop database if exists {name} with (force)"))
-    admin.dispose()
+    with postgres_database() as uri:
+        yield uri

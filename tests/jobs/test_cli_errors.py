@@ -104,6 +104,19 @@ BAD_INPUTS = [
     ),
     pytest.param(["daily", "--forecast-date", "2999-01-01"], "is after today", id="future-date"),
     pytest.param(
+        ["daily", "--forecast-date", "2012-01-04"],
+        "forecast date 2012-01-04 has too little coffee history for naive, random_walk, sarimax, "
+        "xgboost (semiannually cadence: naive from 2012-07-01, random_walk from 2012-07-01, "
+        "sarimax from 2013-01-01, xgboost from 2013-01-01); expected a date on or after "
+        "2013-01-01",
+        id="too-little-history",
+    ),
+    pytest.param(
+        ["backfill", "--start", "2012-06-01", "--end", "2012-08-01", "--models", "naive"],
+        "forecast date 2012-06-01 has too little coffee history for naive",
+        id="backfill-starting-too-early",
+    ),
+    pytest.param(
         ["backfill", "--start", "2024-03-01", "--end", "2024-01-01"],
         "--start 2024-03-01 is after --end 2024-01-01",
         id="start-after-end",

@@ -73,26 +73,46 @@ def test_daily_retrains_only_when_the_cadence_is_due(invoke, home):
     assert [v.training_date for v in versions] == [dt.date(2024, 7, 1), dt.date(2025, 1, 1)]
 
 
-def test_one_model_failing_does_not_stop_the_others(invoke, home, spark, sample_dataset, tmp_path):
-    # 120 trading days: enough for naive (30) and random_walk (60), not sarimax/xgboost (250).
-    prices = sample_dataset.prices
-    short = prices[(prices["commodity"] == "coffee") & (prices["date"] < "2024-07-13")].tail(120)
-    data = tmp_path / "short"
-    data.mkdir()
-    short.assign(date=short["date"].dt.strftime("%Y-%m-%d")).to_csv(
-        data / "prices.csv", index=False
+def test_pin_retire_and_restore_change_what_daily_uses_and_each_row_names_it(invoke, home, spark):
+    """A too-short history is refused up front now, so a model fails here by retirement."""
+    models = ("--models", "naive,random_walk", "--n-paths", "50")
+    assert invoke("daily", "--forecast-date", "2024-06-28", *models).exit_code == 0
+    assert invoke("daily", "--forecast-date", "2024-07-15", *models).exit_code == 0
+    assert invoke("models", "pin", "coffee", "naive", "1").exit_code == 0
+    assert invoke("models", "retire", "coffee", "random_walk", "2", "--reason", "x").exit_code == 0
+    fell_back = invoke("daily", "--forecast-date", "2024-07-16", *models)
+    assert fell_back.exit_code == 0, fell_back.output
+    assert "pinned models:/coffee_naive/1 serves instead of models:/coffee_naive/2" in (
+        fell_back.output
     )
-    result = invoke(
-        "daily", "--forecast-date", "2024-07-15", "--n-paths", "50", "--data", str(data)
-    )
-    assert result.exit_code == 1, result.output
     assert (
-        "failed: sarimax (window 2024-07-01): DataError: model 'sarimax' needs at least 250"
-        in result.output
+        "models:/coffee_random_walk/2 is retired; falling back to models:/coffee_random_walk/1"
+        in (fell_back.output)
     )
-    assert "failed: xgboost (window 2024-07-01)" in result.output
+    assert invoke("models", "retire", "coffee", "random_walk", "1", "--reason", "x").exit_code == 0
+    failed = invoke("daily", "--forecast-date", "2024-07-17", *models)
+    assert failed.exit_code == 1, failed.output
+    assert "failed: random_walk (2024-07-17): DataError: no random_walk model can serve" in (
+        failed.output
+    )
+    assert invoke("models", "restore", "coffee", "random_walk", "2").exit_code == 0
+    assert invoke("models", "unpin", "coffee", "naive").exit_code == 0
+    assert invoke("daily", "--forecast-date", "2024-07-18", *models).exit_code == 0
     rows = _table_rows(spark, home)
-    assert set(rows.loc[~rows["is_actuals"], "model_name"]) == {"naive", "random_walk"}
+    served = (
+        rows[~rows["is_actuals"]]
+        .groupby(["model_name", "forecast_start_date"])["model_uri"]
+        .unique()
+        .map(list)
+        .to_dict()
+    )
+    day = pd.Timestamp
+    assert served[("naive", day("2024-07-16").date())] == ["models:/coffee_naive/1"]
+    assert served[("random_walk", day("2024-07-16").date())] == ["models:/coffee_random_walk/1"]
+    assert ("random_walk", day("2024-07-17").date()) not in served
+    assert served[("naive", day("2024-07-17").date())] == ["models:/coffee_naive/1"]
+    assert served[("naive", day("2024-07-18").date())] == ["models:/coffee_naive/2"]
+    assert served[("random_walk", day("2024-07-18").date())] == ["models:/coffee_random_walk/2"]
 
 
 def test_inspect_json_reports_forecasts_and_model_versions(invoke, home):

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
 from forecast_core.evaluation.compute.metrics import INTERVALS
 from forecast_core.names import MODELS
-from forecast_core.plots import draw_fan
+from forecast_core.plots import draw_fan, price_label
 from forecast_core.tables.schemas import HORIZON_DAYS
 
 FIGURE_FILES: dict[str, str] = {
@@ -80,7 +80,7 @@ def fan_chart_figure(fan: FanChartData) -> Figure:
             f"{name}: forecast of {fan.forecast_date} (data to {fan.data_cutoff})",
             fontsize="medium",
         )
-        axes.set_ylabel(f"{fan.commodity} close")
+        axes.set_ylabel(price_label(fan.commodity), fontsize="small")
     if names:
         axes_list[0].legend(loc="upper left", fontsize="small", ncols=3)
     figure.autofmt_xdate()
