@@ -90,6 +90,7 @@ def _run(
         flush_rows=flush_rows,
     )
     stores = store.config()
+    _check_object_store(stores.table_location)
     today = utc_today()
     started = time.perf_counter()
     history = load_dataset(data, today=today).history(config.commodity)
@@ -136,6 +137,18 @@ def _run(
     for failure in summary.failures:
         click.echo(f"  failed: {failure.model_name} ({failure.scope}): {failure.error}")
     sys.exit(EXIT_OK if summary.ok else EXIT_MODEL_FAILED)
+
+
+def _check_object_store(location: str) -> None:
+    """For an ``s3a://`` table: bucket, credentials and DynamoDB table checked before
+    anything is written (exit 2), an unreachable store after bounded retries (exit 1)."""
+    from forecast_core import s3
+
+    if s3.is_s3(location):
+        try:
+            s3.preflight(location, s3.S3Settings.from_env())
+        except TableError as error:
+            fail(str(error), EXIT_MODEL_FAILED)
 
 
 def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:

@@ -16,11 +16,19 @@ import pyarrow.dataset as ds
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
+from forecast_core.s3 import delta_rs_uri, storage_options
+
 
 def open_table(location: str, version: int | None = None) -> DeltaTable | None:
-    """The Delta table at ``location`` (optionally as of ``version``), or None if absent."""
+    """The Delta table at ``location`` (optionally as of ``version``), or None if absent.
+
+    An ``s3a://`` location (Spark's scheme) is read as ``s3://`` with the S3 settings of
+    the environment (``forecast_core.s3.storage_options``).
+    """
     try:
-        return DeltaTable(location, version=version)
+        return DeltaTable(
+            delta_rs_uri(location), version=version, storage_options=storage_options(location)
+        )
     except TableNotFoundError:
         return None
 
