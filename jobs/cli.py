@@ -89,8 +89,8 @@ def _run(
         max_staleness_days=max_staleness_days,
         flush_rows=flush_rows,
     )
+    _check_object_store(store.table_location)
     stores = store.config()
-    _check_object_store(stores.table_location)
     today = utc_today()
     started = time.perf_counter()
     history = load_dataset(data, today=today).history(config.commodity)
@@ -139,12 +139,12 @@ def _run(
     sys.exit(EXIT_OK if summary.ok else EXIT_MODEL_FAILED)
 
 
-def _check_object_store(location: str) -> None:
+def _check_object_store(location: str | None) -> None:
     """For an ``s3a://`` table: bucket, credentials and DynamoDB table checked before
     anything is written (exit 2), an unreachable store after bounded retries (exit 1)."""
     from forecast_core import s3
 
-    if s3.is_s3(location):
+    if location and s3.is_s3(location):
         try:
             s3.preflight(location, s3.S3Settings.from_env())
         except TableError as error:

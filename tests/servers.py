@@ -80,14 +80,24 @@ def mlflow_server(
 
 
 @contextlib.contextmanager
-def moto_server(folder: Path, timeout_seconds: float = 60.0) -> Iterator[str]:
-    """A ``moto_server`` (S3 and DynamoDB APIs) on loopback; yields its URL, then stops it."""
+def moto_server(
+    folder: Path, unauthenticated_requests: int | None = None, timeout_seconds: float = 60.0
+) -> Iterator[str]:
+    """A ``moto_server`` (S3, DynamoDB, IAM APIs) on loopback; yields its URL, then stops it.
+
+    With ``unauthenticated_requests`` N, moto checks credentials and IAM policies after
+    the first N requests (which create the IAM user whose keys the test uses).
+    """
     port = free_loopback_port()
+    environment = dict(os.environ)
+    if unauthenticated_requests is not None:
+        environment["INITIAL_NO_AUTH_ACTION_COUNT"] = str(unauthenticated_requests)
     log = (folder / "moto-server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=environment,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
