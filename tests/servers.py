@@ -23,16 +23,22 @@ def free_loopback_port() -> int:
 
 @contextlib.contextmanager
 def mlflow_server(
-    folder: Path, backend_store_uri: str | None = None, timeout_seconds: float = 120.0
+    folder: Path,
+    backend_store_uri: str | None = None,
+    timeout_seconds: float = 120.0,
+    artifacts_destination: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """An ``mlflow server`` on loopback; yields its URI and stops its whole process group.
 
     The job runner is disabled (its huey workers would outlive the server), and the
     server runs in its own process group so that stopping it stops every child.
+    Artifacts go to ``artifacts_destination`` (default: a folder), with ``env`` added to
+    the server's environment (an S3 endpoint and credentials).
     """
     port = free_loopback_port()
     backend = backend_store_uri or f"sqlite:///{folder / 'server.db'}"
-    environment = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    environment = {**os.environ, **(env or {}), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     log = (folder / "mlflow-server.log").open("w")
     process = subprocess.Popen(
         [
@@ -47,7 +53,7 @@ def mlflow_server(
             "--backend-store-uri",
             backend,
             "--artifacts-destination",
-            str(folder / "artifacts"),
+            artifacts_destination or str(folder / "artifacts"),
             "--workers",
             "1",
         ],
