@@ -66,10 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_s3_jars(jars_dir, multi_cluster=False)
     folder = Path(tempfile.mkdtemp(prefix="s3-write-"))
     try:
-        with moto_server(folder) as url:
+        with moto_server(folder) as server:
             # moto takes any key; these are not secrets.
             os.environ.update(
-                AWS_ENDPOINT_URL=url,
+                AWS_ENDPOINT_URL=server.url,
                 AWS_REGION="us-east-1",
                 AWS_ACCESS_KEY_ID="benchmark",
                 AWS_SECRET_ACCESS_KEY="benchmark",

@@ -93,8 +93,15 @@ class S3Settings:
         return conf
 
     def storage_options(self) -> dict[str, str]:
-        """delta-rs (object_store) options for the same S3: endpoint, region, path style."""
-        options = {"AWS_REGION": self.region}
+        """delta-rs (object_store) options for the same S3: endpoint, region, path style,
+        and bounded retries (its defaults retry for 3 minutes)."""
+        options = {
+            "AWS_REGION": self.region,
+            "timeout": _S3A_TIMEOUT,
+            "connect_timeout": _S3A_TIMEOUT,
+            "max_retries": _S3A_ATTEMPTS,
+            "retry_timeout": "30s",
+        }
         if self.endpoint:
             options["AWS_ENDPOINT_URL"] = self.endpoint
             options["AWS_ALLOW_HTTP"] = str(self.endpoint.startswith("http://")).lower()

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 
 def free_loopback_port() -> int:
@@ -85,11 +86,18 @@ def mlflow_server(
         log.close()
 
 
+class MotoServer(NamedTuple):
+    """A running moto server: its URL and process id (to pause it: SIGSTOP, SIGCONT)."""
+
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
 def moto_server(
     folder: Path, unauthenticated_requests: int | None = None, timeout_seconds: float = 60.0
-) -> Iterator[str]:
-    """A ``moto_server`` (S3, DynamoDB, IAM APIs) on loopback; yields its URL, then stops it.
+) -> Iterator[MotoServer]:
+    """A ``moto_server`` (S3, DynamoDB, IAM APIs) on loopback; yields it, then stops it.
 
     With ``unauthenticated_requests`` N, moto checks credentials and IAM policies after
     the first N requests (which create the IAM user whose keys the test uses).
@@ -117,9 +125,10 @@ def moto_server(
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"moto server did not start; see {log.name}") from None
                 time.sleep(0.3)
-        yield url
+        yield MotoServer(url, process.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGCONT)  # a paused server cannot stop
             os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)

@@ -8,15 +8,27 @@ It only ever sees committed versions, as every Delta reader does.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow.dataset as ds
 from deltalake import DeltaTable
 from deltalake.exceptions import TableNotFoundError
 
+from forecast_core.errors import TableError
 from forecast_core.s3 import delta_rs_uri, storage_options
+
+
+@contextlib.contextmanager
+def _store_errors(location: str) -> Iterator[None]:
+    """An object store that fails (after delta-rs's bounded retries) as one-line TableError."""
+    try:
+        yield
+    except OSError as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TableError(f"cannot read table {location}: {detail}") from error
 
 
 def open_table(location: str, version: int | None = None) -> DeltaTable | None:
@@ -26,9 +38,10 @@ def open_table(location: str, version: int | None = None) -> DeltaTable | None:
     the environment (``forecast_core.s3.storage_options``).
     """
     try:
-        return DeltaTable(
-            delta_rs_uri(location), version=version, storage_options=storage_options(location)
-        )
+        with _store_errors(location):
+            return DeltaTable(
+                delta_rs_uri(location), version=version, storage_options=storage_options(location)
+            )
     except TableNotFoundError:
         return None
 
@@ -48,7 +61,8 @@ def distinct_rows(
         field = ds.field(column)
         term = field.isin(list(values)) & (field >= min(values)) & (field <= max(values))
         condition = term if condition is None else condition & term
-    rows = table.to_pyarrow_dataset().to_table(columns=list(columns), filter=condition)
+    with _store_errors(table.table_uri):
+        rows = table.to_pyarrow_dataset().to_table(columns=list(columns), filter=condition)
     return set(zip(*(rows.column(c).to_pylist() for c in columns), strict=True))
 
 

@@ -53,15 +53,16 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     accepts: a listing with ``start-after``; the IAM-checked server below is for the
     credential errors.)
     """
-    with moto_server(tmp_path_factory.mktemp("moto")) as url:
-        yield S3Server(url, "AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30))
+    with moto_server(tmp_path_factory.mktemp("moto")) as server:
+        yield S3Server(server.url, "AKIA" + secrets.token_hex(8).upper(), secrets.token_urlsafe(30))
 
 
 @pytest.fixture(scope="session")
 def s3_server_iam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """moto on a free loopback port; its first 3 requests create the user, then every
     request is checked against IAM (so wrong credentials are refused, as on AWS)."""
-    with moto_server(tmp_path_factory.mktemp("moto"), unauthenticated_requests=3) as url:
+    with moto_server(tmp_path_factory.mktemp("moto"), unauthenticated_requests=3) as server:
+        url = server.url
         iam = boto3.client(
             "iam",
             endpoint_url=url,
