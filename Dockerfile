@@ -12,7 +12,8 @@
 #
 # Nothing is downloaded from a package index or Maven inside the build: scripts/build_image.sh
 # fetches the pinned wheels (docker/requirements.txt, docker/build-requirements.txt) into
-# .build/wheelhouse and the Delta jars into .build/jars on the host, and the build copies them.
+# .build/wheelhouse and the Delta and S3 jars (fetch_jars.py --with-s3)
+# into .build/jars on the host, and the build copies them.
 #
 # Read-only root filesystem: everything the job writes goes under /scratch, which the pod
 # mounts as an emptyDir volume (HOME, TMPDIR, SPARK_LOCAL_DIRS, FORECAST_HOME, the JVM's

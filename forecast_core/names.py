@@ -43,6 +43,15 @@ TABLE_FORMATS: tuple[str, ...] = ("delta", "parquet")
 DEFAULT_TABLE_FORMAT = "delta"
 DEFAULT_SPARK_MASTER = "local[2]"
 
+# Tables on s3a://: the endpoint and region use AWS's own variable names (boto3, the AWS SDK
+# for Java v2, delta-rs and Delta's DynamoDB LogStore all read them); credentials come only
+# from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (or the pod's role).
+S3_ENDPOINT_ENV = "AWS_ENDPOINT_URL"
+S3_REGION_ENV = "AWS_REGION"
+DEFAULT_S3_REGION = "us-east-1"
+# The DynamoDB table of Delta's S3 multi-cluster LogStore; unset: one writer at a time.
+DYNAMODB_TABLE_ENV = "FORECAST_DYNAMODB_TABLE"
+S3A_SCHEME = "s3a://"
 
 # forecast monitor's thresholds (evaluation.compute.monitoring.MonitorThresholds).
 DEFAULT_MONITOR_LOOKBACK_DAYS = 56  # 8 weeks of forecast dates

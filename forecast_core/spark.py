@@ -9,7 +9,9 @@ from importlib import resources
 
 from pyspark.sql import SparkSession
 
+from forecast_core.jars import HADOOP_AWS_JAR
 from forecast_core.names import DEFAULT_SPARK_MASTER as DEFAULT_MASTER
+from forecast_core.s3 import S3Settings
 from forecast_core.tables.schemas import DAY_COLUMNS
 
 # Parquet tries a dictionary for every column chunk and drops it when it does not pay; for
@@ -41,6 +43,8 @@ def build_spark_session(
         table_format: ``delta`` adds the Delta SQL extension and catalog.
 
     Spark's scratch folder comes from ``SPARK_LOCAL_DIRS`` (a writable volume in pods).
+    With the S3 jars among ``jars``, S3A and Delta's S3 LogStore are set up from the
+    environment (``forecast_core.s3``); credentials stay in the environment.
     """
     log_config = resources.files("forecast_core") / "log4j2.properties"
     # An OutOfMemoryError inside Spark's scheduler leaves the job waiting forever (seen
@@ -82,6 +86,8 @@ def build_spark_session(
         builder = builder.config("spark.sql.sources.parallelPartitionDiscovery.parallelism", cores)
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
+    if any(os.path.basename(jar) == HADOOP_AWS_JAR for jar in jars):
+        builder = builder.config(map=dict(S3Settings.from_env().spark_conf()))
     if table_format == "delta":
         builder = builder.config(map=_DELTA_CONF)
     session = builder.getOrCreate()

@@ -100,6 +100,7 @@ def _run(
     quiet_libraries()
     requested = parse_commodities(commodity)
     cadence = Cadence(parse_frequency(train_frequency))
+    _check_object_store(store.table_location)
     stores = store.config()
     today = utc_today()
     started = time.perf_counter()
@@ -270,6 +271,18 @@ def _champion_line(tracking_uri: str, commodity: str) -> str:
         f"{tags.get('champion_crps_skill', '?')} over {tags.get('champion_span', '?')}; "
         f"every model is still forecast"
     )
+
+
+def _check_object_store(location: str | None) -> None:
+    """For an ``s3a://`` table: bucket, credentials and DynamoDB table checked before
+    anything is written (exit 2), an unreachable store after bounded retries (exit 1)."""
+    from forecast_core import s3
+
+    if location and s3.is_s3(location):
+        try:
+            s3.preflight(location, s3.S3Settings.from_env())
+        except TableError as error:
+            fail(str(error), EXIT_MODEL_FAILED)
 
 
 def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:

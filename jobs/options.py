@@ -24,7 +24,7 @@ from forecast_core.config import (
     StoreConfig,
 )
 from forecast_core.errors import ConfigError
-from forecast_core.jars import default_jars_dir, jar_paths
+from forecast_core.jars import check_s3_jars, default_jars_dir, jar_paths
 from forecast_core.names import (
     ALL_COMMODITIES,
     DEFAULT_COMMODITY,
@@ -42,6 +42,7 @@ from forecast_core.names import (
     MODELS,
     TABLE_FORMATS,
 )
+from forecast_core.s3 import S3Settings, is_s3
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -213,9 +214,11 @@ class StoreSettings:
 
         Raises:
             ConfigError: A setting is not valid (an unknown table format, a jar folder
-                without the Delta jars).
+                without the Delta jars, or without the S3 jars for an ``s3a://`` table).
         """
         jars = jar_paths(self.spark_jars, self.table_format)
+        if is_s3(self.table_location):
+            check_s3_jars(self.spark_jars, S3Settings.from_env().dynamodb_table is not None)
         return StoreConfig.embedded(
             self.home,
             tracking_uri=self.tracking_uri,

@@ -142,11 +142,12 @@ python3 -m pip wheel --quiet --disable-pip-version-check --no-deps \
 python3 scripts/image_inputs.py wheels --wheelhouse "$CACHE/wheels" --dest .build/wheelhouse \
   docker/requirements.txt docker/build-requirements.txt >&2
 
-# Jars: the Delta jars Spark lacks, fetched once into the folder scripts/install.sh fills
-# (FORECAST_SPARK_JARS, default ~/.cache/commodity-forecast/jars); nothing to do if present.
+# Jars: the Delta jars and the S3 jars (tables on s3a://) Spark lacks, fetched once into the
+# folder scripts/install.sh fills (FORECAST_SPARK_JARS, default
+# ~/.cache/commodity-forecast/jars); nothing to do if present.
 jar_folder="${FORECAST_SPARK_JARS:-$(python3 -c 'from forecast_core.jars import default_jars_dir; print(default_jars_dir())')}"
-step "Delta $DELTA_VERSION jars in $jar_folder"
-python3 scripts/fetch_jars.py --dest "$jar_folder" >&2 || step "fetching the Delta jars failed"
+step "Delta $DELTA_VERSION and S3 jars in $jar_folder"
+python3 scripts/fetch_jars.py --with-s3 --dest "$jar_folder" >&2 || step "fetching the jars failed"
 python3 scripts/image_inputs.py jars --source "$jar_folder" --dest .build/jars >&2
 
 revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"

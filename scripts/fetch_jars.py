@@ -7,8 +7,12 @@ session adds and no second copy of a class Spark has. Jobs never download: they 
 folder (``FORECAST_SPARK_JARS``). Safe to run again: a folder that already holds the
 pinned Delta jar is left as it is (``--force`` fetches anew).
 
+``--with-s3`` adds what tables on ``s3a://`` need (hadoop-aws, the AWS SDK v2 modules S3A
+uses, Delta's S3 DynamoDB LogStore); without it nothing of S3 is downloaded.
+
 Usage:
     python3 scripts/fetch_jars.py [--dest DIR] [--repository URL] [--force] [--package G:A:V]
+        [--with-s3]
 """
 
 from __future__ import annotations
@@ -24,7 +28,16 @@ from pathlib import Path
 # Run from a checkout: import the project's pins without installing it first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forecast_core.jars import DELTA_PACKAGE, default_jars_dir, jar_name
+from forecast_core.jars import (
+    DELTA_PACKAGE,
+    HADOOP_AWS_JAR,
+    S3_EXCLUDES,
+    S3_LOGSTORE_JAR,
+    S3_LOGSTORE_PACKAGE,
+    S3_PACKAGES,
+    default_jars_dir,
+    jar_name,
+)
 
 # <group>_<artifact>-<version>.jar (Ivy's flat names) and <artifact>-<version>.jar (Spark's).
 _IVY_JAR = re.compile(r"^[^_]+_(?P<artifact>.+?)-\d[\w.\-]*\.jar$")
@@ -39,8 +52,9 @@ def spark_artifacts() -> set[str]:
     return {m["artifact"] for jar in jars.glob("*.jar") if (m := _SPARK_JAR.match(jar.name))}
 
 
-def resolve(package: str, repository: str) -> list[Path]:
-    """Download ``package`` and its dependencies with Spark's resolver; their jar paths."""
+def resolve(package: str, repository: str, excludes: tuple[str, ...] = ()) -> list[Path]:
+    """Download ``package`` (comma-separated coordinates) and their dependencies, less
+    ``excludes`` (``group:artifact``), with Spark's resolver; their jar paths."""
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -54,6 +68,8 @@ def resolve(package: str, repository: str) -> list[Path]:
     )
     if repository:
         builder = builder.config("spark.jars.repositories", repository)
+    if excludes:
+        builder = builder.config("spark.jars.excludes", ",".join(excludes))
     builder.getOrCreate().stop()
     resolved = sorted((ivy_dir / "jars").glob("*.jar"))
     if not resolved:
@@ -62,15 +78,23 @@ def resolve(package: str, repository: str) -> list[Path]:
 
 
 def fetch(
-    dest: Path, repository: str = "", force: bool = False, package: str = DELTA_PACKAGE
+    dest: Path,
+    repository: str = "",
+    force: bool = False,
+    package: str = DELTA_PACKAGE,
+    with_s3: bool = False,
 ) -> list[Path]:
-    """Fill ``dest`` with ``package`` and what it needs that Spark lacks; the jars there."""
-    marker = jar_name(package)
-    if (dest / marker).is_file() and not force:
-        print(f"{package} already in {dest}")
+    """Fill ``dest`` with ``package`` (and the S3 set if ``with_s3``) and what they need
+    that Spark lacks; the jars there."""
+    markers = [jar_name(package)] + ([HADOOP_AWS_JAR] if with_s3 else [])
+    if all((dest / marker).is_file() for marker in markers) and not force:
+        print(f"{package}{' and the S3 jars' if with_s3 else ''} already in {dest}")
         return sorted(dest.glob("*.jar"))
+    packages = ",".join([package, *(S3_PACKAGES if with_s3 else ())])
+    resolved = resolve(packages, repository, S3_EXCLUDES if with_s3 else ())
+    if with_s3:
+        resolved += resolve_logstore(repository)
     shipped = spark_artifacts()
-    resolved = resolve(package, repository)
     wanted = [
         jar
         for jar in resolved
@@ -81,10 +105,12 @@ def fetch(
     staging = Path(tempfile.mkdtemp(prefix=".jars-", dir=dest.parent))
     for jar in wanted:
         shutil.copy2(jar, staging / jar.name)
-    shutil.rmtree(resolved[0].parents[1], ignore_errors=True)
-    if not (staging / marker).is_file():
+    for folder in {jar.parents[1] for jar in resolved}:
+        shutil.rmtree(folder, ignore_errors=True)
+    missing = [marker for marker in markers if not (staging / marker).is_file()]
+    if missing:
         shutil.rmtree(staging)
-        raise SystemExit(f"resolving {package} gave no {marker}")
+        raise SystemExit(f"resolving {packages} gave no {', '.join(missing)}")
     if dest.exists():
         shutil.rmtree(dest)
     staging.rename(dest)
@@ -92,6 +118,23 @@ def fetch(
     size = sum(jar.stat().st_size for jar in jars) / 1e6
     print(f"Fetched {len(jars)} jars ({size:.1f} MB) into {dest}")
     return jars
+
+
+def resolve_logstore(repository: str) -> list[Path]:
+    """Delta's S3 DynamoDB LogStore jar alone (its AWS SDK modules come with S3_PACKAGES),
+    or none, saying so: without it an s3a:// table takes one writer at a time, and a job
+    given a DynamoDB commit table refuses to start."""
+    try:
+        return [
+            jar for jar in resolve(S3_LOGSTORE_PACKAGE, repository) if jar.name == S3_LOGSTORE_JAR
+        ]
+    except (Exception, SystemExit) as error:  # Spark's resolver raises a bare Exception
+        print(
+            f"warning: {S3_LOGSTORE_PACKAGE} could not be resolved ({str(error)[:200]}); "
+            "s3a:// tables are then safe for one writer at a time only",
+            file=sys.stderr,
+        )
+        return []
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -106,8 +149,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repository", default="", help="a Maven repository to use as well")
     parser.add_argument("--force", action="store_true", help="fetch even if already there")
     parser.add_argument("--package", default=DELTA_PACKAGE, help="the Maven coordinate")
+    parser.add_argument(
+        "--with-s3", action="store_true", help="also the jars of tables on s3a:// (about 15 MB)"
+    )
     args = parser.parse_args(argv)
-    fetch(args.dest, args.repository, args.force, args.package)
+    fetch(args.dest, args.repository, args.force, args.package, args.with_s3)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Stage the image's build inputs: exactly the pinned wheels and the Delta jar folder.
+"""Stage the image's build inputs: exactly the pinned wheels and the Delta + S3 jar folder.
 
 scripts/build_image.sh runs this before the long build steps, so a wheel or jar that is
 missing stops the build at once, naming the file.
@@ -20,7 +20,7 @@ from pathlib import Path
 # Run from a checkout: the project's pins without installing it first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forecast_core.jars import DELTA_JAR, FETCH_COMMAND
+from forecast_core.jars import DELTA_JAR, FETCH_COMMAND, HADOOP_AWS_JAR, S3_LOGSTORE_JAR
 
 EXIT_USAGE = 2
 
@@ -92,11 +92,23 @@ def stage_wheels(requirements: list[Path], wheelhouse: Path, dest: Path) -> int:
 
 
 def stage_jars(source: Path, dest: Path) -> int:
-    """Put the jars of ``source`` (filled by scripts/fetch_jars.py) into ``dest``; exit 2
-    naming the Delta jar if it is missing."""
-    required = source / DELTA_JAR
-    if not required.is_file():
-        fail(f"{required} is missing; expected the Delta jars: run {FETCH_COMMAND} --dest {source}")
+    """Put the jars of ``source`` (filled by scripts/fetch_jars.py --with-s3) into ``dest``;
+    exit 2 naming the Delta or hadoop-aws jar if it is missing. Without Delta's S3 DynamoDB
+    LogStore jar (not served by every Maven mirror) the image still builds, saying so:
+    its s3a:// tables then take one writer at a time."""
+    for jar, what in ((DELTA_JAR, "Delta"), (HADOOP_AWS_JAR, "S3")):
+        required = source / jar
+        if not required.is_file():
+            fail(
+                f"{required} is missing; expected the {what} jars: run "
+                f"{FETCH_COMMAND} --with-s3 --dest {source}"
+            )
+    if not (source / S3_LOGSTORE_JAR).is_file():
+        print(
+            f"warning: {source} has no {S3_LOGSTORE_JAR}: the image's jobs refuse "
+            "FORECAST_DYNAMODB_TABLE (several writers on one s3a:// table)",
+            file=sys.stderr,
+        )
     jars = sorted(source.glob("*.jar"))
     fresh_folder(dest)
     for jar in jars:

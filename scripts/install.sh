@@ -2,9 +2,22 @@
 # Set up a fresh machine: a Java 17 runtime for Spark (Debian/Ubuntu apt, if missing), the
 # project with its test tools, and the Delta Lake jars (fetched once from Maven Central into
 # FORECAST_SPARK_JARS, default ~/.cache/commodity-forecast/jars; jobs never download).
-# Safe to run again. Usage: bash scripts/install.sh
+# --with-s3 also fetches the jars of tables on s3a:// (hadoop-aws, AWS SDK modules, Delta's
+# S3 DynamoDB LogStore: about 17 MB); without it nothing of S3 is downloaded.
+# Safe to run again. Usage: bash scripts/install.sh [--with-s3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+fetch_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --with-s3) fetch_args+=(--with-s3) ;;
+    *)
+      echo "error: unknown argument '$arg'; expected --with-s3" >&2
+      exit 2
+      ;;
+  esac
+done
 
 if ! java -version 2>&1 | grep -qE 'version "(17|21)'; then
   echo "Installing a Java 17 runtime for Spark..."
@@ -14,5 +27,5 @@ if ! java -version 2>&1 | grep -qE 'version "(17|21)'; then
 fi
 
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
-python3 scripts/fetch_jars.py
+python3 scripts/fetch_jars.py "${fetch_args[@]}"
 echo "Ready: $(forecast --version)"

@@ -13,6 +13,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -26,16 +27,22 @@ def free_loopback_port() -> int:
 
 @contextlib.contextmanager
 def mlflow_server(
-    folder: Path, backend_store_uri: str | None = None, timeout_seconds: float = 120.0
+    folder: Path,
+    backend_store_uri: str | None = None,
+    timeout_seconds: float = 120.0,
+    artifacts_destination: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """An ``mlflow server`` on loopback; yields its URI and stops its whole process group.
 
     The job runner is disabled (its huey workers would outlive the server), and the
     server runs in its own process group so that stopping it stops every child.
+    Artifacts go to ``artifacts_destination`` (default: a folder), with ``env`` added to
+    the server's environment (an S3 endpoint and credentials).
     """
     port = free_loopback_port()
     backend = backend_store_uri or f"sqlite:///{folder / 'server.db'}"
-    environment = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    environment = {**os.environ, **(env or {}), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     log = (folder / "mlflow-server.log").open("w")
     process = subprocess.Popen(
         [
@@ -50,7 +57,7 @@ def mlflow_server(
             "--backend-store-uri",
             backend,
             "--artifacts-destination",
-            str(folder / "artifacts"),
+            artifacts_destination or str(folder / "artifacts"),
             "--workers",
             "1",
         ],
@@ -107,3 +114,55 @@ def postgres_database() -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(sqlalchemy.text(f"drop database if exists {name} with (force)"))
         admin.dispose()
+
+
+class MotoServer(NamedTuple):
+    """A running moto server: its URL and process id (to pause it: SIGSTOP, SIGCONT)."""
+
+    url: str
+    pid: int
+
+
+@contextlib.contextmanager
+def moto_server(
+    folder: Path, unauthenticated_requests: int | None = None, timeout_seconds: float = 60.0
+) -> Iterator[MotoServer]:
+    """A ``moto_server`` (S3, DynamoDB, IAM APIs) on loopback; yields it, then stops it.
+
+    With ``unauthenticated_requests`` N, moto checks credentials and IAM policies after
+    the first N requests (which create the IAM user whose keys the test uses).
+    """
+    port = free_loopback_port()
+    environment = dict(os.environ)
+    if unauthenticated_requests is not None:
+        environment["INITIAL_NO_AUTH_ACTION_COUNT"] = str(unauthenticated_requests)
+    log = (folder / "moto-server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=environment,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not start; see {log.name}") from None
+                time.sleep(0.3)
+        yield MotoServer(url, process.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGCONT)  # a paused server cannot stop
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()

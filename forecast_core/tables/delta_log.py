@@ -8,8 +8,9 @@ It only ever sees committed versions, as every Delta reader does.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -17,11 +18,31 @@ import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
+from forecast_core.errors import TableError
+from forecast_core.s3 import delta_rs_uri, storage_options
+
+
+@contextlib.contextmanager
+def _store_errors(location: str) -> Iterator[None]:
+    """An object store that fails (after delta-rs's bounded retries) as one-line TableError."""
+    try:
+        yield
+    except OSError as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TableError(f"cannot read table {location}: {detail}") from error
+
 
 def open_table(location: str, version: int | None = None) -> DeltaTable | None:
-    """The Delta table at ``location`` (optionally as of ``version``), or None if absent."""
+    """The Delta table at ``location`` (optionally as of ``version``), or None if absent.
+
+    An ``s3a://`` location (Spark's scheme) is read as ``s3://`` with the S3 settings of
+    the environment (``forecast_core.s3.storage_options``).
+    """
     try:
-        return DeltaTable(location, version=version)
+        with _store_errors(location):
+            return DeltaTable(
+                delta_rs_uri(location), version=version, storage_options=storage_options(location)
+            )
     except TableNotFoundError:
         return None
 
@@ -32,7 +53,14 @@ def create_table(location: str, rows: pa.Table, properties: CommitProperties) ->
     Returns False, writing nothing, if a table is already there (another writer's).
     """
     try:
-        write_deltalake(location, rows, mode="error", commit_properties=properties)
+        with _store_errors(location):
+            write_deltalake(
+                delta_rs_uri(location),
+                rows,
+                mode="error",
+                commit_properties=properties,
+                storage_options=storage_options(location),
+            )
     except DeltaError as error:
         if "already exists" not in str(error):
             raise
@@ -55,7 +83,8 @@ def distinct_rows(
         field = ds.field(column)
         term = field.isin(list(values)) & (field >= min(values)) & (field <= max(values))
         condition = term if condition is None else condition & term
-    rows = table.to_pyarrow_dataset().to_table(columns=list(columns), filter=condition)
+    with _store_errors(table.table_uri):
+        rows = table.to_pyarrow_dataset().to_table(columns=list(columns), filter=condition)
     return set(zip(*(rows.column(c).to_pylist() for c in columns), strict=True))
 
 

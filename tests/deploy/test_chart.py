@@ -147,6 +147,36 @@ def test_default_pods_read_config_map_and_optional_secret(default_render) -> Non
     assert data["FORECAST_TABLE"]
     # Secrets never go into the ConfigMap.
     assert not any("TOKEN" in key or "SECRET" in key for key in data)
+    # The default table is on s3a://: region and Delta's DynamoDB LogStore table; AWS's
+    # own endpoint (no AWS_ENDPOINT_URL).
+    assert data["FORECAST_TABLE"].startswith("s3a://")
+    assert data["AWS_REGION"] == "us-east-1" and data["FORECAST_DYNAMODB_TABLE"] == "delta_log"
+    assert "AWS_ENDPOINT_URL" not in data
+
+
+def test_s3_values_reach_the_pods_and_notes_say_what_must_exist() -> None:
+    values = {
+        "config": {
+            "s3": {
+                "endpoint": "http://minio.storage:9000",
+                "region": "eu-west-1",
+                "dynamodbTable": "forecast_delta_log",
+            }
+        },
+        "credentials": {"secretName": "lake-keys"},
+    }
+    objects, notes = render_chart(values)
+    data = objects["ConfigMap", "commodity-forecast"]["data"]
+    assert data["AWS_ENDPOINT_URL"] == "http://minio.storage:9000"
+    assert data["AWS_REGION"] == "eu-west-1"
+    assert data["FORECAST_DYNAMODB_TABLE"] == "forecast_delta_log"
+    cronjob = objects["CronJob", "commodity-forecast-daily"]
+    assert {"secretRef": {"name": "lake-keys", "optional": True}} in forecast_container(cronjob)[
+        "envFrom"
+    ]
+    assert "s3a://commodity-forecast/tables/distributions (at http://minio.storage:9000)" in notes
+    assert "--table-name forecast_delta_log --region eu-west-1" in notes
+    assert "lake-keys" in notes
 
 
 def test_the_weekly_maintenance_cronjob_optimizes_the_table() -> None:
@@ -341,6 +371,10 @@ BAD_VALUES = {
     "all beside commodity names": {"forecast": {"commodity": "all,coffee"}},
     "commodity list with a space": {"forecast": {"commodity": "coffee, sugar"}},
     "upper-case commodity": {"forecast": {"commodity": "Coffee"}},
+    "s3 endpoint without scheme": {"config": {"s3": {"endpoint": "minio:9000"}}},
+    "s3 region with spaces": {"config": {"s3": {"region": "eu west 1"}}},
+    "dynamodb table name too short": {"config": {"s3": {"dynamodbTable": "ab"}}},
+    "credentials in s3 values": {"config": {"s3": {"accessKey": "AKIA..."}}},
 }
 
 

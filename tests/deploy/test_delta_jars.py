@@ -13,7 +13,17 @@ from pathlib import Path
 import pytest
 
 from forecast_core.errors import ConfigError
-from forecast_core.jars import DELTA_JAR, FETCH_COMMAND, default_jars_dir, jar_paths
+from forecast_core.jars import (
+    DELTA_JAR,
+    FETCH_COMMAND,
+    HADOOP_AWS_JAR,
+    HADOOP_VERSION,
+    S3_EXCLUDES,
+    S3_LOGSTORE_JAR,
+    S3_PACKAGES,
+    default_jars_dir,
+    jar_paths,
+)
 
 from .manifest_checks import REPO_ROOT
 
@@ -141,3 +151,26 @@ def test_staging_for_the_image_refuses_a_folder_without_delta(tmp_path: Path) ->
     assert result.returncode == 2
     assert f"{tmp_path / DELTA_JAR} is missing" in result.stderr
     assert FETCH_COMMAND in result.stderr
+
+
+def test_staging_for_the_image_refuses_a_folder_without_the_s3_jars(tmp_path: Path) -> None:
+    (tmp_path / DELTA_JAR).write_bytes(b"")
+    result = _run(STAGE, "jars", "--source", str(tmp_path), "--dest", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert f"{tmp_path / HADOOP_AWS_JAR} is missing" in result.stderr
+    assert "--with-s3" in result.stderr
+    (tmp_path / HADOOP_AWS_JAR).write_bytes(b"")
+    staged = _run(STAGE, "jars", "--source", str(tmp_path), "--dest", str(tmp_path / "out"))
+    assert staged.returncode == 0, staged.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [DELTA_JAR, HADOOP_AWS_JAR]
+    assert S3_LOGSTORE_JAR in staged.stderr  # said, not silent: one writer at a time
+
+
+def test_the_s3_set_leaves_out_the_sdk_bundle_and_matches_sparks_hadoop() -> None:
+    import pyspark
+
+    jars = Path(pyspark.__file__).parent / "jars"
+    spark_hadoop = {jar.name for jar in jars.glob("hadoop-client-api-*.jar")}
+    assert spark_hadoop == {f"hadoop-client-api-{HADOOP_VERSION}.jar"}
+    assert f"org.apache.hadoop:hadoop-aws:{HADOOP_VERSION}" in S3_PACKAGES
+    assert "software.amazon.awssdk:bundle" in S3_EXCLUDES
