@@ -68,15 +68,7 @@ def mlflow_server(
     )
     uri = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"mlflow server did not start; see {log.name}") from None
-                time.sleep(0.5)
+        _wait_until_answering(f"{uri}/health", process, log.name, timeout_seconds)
         yield uri
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -146,15 +138,7 @@ def moto_server(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout_seconds
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/", timeout=2):
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto server did not start; see {log.name}") from None
-                time.sleep(0.3)
+        _wait_until_answering(f"{url}/moto-api/", process, log.name, timeout_seconds)
         yield MotoServer(url, process.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -166,3 +150,18 @@ def moto_server(
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         log.close()
+
+
+def _wait_until_answering(
+    url: str, process: subprocess.Popen[bytes], log: str, timeout_seconds: float
+) -> None:
+    """Poll ``url`` until the server answers; RuntimeError if it exits or never does."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server for {url} did not start; see {log}") from None
+            time.sleep(0.3)
