@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +18,7 @@ from forecast_core.models.backtest import rolling_origin
 from forecast_core.models.calibration import TEST_FIT_PARAMS, backtest_plan
 from forecast_core.models.ensemble import EnsembleForecaster
 
+ROOT = Path(__file__).resolve().parents[2]
 TRAINING_DATE = dt.date(2023, 1, 1)
 PARAMS = {**EnsembleForecaster.test_params(), "members": "naive,random_walk"}
 
@@ -77,3 +81,15 @@ def test_too_little_history_gives_equal_weights_and_says_so(coffee_history):
 def test_members_must_be_other_registered_models(members, coffee_history):
     with pytest.raises(ConfigError, match="ensemble members"):
         build_model("ensemble", {**PARAMS, "members": members}).fit(coffee_history, TRAINING_DATE)
+
+
+def test_the_models_load_without_spark_mlflow_or_matplotlib():
+    """The ensemble reuses the evaluation's CRPS without pulling in the evaluation's storage."""
+    code = (
+        "import sys, forecast_core.models.ensemble, forecast_core.models.calibration; "
+        "print(sorted(m for m in ('pyspark', 'mlflow', 'matplotlib') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert loaded.stdout.strip() == "[]"
