@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
@@ -175,3 +179,25 @@ def test_calibrated_models_are_registered_under_their_base_name(base):
     from forecast_core.models import calibration
 
     assert getattr(calibration, f"Calibrated_{base}") is model_class
+
+
+def test_a_pickled_calibrated_model_loads_in_a_fresh_process(tmp_path, coffee_history):
+    """The class is made on first use: a new process finds it by name (as MLflow loads it)."""
+    model = build_model("naive_cal", calibrated("naive").test_params())
+    model.fit(coffee_history, dt.date(2023, 1, 1))
+    pickled = tmp_path / "model.pkl"
+    pickled.write_bytes(cloudpickle.dumps(model))
+    expected = model.sample_paths(coffee_history, dt.date(2023, 2, 1), 14, 50, seed=3)
+    code = (
+        "import sys, pickle, datetime as dt, numpy as np; "
+        "from forecast_core.data.loading import load_dataset; "
+        "model = pickle.loads(open(sys.argv[1], 'rb').read()); "
+        "history = load_dataset().history('coffee'); "
+        "np.save(sys.argv[2], model.sample_paths(history, dt.date(2023, 2, 1), 14, 50, seed=3))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(pickled), str(tmp_path / "paths.npy")],
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "paths.npy"), expected)
