@@ -141,8 +141,10 @@ class ModelRegistry:
         self._activate()
         try:
             experiment_id = self._experiment_id(commodity)
+            # The model's own notes (a calibration fallback, ensemble weights) tag its run.
+            run_tags = {**getattr(forecaster, "training_tags_", {}), **tags}
             with mlflow.start_run(
-                experiment_id=experiment_id, run_name=identifier, tags=tags
+                experiment_id=experiment_id, run_name=identifier, tags=run_tags
             ) as run:
                 mlflow.log_params(
                     {

@@ -13,13 +13,20 @@ from collections.abc import Iterable
 from forecast_core.errors import ConfigError
 
 # Adding a model is one file and one line here; the contract suite runs over every name.
+# Calibrating a registered model is one line: "<model>_cal": f"{CALIBRATED}<model>".
+CALIBRATED = "forecast_core.models.calibration:Calibrated_"
 MODELS: dict[str, str] = {
     "naive": "forecast_core.models.naive:NaiveForecaster",
     "random_walk": "forecast_core.models.random_walk:RandomWalkForecaster",
     "sarimax": "forecast_core.models.sarimax:SarimaxForecaster",
     "xgboost": "forecast_core.models.xgboost_model:XGBoostForecaster",
+    "naive_cal": f"{CALIBRATED}naive",
+    "sarimax_cal": f"{CALIBRATED}sarimax",
+    "xgboost_cal": f"{CALIBRATED}xgboost",
+    "ensemble": "forecast_core.models.ensemble:EnsembleForecaster",
 }
-DEFAULT_MODELS: tuple[str, ...] = tuple(MODELS)
+# The models a run trains when none is named: the four base models.
+DEFAULT_MODELS: tuple[str, ...] = ("naive", "random_walk", "sarimax", "xgboost")
 DEFAULT_COMMODITY = "coffee"
 ALL_COMMODITIES = "all"  # every commodity with prices in the data
 

@@ -257,6 +257,8 @@ class ForecastPipeline:
             f"  Trained and registered {registered.model_id} ({registered.uri}, "
             f"data cutoff {registered.data_cutoff_date})"
         )
+        for key, note in model.training_tags_.items():
+            self.reporter.line(f"  {key}: {note}")
         return True
 
     def _forecast(

@@ -218,3 +218,22 @@ def test_the_mlflow_ui_describes_the_registered_model_and_the_version(registered
     assert "Training window: 2012-01-03..2024-06-28" in described
     assert "Data cutoff: 2024-06-28" in described
     assert "In-sample figures: " in described and "volatility" in described
+
+
+def test_calibration_and_ensemble_notes_tag_the_versions_run(registry, coffee_history):
+    """A calibration fallback and ensemble weights are on the run users open in MLflow."""
+    early = dt.date(2012, 7, 1)  # half a year of data: no backtest refit can be fitted
+    calibrated = build_model("naive_cal").fit(coffee_history, early)
+    run = registry.client.get_run(registry.register(calibrated, coffee_history, "v1.0").run_id)
+    assert run.data.tags["calibration"] == "fallback"
+    assert "uncalibrated paths: 0 realized backtest origins" in run.data.tags["calibration_note"]
+    assert run.data.params["param_fit_refits"] == "3"
+    assert run.data.metrics["spread_scale_step_01"] == 1.0
+
+    ensemble = build_model("ensemble", {"members": "naive,random_walk", "fit_min_origins": 10})
+    ensemble.fit(coffee_history, dt.date(2014, 1, 1))
+    run = registry.client.get_run(registry.register(ensemble, coffee_history, "v1.0").run_id)
+    assert run.data.tags["ensemble_weights"] == ensemble.training_tags_["ensemble_weights"]
+    assert run.data.metrics["weight_naive"] + run.data.metrics["weight_random_walk"] == (
+        pytest.approx(1.0)
+    )

@@ -83,6 +83,14 @@ def test_a_fresh_run_trains_once_per_window_and_writes_every_forecast(coffee_his
     assert log.said("Checking naive... retraining needed (last: never, next: 2024-01-01)")
 
 
+def test_a_calibration_fallback_is_said_in_the_run_log(coffee_history):
+    windows = _windows(D(2012, 7, 2), D(2012, 7, 3))  # half a year of data: nothing to fit
+    summary, _, _, log = _run(coffee_history, _config(("naive_cal",)), windows)
+    assert summary.ok and summary.generated == 2
+    assert log.said("  calibration: fallback")
+    assert log.said("uncalibrated paths: 0 realized backtest origins before 2012-07-01")
+
+
 def test_a_rerun_reuses_models_and_writes_nothing(coffee_history):
     windows = _windows(D(2024, 7, 1), D(2024, 7, 3))
     _, table, registry, _ = _run(coffee_history, _config(), windows)

@@ -4,20 +4,41 @@ Three groups, one job each: ``compute/`` (metrics, realized outcomes, per-foreca
 aggregates: no I/O), ``storage/`` (reading forecasts, the ``forecast_metrics`` table, the
 MLflow evaluation run, recording an evaluation) and ``presentation/`` (figures, the HTML
 report). ``runner`` computes an evaluation from the three.
+
+The names below are imported on first use, so ``compute/`` (the CRPS of the ensemble's
+weights) loads without Spark, MLflow or matplotlib.
 """
 
-from forecast_core.evaluation.runner import (
-    Evaluation,
-    EvaluationConfig,
-    evaluate_forecasts,
-    score_span,
-)
-from forecast_core.evaluation.storage.recording import EvaluationRecord, record_evaluation
-from forecast_core.evaluation.storage.table import (
-    FORECAST_METRICS,
-    MetricsTable,
-    metrics_table_location,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from forecast_core.evaluation.runner import (
+        Evaluation,
+        EvaluationConfig,
+        evaluate_forecasts,
+        score_span,
+    )
+    from forecast_core.evaluation.storage.recording import EvaluationRecord, record_evaluation
+    from forecast_core.evaluation.storage.table import (
+        FORECAST_METRICS,
+        MetricsTable,
+        metrics_table_location,
+    )
+
+_LAZY: dict[str, str] = {
+    "Evaluation": "forecast_core.evaluation.runner",
+    "EvaluationConfig": "forecast_core.evaluation.runner",
+    "evaluate_forecasts": "forecast_core.evaluation.runner",
+    "score_span": "forecast_core.evaluation.runner",
+    "EvaluationRecord": "forecast_core.evaluation.storage.recording",
+    "record_evaluation": "forecast_core.evaluation.storage.recording",
+    "FORECAST_METRICS": "forecast_core.evaluation.storage.table",
+    "MetricsTable": "forecast_core.evaluation.storage.table",
+    "metrics_table_location": "forecast_core.evaluation.storage.table",
+}
 
 __all__ = [
     "FORECAST_METRICS",
@@ -30,3 +51,10 @@ __all__ = [
     "record_evaluation",
     "score_span",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import an exported name's module on first use."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

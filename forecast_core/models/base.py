@@ -62,6 +62,7 @@ class Forecaster(abc.ABC):
         self.training_date_: dt.date | None = None
         self.data_cutoff_: dt.date | None = None
         self.training_metrics_: dict[str, float] = {}
+        self.training_tags_: dict[str, str] = {}
 
     @classmethod
     @abc.abstractmethod
@@ -84,8 +85,9 @@ class Forecaster(abc.ABC):
             training_date: The cadence date the model is trained for.
 
         Returns:
-            ``self``, with ``training_date_``, ``data_cutoff_`` (last row used) and
-            ``training_metrics_`` (in-sample metrics) set.
+            ``self``, with ``training_date_``, ``data_cutoff_`` (last row used),
+            ``training_metrics_`` (in-sample metrics) and ``training_tags_`` (notes for the
+            run log and the version's MLflow run, such as a calibration fallback) set.
 
         Raises:
             DataError: Fewer than ``min_history`` trading days before ``training_date``.
@@ -98,6 +100,7 @@ class Forecaster(abc.ABC):
                 f"{history.commodity} before {training_date}; found {len(known)}{first}"
             )
         self.training_metrics_ = {}
+        self.training_tags_ = {}
         self._fit(known)
         self.training_date_ = training_date
         self.data_cutoff_ = known.last_date

@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from forecast_core.cadence import Cadence
 from forecast_core.data import MarketDataset
 from forecast_core.models import MODELS, build_model, get_model_class
+from forecast_core.models.calibration import CalibratedForecaster
+from forecast_core.models.ensemble import EnsembleForecaster
 
 pytestmark = pytest.mark.slow
 FIRST_DATE = dt.date(2014, 1, 1)
@@ -60,5 +62,35 @@ def test_edits_on_or_after_the_forecast_date_change_no_model_and_no_path(
         history = dataset.history("coffee")
         model = build_model(name, get_model_class(name).test_params()).fit(history, training_date)
         assert model.data_cutoff_ < training_date <= forecast_date
+        paths[label] = model.sample_paths(history, forecast_date, n_paths=32, seed=11)
+    np.testing.assert_array_equal(paths["edited"], paths["original"])
+
+
+# Models fitted from backtests inside the training window (calibration, ensemble weights):
+# every one registered, so a new ``*_cal`` line in MODELS is covered here too.
+BACKTESTED = sorted(
+    name
+    for name in MODELS
+    if issubclass(get_model_class(name), (CalibratedForecaster, EnsembleForecaster))
+)
+
+
+@pytest.mark.parametrize("name", BACKTESTED)
+@pytest.mark.parametrize(
+    "forecast_date",
+    [dt.date(2019, 3, 6), dt.date(2024, 7, 1)],  # mid-window; the training date itself
+)
+def test_calibrated_and_ensemble_paths_ignore_every_row_on_or_after_the_forecast_date(
+    sample_dataset, name, forecast_date
+):
+    """Every price and weather row on or after D edited: the paths for D are bit-identical."""
+    assert {"xgboost_cal", "ensemble"} <= set(BACKTESTED)
+    training_date = Cadence("semiannually").training_date_for(forecast_date)
+    edited = _edited(sample_dataset, forecast_date, price_factor=3.1, weather_shift=7.0)
+    paths = {}
+    for label, dataset in (("original", sample_dataset), ("edited", edited)):
+        history = dataset.history("coffee")
+        model = build_model(name, get_model_class(name).test_params()).fit(history, training_date)
+        assert model.training_tags_  # the calibration or the weights were fitted
         paths[label] = model.sample_paths(history, forecast_date, n_paths=32, seed=11)
     np.testing.assert_array_equal(paths["edited"], paths["original"])

@@ -211,7 +211,9 @@ def test_unknown_parameter_is_rejected_with_valid_names(name):
 
 
 def test_unknown_model_lists_valid_names():
-    with pytest.raises(ConfigError, match="unknown model 'prophet'; expected one of: naive"):
+    with pytest.raises(
+        ConfigError, match="unknown model 'prophet'; expected one of: ensemble, naive"
+    ):
         get_model_class("prophet")
 
 
