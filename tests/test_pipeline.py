@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from forecast_core.cadence import Cadence
 from forecast_core.config import RunConfig
 from forecast_core.data.history import MarketHistory
+from forecast_core.errors import TableError
 from forecast_core.models.naive import NaiveForecaster
 from forecast_core.pipeline import ForecastPipeline
 from forecast_core.seeds import forecast_seed
@@ -221,6 +223,50 @@ def test_rows_are_written_in_batches_of_flush_rows(coffee_history):
     )
     assert summary.rows_written == 5 * N_PATHS + 5
     assert table.writes[0] == 2 * N_PATHS and len(table.writes) == 3
+
+
+class FirstWriteWaitsForTheNextModel(FakeForecastStore):
+    """A table whose first write ends only once the run has moved on to its next model."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.run_went_on = threading.Event()
+
+    def write(self, rows):
+        if not self.writes and not self.run_went_on.wait(timeout=10):
+            raise TableError("the first write blocked the run: nothing was sampled meanwhile")
+        return super().write(rows)
+
+
+def test_a_batch_is_written_while_the_next_is_sampled(coffee_history):
+    table = FirstWriteWaitsForTheNextModel()
+
+    class SaysWhenRandomWalkSamples(Log):
+        def line(self, text: str) -> None:
+            super().line(text)
+            if text.startswith("random_walk... Using model"):
+                table.run_went_on.set()
+
+    log = SaysWhenRandomWalkSamples()
+    config = _config(flush_rows=3 * N_PATHS)  # naive's three dates fill the first batch
+    summary = ForecastPipeline(config, coffee_history, FakeModelStore(), table, log, now=NOW).run(
+        _windows(JULY, D(2024, 7, 3))
+    )
+    assert summary.ok and summary.rows_written == 2 * 3 * N_PATHS + 3
+    assert table.writes == [3 * N_PATHS, 3 * N_PATHS, 3]  # naive, random_walk, actuals
+    assert log.lines.index("Wrote 60 rows (3 forecasts)") > log.lines.index(
+        "random_walk... Using model trained on 2024-07-01 (Coffee_RandomWalk_2024-07-01_v1.0)"
+    )
+
+
+class FailingWrites(FakeForecastStore):
+    def write(self, rows):
+        raise TableError("the disk is full")
+
+
+def test_a_failed_write_stops_the_run_with_its_error(coffee_history):
+    with pytest.raises(TableError, match="the disk is full"):
+        _run(coffee_history, _config(("naive",)), _windows(JULY, D(2024, 7, 2)), FailingWrites())
 
 
 def test_actuals_wait_until_the_horizon_is_realized(coffee_history: MarketHistory):
