@@ -5,12 +5,9 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, EstimationWarning
-from statsmodels.tsa.statespace.mlemodel import MLEResults
-from statsmodels.tsa.statespace.sarimax import SARIMAX
 
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import DataError, ModelError
@@ -21,6 +18,9 @@ from forecast_core.models.state_space import (
     filter_rows,
     simulate_paths,
 )
+
+if TYPE_CHECKING:  # statsmodels (1.3 s) is imported when a model is fitted, not to name one
+    from statsmodels.tsa.statespace.mlemodel import MLEResults
 
 # Fewer complete rows than this leave the ARMA and weather coefficients unidentified.
 MIN_FIT_ROWS = 100
@@ -81,6 +81,9 @@ class SarimaxForecaster(Forecaster):
         # A feature constant over the window would divide by zero; leave it centred only.
         self.feature_stds_ = np.where(stds > 0, stds, 1.0)
         exog = self._standardise(features)
+
+        from statsmodels.tools.sm_exceptions import ConvergenceWarning, EstimationWarning
+        from statsmodels.tsa.statespace.sarimax import SARIMAX
 
         model = SARIMAX(log_closes, exog=exog, order=tuple(self.params["order"]), trend="n")
         with warnings.catch_warnings():

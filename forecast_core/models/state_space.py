@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from statsmodels.tsa.statespace.mlemodel import MLEResults
 
 from forecast_core.errors import ModelError
+
+if TYPE_CHECKING:  # results are given, never built here
+    from statsmodels.tsa.statespace.mlemodel import MLEResults
 
 
 @dataclass(frozen=True)

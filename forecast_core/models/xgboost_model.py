@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
-import xgboost as xgb
 from numpy.lib.stride_tricks import sliding_window_view
 
 from forecast_core.data.history import MarketHistory
@@ -97,6 +96,8 @@ class XGBoostForecaster(Forecaster):
             )
 
         self.feature_names_ = (*PRICE_FEATURES, *known.weather_features)
+        import xgboost as xgb  # on first fit: naming or validating the model needs none of it
+
         training = xgb.DMatrix(features, label=targets, feature_names=list(self.feature_names_))
         booster_params = {
             "objective": "reg:squarederror",
