@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -49,6 +50,9 @@ from forecast_core.seeds import forecast_seed
 from forecast_core.stores import ForecastStore, ModelStore
 from forecast_core.tables.rows import Forecast, actuals_forecast, forecasts_to_frame
 from forecast_core.tables.schemas import ACTUALS, HORIZON_DAYS
+
+# The registry, or a function opening it: then it is opened only if something is missing.
+ModelStoreProvider = ModelStore | Callable[[], ModelStore]
 
 
 class Reporter(Protocol):
@@ -163,7 +167,7 @@ class ForecastPipeline:
         self,
         config: RunConfig,
         history: MarketHistory,
-        registry: ModelStore,
+        registry: ModelStoreProvider,
         table: ForecastStore,
         reporter: Reporter,
         now: dt.datetime,
@@ -175,13 +179,18 @@ class ForecastPipeline:
         # Constructor assignments, alike in shape to every other constructor's.
         self.config = config
         self.history = history
-        self.registry = registry
+        self._registry = registry
         self.table = table
         self.reporter = reporter
         self.generated_at = now  # the generation_timestamp of every row written
         self._buffer: list[Forecast] = []
         self._buffered_rows = 0
         self._writing: Future[BatchWrite] | None = None  # the batch in flight
+
+    @functools.cached_property
+    def registry(self) -> ModelStore:
+        """The model registry, opened on first need (a run with nothing to do never is)."""
+        return self._registry() if callable(self._registry) else self._registry
 
     def run(self, windows: Sequence[TrainingWindow]) -> RunSummary:
         """Train what is due and write every missing forecast of ``windows``."""
@@ -197,16 +206,18 @@ class ForecastPipeline:
                 (*config.models, ACTUALS),
                 (d for window in windows for d in window.forecast_dates),
             )
-        with summary.timed("registry"):
-            versions = {
-                name: self.registry.list_versions(config.commodity, name, config.model_version)
-                for name in config.models
-            }
         missing = {
             (name, window): [d for d in window.forecast_dates if (name, d) not in present]
             for window in windows
             for name in config.models
         }
+        with summary.timed("registry"):
+            versions = {
+                name: self.registry.list_versions(config.commodity, name, config.model_version)
+                if any(missing[(name, window)] for window in windows)
+                else []
+                for name in config.models
+            }
         total = sum(len(dates) for dates in missing.values())
         summary.already_present = (
             sum(w.n_forecast_dates for w in windows) * len(config.models) - total

@@ -106,6 +106,33 @@ def test_a_rerun_reuses_models_and_writes_nothing(coffee_history):
     assert log.said("Checking naive... all 3 forecasts already present")
 
 
+def test_a_run_with_nothing_missing_never_opens_the_registry(coffee_history):
+    windows = _windows(JULY, D(2024, 7, 2))
+    _, table, _, _ = _run(coffee_history, _config(), windows)
+
+    def unopenable():
+        raise AssertionError("the registry was opened although nothing is missing")
+
+    log = Log()
+    pipeline = ForecastPipeline(_config(), coffee_history, unopenable, table, log, now=NOW)
+    summary = pipeline.run(windows)
+    assert summary.ok and summary.already_present == 4 and summary.rows_written == 0
+
+
+def test_a_registry_given_as_a_function_is_opened_once_when_needed(coffee_history):
+    opened = []
+
+    def open_registry():
+        opened.append(FakeModelStore())
+        return opened[-1]
+
+    pipeline = ForecastPipeline(
+        _config(), coffee_history, open_registry, FakeForecastStore(), Log(), now=NOW
+    )
+    summary = pipeline.run(_windows(JULY, D(2024, 7, 2)))
+    assert summary.generated == 4 and len(opened) == 1 and opened[0].list_calls == 2
+
+
 def test_a_registered_model_is_reused_and_only_missing_dates_are_sampled(coffee_history):
     registry = FakeModelStore()
     registry.register(NaiveForecaster().fit(coffee_history, JULY), coffee_history, "v1.0")
