@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 # The phases a run reports, in pipeline order; anything else is "other" (interpreter and
-# library imports, JVM shutdown). The table is written in a thread beside the other phases:
-# ``table_write`` overlaps them, and ``write_wait`` is the time the run waited for it.
+# library imports, JVM shutdown).
 PHASES: tuple[str, ...] = (
     "spark_start",
     "data_load",
@@ -28,9 +27,7 @@ PHASES: tuple[str, ...] = (
     "training",
     "sampling",
     "table_write",
-    "write_wait",
 )
-OVERLAPPING_PHASES: tuple[str, ...] = ("table_write",)
 _TIMING = re.compile(r"([a-z_]+) (\d+(?:\.\d+)?)s")
 _SUMMARY_COUNTS = re.compile(
     r"(trained|skipped|generated|already present|failed|actuals|"
@@ -123,12 +120,8 @@ class RunFigures:
 
     @property
     def other_s(self) -> float:
-        """Time no phase accounts for (one process: imports, JVM shutdown; may be < 0 summed).
-
-        The overlapping phases are not subtracted: they ran beside the others.
-        """
-        counted = sum(s for p, s in self.phases.items() if p not in OVERLAPPING_PHASES)
-        return self.wall_s * len(self.commands) - counted
+        """Time no phase accounts for (one process: imports, JVM shutdown; may be < 0 summed)."""
+        return self.wall_s * len(self.commands) - sum(self.phases.values())
 
     def to_dict(self) -> dict[str, Any]:
         """Every figure, derived ones included, for the JSON output."""

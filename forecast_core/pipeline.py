@@ -11,10 +11,6 @@ A run takes cadence windows (a training date and the forecast dates its model se
    honours pins (``model_versions.choose_model``; once per window), sample paths on data
    strictly before the date, and buffer the rows. Actuals rows are added once realized.
 3. Buffered rows are written in batches of ``flush_rows``, skipping keys already present.
-   A batch is written in a background thread while the next one is sampled (the JVM
-   writes while Python samples); one batch at most is in flight, and the run waits for
-   it before it ends. Its ``table_write`` time (key check and write) overlaps the other
-   phases; the time the run spent waiting for it is ``write_wait``.
 
 A model that raises fails alone (fail-open): it is recorded, reported in the summary, and
 the others go on. The registry is asked once per model per run.
@@ -27,7 +23,6 @@ import datetime as dt
 import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -77,15 +72,6 @@ class ModelFailure:
     error: str
 
 
-@dataclass(frozen=True)
-class BatchWrite:
-    """What writing one batch did: the log lines it reports and the seconds it took."""
-
-    lines: list[str]
-    rows_written: int
-    seconds: float  # the key check and the write
-
-
 @dataclass
 class RunSummary:
     """What a run did; ``ok`` means every requested forecast exists at the end."""
@@ -107,16 +93,12 @@ class RunSummary:
         try:
             yield
         finally:
-            self.add_time(phase, time.perf_counter() - started)
+            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - started
 
     @property
     def ok(self) -> bool:
         """True if no model failed."""
         return not self.failures
-
-    def add_time(self, phase: str, seconds: float) -> None:
-        """Add ``seconds`` to ``timings[phase]`` (time measured elsewhere)."""
-        self.timings[phase] = self.timings.get(phase, 0.0) + seconds
 
     def describe_timings(self) -> str:
         """Seconds per phase, for the end of the run log and the benchmarks."""
@@ -161,8 +143,6 @@ def check_forecast_range(
 class ForecastPipeline:
     """Runs the training check and the forecasts for a list of cadence windows."""
 
-    _writer: ThreadPoolExecutor  # the table writer thread of the current run
-
     def __init__(
         self,
         config: RunConfig,
@@ -185,7 +165,6 @@ class ForecastPipeline:
         self.generated_at = now  # the generation_timestamp of every row written
         self._buffer: list[Forecast] = []
         self._buffered_rows = 0
-        self._writing: Future[BatchWrite] | None = None  # the batch in flight
 
     @functools.cached_property
     def registry(self) -> ModelStore:
@@ -223,26 +202,6 @@ class ForecastPipeline:
             sum(w.n_forecast_dates for w in windows) * len(config.models) - total
         )
         self.reporter.start(total)
-        # One thread writes a batch while the next is sampled.
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="table-writer")
-        try:
-            self._run_windows(windows, missing, versions, present, summary)
-            self._flush(summary)
-        finally:
-            self._wait_for_write(summary)  # what is in flight is written, even after an error
-            self._writer.shutdown()
-        return summary
-
-    def _run_windows(
-        self,
-        windows: Sequence[TrainingWindow],
-        missing: dict[tuple[str, TrainingWindow], list[dt.date]],
-        versions: dict[str, list[ModelVersionInfo]],
-        present: set[tuple[str, dt.date]],
-        summary: RunSummary,
-    ) -> None:
-        """Phases 1 and 2 of every window; full buffers go to the writer thread."""
-        config = self.config
         for index, window in enumerate(windows, start=1):
             self.reporter.line(
                 f"Window {index}/{len(windows)}: training date "
@@ -268,6 +227,8 @@ class ForecastPipeline:
             for name in ready:
                 self._forecast(name, missing[(name, window)], versions[name], summary)
             self._add_actuals(window, present, summary)
+        self._flush(summary)
+        return summary
 
     def _ensure_trained(
         self,
@@ -415,47 +376,30 @@ class ForecastPipeline:
             self._flush(summary)
 
     def _flush(self, summary: RunSummary) -> None:
-        """Hand the buffered forecasts to the writer thread, once the batch before is written."""
+        """Write the buffered forecasts, minus any another writer stored meanwhile."""
         if not self._buffer:
             return
         buffered, self._buffer, self._buffered_rows = self._buffer, [], 0
-        self._wait_for_write(summary)
-        self.reporter.line(f"Writing {len(buffered)} forecasts to {self.table.location}...")
-        self._writing = self._writer.submit(self._write, buffered)
-
-    def _wait_for_write(self, summary: RunSummary) -> None:
-        """Wait for the batch in flight and report it; its error is raised here."""
-        writing, self._writing = self._writing, None
-        if writing is None:
-            return
-        with summary.timed("write_wait"):
-            done = writing.result()
-        for line in done.lines:
-            self.reporter.line(line)
-        summary.rows_written += done.rows_written
-        summary.add_time("table_write", done.seconds)
-
-    def _write(self, buffered: list[Forecast]) -> BatchWrite:
-        """Write ``buffered``, minus what another writer stored meanwhile (writer thread)."""
-        started = time.perf_counter()
-        # A daily run and a backfill shard may compute the same key at the same time.
-        present = self.table.existing_keys(
-            self.config.commodity,
-            self.config.model_version,
-            {f.model_name for f in buffered},
-            {f.forecast_start_date for f in buffered},
-        )
+        with summary.timed("table_read"):
+            # A daily run and a backfill shard may compute the same key at the same time.
+            present = self.table.existing_keys(
+                self.config.commodity,
+                self.config.model_version,
+                {f.model_name for f in buffered},
+                {f.forecast_start_date for f in buffered},
+            )
         fresh = [f for f in buffered if (f.model_name, f.forecast_start_date) not in present]
-        lines = []
         if len(fresh) < len(buffered):
-            lines.append(
+            self.reporter.line(
                 f"Skipping {len(buffered) - len(fresh)} forecasts another writer stored meanwhile"
             )
-        written = 0
-        if fresh:
+        if not fresh:
+            return
+        self.reporter.line(f"Writing {len(fresh)} forecasts to {self.table.location}...")
+        with summary.timed("table_write"):
             written = self.table.write(forecasts_to_frame(fresh, self.generated_at))
-            lines.append(f"Wrote {written} rows ({len(fresh)} forecasts)")
-        return BatchWrite(lines, written, time.perf_counter() - started)
+        summary.rows_written += written
+        self.reporter.line(f"Wrote {written} rows ({len(fresh)} forecasts)")
 
     def _fail(self, summary: RunSummary, name: str, scope: str, error: BaseException) -> None:
         text = redact_credentials(first_line(error))

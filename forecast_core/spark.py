@@ -84,11 +84,6 @@ def build_spark_session(
         builder = builder.config("spark.databricks.delta.snapshotPartitions", cores)
         # VACUUM lists the table in a job of up to 10,000 tasks by default: likewise.
         builder = builder.config("spark.sql.sources.parallelPartitionDiscovery.parallelism", cores)
-        # A partitioned write sorts its rows by partition unless it may keep a writer open
-        # per partition. A batch of one commodity spans one partition per model (Delta
-        # layout), so writers kept open skip a sort of every row: about a fifth of a
-        # 2-million-row Delta write. Past this many partitions a task sorts the rest.
-        builder = builder.config("spark.sql.maxConcurrentOutputFileWriters", "12")
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
     if any(os.path.basename(jar) == HADOOP_AWS_JAR for jar in jars):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import numpy as np
 import pytest
@@ -250,40 +249,6 @@ def test_rows_are_written_in_batches_of_flush_rows(coffee_history):
     )
     assert summary.rows_written == 5 * N_PATHS + 5
     assert table.writes[0] == 2 * N_PATHS and len(table.writes) == 3
-
-
-class FirstWriteWaitsForTheNextModel(FakeForecastStore):
-    """A table whose first write ends only once the run has moved on to its next model."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.run_went_on = threading.Event()
-
-    def write(self, rows):
-        if not self.writes and not self.run_went_on.wait(timeout=10):
-            raise TableError("the first write blocked the run: nothing was sampled meanwhile")
-        return super().write(rows)
-
-
-def test_a_batch_is_written_while_the_next_is_sampled(coffee_history):
-    table = FirstWriteWaitsForTheNextModel()
-
-    class SaysWhenRandomWalkSamples(Log):
-        def line(self, text: str) -> None:
-            super().line(text)
-            if text.startswith("random_walk... Using model"):
-                table.run_went_on.set()
-
-    log = SaysWhenRandomWalkSamples()
-    config = _config(flush_rows=3 * N_PATHS)  # naive's three dates fill the first batch
-    summary = ForecastPipeline(config, coffee_history, FakeModelStore(), table, log, now=NOW).run(
-        _windows(JULY, D(2024, 7, 3))
-    )
-    assert summary.ok and summary.rows_written == 2 * 3 * N_PATHS + 3
-    assert table.writes == [3 * N_PATHS, 3 * N_PATHS, 3]  # naive, random_walk, actuals
-    assert log.lines.index("Wrote 60 rows (3 forecasts)") > log.lines.index(
-        "random_walk... Using model trained on 2024-07-01 (Coffee_RandomWalk_2024-07-01_v1.0)"
-    )
 
 
 class FailingWrites(FakeForecastStore):
