@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
     from pyspark.sql import SparkSession
 
     from forecast_core.champion import Champion
+    from forecast_core.data import MarketDataset
     from forecast_core.evaluation import Evaluation
 
 
@@ -117,11 +118,11 @@ def _evaluate(
     models: str,
     model_version: str,
     fan_date: dt.date | None,
-    data: str | None,
+    dataset: MarketDataset,
     store: options.StoreSettings,
     metrics_table: str | None,
 ) -> _Evaluated:
-    """Validate the options, read the table and the prices, and compute the evaluation.
+    """Validate the options, read the table, and compute the evaluation against ``dataset``.
 
     Raises:
         ConfigError, DataError, RegistryError: Bad options, data, or an unreachable tracking
@@ -134,7 +135,6 @@ def _evaluate(
     )
     from forecast_core.spark import build_spark_session
     from forecast_core.tables import DistributionsTable
-    from forecast_core.tables.inputs import load_inputs
     from forecast_core.tracking_server import check_tracking_server
 
     common.quiet_libraries()
@@ -147,7 +147,6 @@ def _evaluate(
         fan_date=fan_date,
     )
     stores = store.config()
-    dataset = load_inputs(data, today=common.utc_today(), isolate_commodities=True)
     history = dataset.history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
     spark = build_spark_session(
@@ -168,6 +167,13 @@ def _evaluate(
     return _Evaluated(
         evaluation, stores, spark, metrics_table or metrics_table_location(stores.table_location)
     )
+
+
+def _load_inputs(data: str | None) -> MarketDataset:
+    """The prices and weather, read once per command (each commodity validated alone)."""
+    from forecast_core.tables.inputs import load_inputs
+
+    return load_inputs(data, today=common.utc_today(), isolate_commodities=True)
 
 
 def _echo_summary(evaluation: Evaluation) -> None:
@@ -215,17 +221,15 @@ def evaluate(output: Path | None, promote: bool, **selection: Any) -> None:
     Several commodities are evaluated one after the other (--output gets a folder per
     commodity); one that cannot be evaluated fails alone (exit 1, named last).
     """
-    from forecast_core.tables.inputs import load_inputs
-
     common.quiet_libraries()
     requested = parse_commodities(selection.pop("commodity"))
-    available = load_inputs(selection["data"], common.utc_today(), isolate_commodities=True)
-    commodities = resolve_commodities(requested, available.commodities)
+    dataset = _load_inputs(selection.pop("data"))
+    commodities = resolve_commodities(requested, dataset.commodities)
     failed: dict[str, str] = {}
     for commodity in commodities:
         folder = output / commodity if output and len(commodities) > 1 else output
         try:
-            _evaluate_and_record(commodity, folder, promote, selection)
+            _evaluate_and_record(commodity, folder, promote, dataset, selection)
         except (ConfigError, DataError, RegistryError) as error:
             if len(commodities) == 1:
                 raise
@@ -240,13 +244,17 @@ def evaluate(output: Path | None, promote: bool, **selection: Any) -> None:
 
 
 def _evaluate_and_record(
-    commodity: str, output: Path | None, promote: bool, selection: dict[str, Any]
+    commodity: str,
+    output: Path | None,
+    promote: bool,
+    dataset: MarketDataset,
+    selection: dict[str, Any],
 ) -> None:
     """Evaluate one commodity and record it: metrics table, MLflow run, files."""
     from forecast_core.evaluation import MetricsTable, record_evaluation
     from forecast_core.mlflow_registry import ModelRegistry
 
-    evaluated = _evaluate(commodity=commodity, **selection)
+    evaluated = _evaluate(commodity=commodity, dataset=dataset, **selection)
     config = evaluated.evaluation.config
     champion = _champion(evaluated) if promote else None  # refused before anything is written
     folder = output or _default_output(
@@ -341,7 +349,8 @@ def report(output: Path | None, **selection: Any) -> None:
             f"report takes one commodity, got {selection['commodity']!r}; expected one key "
             f"(run report once per commodity)"
         )
-    evaluation = _evaluate(**{**selection, "commodity": commodities[0]}).evaluation
+    dataset = _load_inputs(selection.pop("data"))
+    evaluation = _evaluate(**{**selection, "commodity": commodities[0]}, dataset=dataset).evaluation
     config = evaluation.config
     path = (
         output
