@@ -380,13 +380,21 @@ class ForecastPipeline:
         if not self._buffer:
             return
         buffered, self._buffer, self._buffered_rows = self._buffer, [], 0
+        dates_by_model: dict[str, set[dt.date]] = {}
+        for forecast in buffered:
+            dates_by_model.setdefault(forecast.model_name, set()).add(forecast.forecast_start_date)
         with summary.timed("table_read"):
             # A daily run and a backfill shard may compute the same key at the same time.
-            present = self.table.existing_keys(
-                self.config.commodity,
-                self.config.model_version,
-                {f.model_name for f in buffered},
-                {f.forecast_start_date for f in buffered},
+            # One check per model: its own dates' range prunes the files read (a batch's
+            # models together span every date of the window, which the last batch's files
+            # overlap: 1-2 s a check on a Delta table, 0.06 s per model).
+            present = set().union(
+                *(
+                    self.table.existing_keys(
+                        self.config.commodity, self.config.model_version, [name], dates
+                    )
+                    for name, dates in dates_by_model.items()
+                )
             )
         fresh = [f for f in buffered if (f.model_name, f.forecast_start_date) not in present]
         if len(fresh) < len(buffered):

@@ -227,7 +227,7 @@ def _check_commodities(
 
 class _RegistryOnDemand:
     """The MLflow registry, opened on first need: a run with nothing to do never imports
-    MLflow (two thirds of such a run's time)."""
+    MLflow (most of such a run's time before)."""
 
     def __init__(self, tracking_uri: str, artifact_root: str | None) -> None:
         self.tracking_uri = tracking_uri
