@@ -18,6 +18,7 @@ from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from forecast_core.errors import ConfigError, TableError, first_line
+from forecast_core.tables import delta_log
 from forecast_core.tables.schemas import SUMMARY_KEYS
 
 # The Parquet layout's hive partitions (tables.schemas.DISTRIBUTIONS_PARTITIONING), typed.
@@ -58,7 +59,9 @@ def summarize_forecasts(
     if end is not None:
         condition &= ds.field("forecast_start_date") <= pa.scalar(end, pa.date32())
     rows = dataset.to_table(
-        columns=[*SUMMARY_KEYS, "path_id", "has_data_leakage"], filter=condition
+        columns=[*SUMMARY_KEYS, "path_id", "has_data_leakage"],
+        filter=condition,
+        use_threads=delta_log.SCAN_USE_THREADS,
     )
     grouped = rows.group_by(list(SUMMARY_KEYS), use_threads=False).aggregate(
         [("path_id", "count"), ("has_data_leakage", "any")]
