@@ -171,8 +171,7 @@ def read(root: str, name: str) -> Snapshot | None:
     table = delta_log.open_table(table_location(root, name))
     if table is None:
         return None
-    rows = table.to_pyarrow_dataset().to_table(use_threads=delta_log.SCAN_USE_THREADS)
-    return Snapshot(rows.to_pandas(), table.version())
+    return Snapshot(delta_log.scan(table.to_pyarrow_dataset()).to_pandas(), table.version())
 
 
 def merge(root: str, name: str, rows: pd.DataFrame, metadata: Mapping[str, object]) -> MergeResult:

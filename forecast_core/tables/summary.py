@@ -58,11 +58,7 @@ def summarize_forecasts(
         condition &= ds.field("forecast_start_date") >= pa.scalar(start, pa.date32())
     if end is not None:
         condition &= ds.field("forecast_start_date") <= pa.scalar(end, pa.date32())
-    rows = dataset.to_table(
-        columns=[*SUMMARY_KEYS, "path_id", "has_data_leakage"],
-        filter=condition,
-        use_threads=delta_log.SCAN_USE_THREADS,
-    )
+    rows = delta_log.scan(dataset, [*SUMMARY_KEYS, "path_id", "has_data_leakage"], condition)
     grouped = rows.group_by(list(SUMMARY_KEYS), use_threads=False).aggregate(
         [("path_id", "count"), ("has_data_leakage", "any")]
     )
