@@ -29,12 +29,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.floor import consecutive_forecasts, random_paths
+from benchmarks.floor import random_forecasts
 from forecast_core.jars import default_jars_dir, jar_paths
 from forecast_core.spark import build_spark_session
 from forecast_core.tables import DistributionsTable, Forecast
@@ -43,12 +41,6 @@ from forecast_core.tables.rows import forecasts_to_frame
 from forecast_core.tables.schemas import DISTRIBUTIONS_KEY
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-
-
-def batch(first: int, count: int, n_paths: int) -> list[Forecast]:
-    """``count`` forecasts of one model from day ``first`` on, random paths."""
-    paths = random_paths(np.random.default_rng(first), count, n_paths)
-    return consecutive_forecasts("xgboost", first, paths)
 
 
 def merge(table: DistributionsTable, forecasts: list[Forecast]) -> None:
@@ -91,14 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="delta-write-"))
     try:
         table = DistributionsTable(spark, str(folder / "distributions"), "delta")
-        table.write(forecasts_to_frame(batch(0, args.existing, args.n_paths), NOW))
-        same = batch(args.existing, args.batch, args.n_paths)
+        table.write(forecasts_to_frame(random_forecasts(0, args.existing, args.n_paths), NOW))
+        same = random_forecasts(args.existing, args.batch, args.n_paths)
         table.write(forecasts_to_frame(same, NOW))  # warm-up, and the rerun's keys
         # Each "new keys" write takes the next dates the table does not hold yet.
         firsts = iter(range(args.existing + args.batch, 10**6, args.batch))
 
         def new_keys() -> list[Forecast]:
-            return batch(next(firsts), args.batch, args.n_paths)
+            return random_forecasts(next(firsts), args.batch, args.n_paths)
 
         figures = {
             "replaceWhere, new keys": timed(

@@ -86,6 +86,12 @@ def consecutive_forecasts(model: str, first: int, paths: np.ndarray) -> list[For
     ]
 
 
+def random_forecasts(first: int, count: int, n_paths: int) -> list[Forecast]:
+    """``count`` xgboost forecasts from day ``first`` on, random paths seeded by ``first``."""
+    paths = random_paths(np.random.default_rng(first), count, n_paths)
+    return consecutive_forecasts("xgboost", first, paths)
+
+
 def _schema(n_paths: int) -> pa.Schema:
     """The Arrow schema of the rows ``forecasts_to_frame`` builds."""
     probe = Forecast(

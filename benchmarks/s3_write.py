@@ -22,12 +22,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.floor import consecutive_forecasts, random_paths
+from benchmarks.floor import random_forecasts
 from forecast_core.jars import check_s3_jars, default_jars_dir, jar_paths
 from forecast_core.spark import build_spark_session
 from forecast_core.tables import DistributionsTable
@@ -39,20 +37,14 @@ NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 def write_rate(table: DistributionsTable, batches: int, batch: int, n_paths: int) -> float:
     """Rows per second of ``batches`` writes of ``batch`` new forecasts (after a warm-up)."""
-    table.write(forecasts_to_frame(_forecasts(10**5, batch, n_paths), NOW))  # warm-up
+    table.write(forecasts_to_frame(random_forecasts(10**5, batch, n_paths), NOW))  # warm-up
     frames = [
-        forecasts_to_frame(_forecasts(i * batch, batch, n_paths), NOW) for i in range(batches)
+        forecasts_to_frame(random_forecasts(i * batch, batch, n_paths), NOW) for i in range(batches)
     ]
     started = time.perf_counter()
     for frame in frames:
         table.write(frame)
     return batches * batch * n_paths / (time.perf_counter() - started)
-
-
-def _forecasts(first: int, count: int, n_paths: int):
-    return consecutive_forecasts(
-        "xgboost", first, random_paths(np.random.default_rng(first), count, n_paths)
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
