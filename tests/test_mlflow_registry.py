@@ -228,7 +228,8 @@ def test_calibration_and_ensemble_notes_tag_the_versions_run(registry, coffee_hi
     assert run.data.tags["calibration"] == "fallback"
     assert "uncalibrated paths: 0 realized backtest origins" in run.data.tags["calibration_note"]
     assert run.data.params["param_fit_refits"] == "3"
-    assert run.data.metrics["spread_scale_step_01"] == 1.0
+    assert run.data.metrics["calibration_origins"] == 0.0
+    assert not any(name.startswith("spread_scale") for name in run.data.metrics)
 
     ensemble = build_model("ensemble", {"members": "naive,random_walk", "fit_min_origins": 10})
     ensemble.fit(coffee_history, dt.date(2014, 1, 1))

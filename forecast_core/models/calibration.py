@@ -1,19 +1,28 @@
-"""Calibrated models: a registered model's paths, their spread rescaled per trading step.
+"""Calibrated models: a registered model's paths, volatility-targeted and rescaled per level.
 
 ``calibrated("xgboost")`` is the model ``xgboost_cal``: it fits the base model, then fits
-one spread factor s_j per trading step j from rolling-origin forecasts inside the training
-window (``backtest``), and samples the base model's paths with every path's log price
-moved away from (or towards) the median path by s_j:
+spread factors from rolling-origin forecasts inside the training window (``backtest``),
+and samples the base model's paths with every path's log price moved away from (or
+towards) the median path m_j of step j in two stages:
 
-    log p'_ij = m_j + s_j (log p_ij - m_j),    m_j = the median of log p_.j over the paths.
+1. **Volatility target**: by r = sigma_recent / sigma_model, the same for every step and
+   path of a forecast. sigma_recent is the exponentially weighted (RiskMetrics, decay
+   0.94) volatility of the daily log returns before the forecast date; sigma_model is the
+   spread of the paths' first step. It follows volatility regimes, which a factor fixed at
+   training time cannot.
+2. **Level factors**: s_kj for the central-interval levels 0.5, 0.8 and 0.95 (``LEVELS``)
+   at step j, interpolated in log over a path's own level |2 rank - 1| at that step (held
+   beyond the ends), so the tails can widen more than the centre:
 
-The map is increasing in each step, so the ranks of the paths are kept at every step, a
-path is moved as a whole, and weekend days still repeat the Friday step. s_j is the factor
-that makes the central intervals of the backtest hold their nominal share of outcomes at
-every level (the smallest Cramer-von Mises distance of |2 PIT - 1| to the uniform), then
-smoothed over neighbouring steps. See docs/calibration.md for the choice.
+    log p'_ij = m_j + s_j(level_ij) r (log p_ij - m_j).
 
-Too little history for ``fit_min_origins`` realized origins: s_j = 1 (the base paths),
+Each s_kj is the factor under which the backtest's central intervals of level k hold
+their nominal share of outcomes, then smoothed over neighbouring steps. The map is
+non-decreasing in each step (a factor falling faster than the spread grows is flattened,
+never reordered), so a path is moved as a whole, the ranks of the paths are kept and
+weekend days still repeat the Friday step. See docs/calibration.md for the choice.
+
+Too little history for ``fit_min_origins`` realized origins: the base paths bit for bit,
 with ``training_tags_["calibration"] = "fallback"`` and the reason.
 
 Adding calibration to a model is one line in ``forecast_core.names.MODELS``:
@@ -35,6 +44,11 @@ from forecast_core.models.base import Forecaster
 CLASS_PREFIX = "Calibrated_"
 # Spread factors tried: 0.25x .. 4x in steps of about 1.7%.
 SCALE_GRID = np.geomspace(0.25, 4.0, 169)
+# The central-interval levels that get their own factor.
+LEVELS = np.array([0.5, 0.8, 0.95])
+# RiskMetrics' daily decay, over the last year of returns.
+EWMA_DECAY = 0.94
+EWMA_RETURNS = 250
 FIT_PARAMS: dict[str, Any] = {
     "fit_refits": 3,  # a year and a half of semiannual refits before the training date
     "fit_refit_days": 182,
@@ -64,34 +78,58 @@ def backtest_plan(params: dict[str, Any]) -> BacktestPlan:
     )
 
 
-def fit_spread_scales(backtest: Backtest) -> np.ndarray:
-    """One spread factor per trading step, from out-of-sample paths and their outcomes.
+def recent_volatility(closes: np.ndarray) -> float:
+    """Exponentially weighted volatility of the daily log returns of ``closes`` (newest last)."""
+    returns = np.diff(np.log(closes[-(EWMA_RETURNS + 1) :]))
+    weights = EWMA_DECAY ** np.arange(returns.size)[::-1]
+    return float(np.sqrt((weights * returns**2).sum() / weights.sum()))
+
+
+def volatility_ratio(known: MarketHistory, paths: np.ndarray) -> float:
+    """sigma_recent / sigma_model for one forecast: the history before it and its step paths.
+
+    1.0 when either spread is zero (a flat history, or a model without spread): nothing to
+    target.
+    """
+    model = float(np.std(np.log(paths[:, 0] / known.last_close)))
+    recent = recent_volatility(known.closes)
+    if model <= 0.0 or recent <= 0.0 or not np.isfinite(recent / model):
+        return 1.0
+    return recent / model
+
+
+def fit_level_scales(backtest: Backtest, ratios: np.ndarray) -> np.ndarray:
+    """The factors s_kj, from out-of-sample paths (targeted by ``ratios``) and outcomes.
 
     For a factor s the outcome's PIT among the rescaled paths is the share of base paths
-    below m + (log y - m) / s, so every s on ``SCALE_GRID`` is scored without rescaling.
+    below m + (log y - m) / (r s), so every s on ``SCALE_GRID`` is scored without
+    rescaling. Of the factors whose coverage of level k is nearest to k, the geometric
+    middle is taken (coverage moves in steps of one origin: the first would lean narrow).
 
     Returns:
-        A float64 array of length ``backtest.paths.shape[2]``.
+        A float64 array, shape (len(LEVELS), backtest.paths.shape[2]).
     """
     log_paths = np.log(backtest.paths)
     medians = np.median(log_paths, axis=1)
     log_outcomes = np.log(backtest.outcomes)
     n_origins, n_paths, n_steps = log_paths.shape
-    levels = (np.arange(n_origins) + 0.5) / n_origins  # uniform order statistics
-    scales = np.empty(n_steps)
+    scales = np.empty((LEVELS.size, n_steps))
     for step in range(n_steps):
         ordered = np.sort(log_paths[:, :, step], axis=1)
         pit = np.empty((n_origins, SCALE_GRID.size))
         for origin in range(n_origins):
             centre = medians[origin, step]
-            thresholds = centre + (log_outcomes[origin, step] - centre) / SCALE_GRID
+            deviation = (log_outcomes[origin, step] - centre) / ratios[origin]
+            thresholds = centre + deviation / SCALE_GRID
             below = np.searchsorted(ordered[origin], thresholds, side="left")
             at_or_below = np.searchsorted(ordered[origin], thresholds, side="right")
             pit[origin] = (below + at_or_below) / (2.0 * n_paths)  # ties count half
-        central = np.sort(np.abs(2.0 * pit - 1.0), axis=0)
-        distance = ((central - levels[:, np.newaxis]) ** 2).sum(axis=0)
-        scales[step] = SCALE_GRID[int(np.argmin(distance))]
-    return smooth(scales)
+        central = np.abs(2.0 * pit - 1.0)
+        for k, level in enumerate(LEVELS):
+            error = np.abs((central <= level).mean(axis=0) - level)
+            nearest = np.flatnonzero(error <= error.min() + 1e-12)
+            scales[k, step] = np.sqrt(SCALE_GRID[nearest[0]] * SCALE_GRID[nearest[-1]])
+    return np.array([smooth(row) for row in scales])
 
 
 def smooth(scales: np.ndarray) -> np.ndarray:
@@ -101,28 +139,81 @@ def smooth(scales: np.ndarray) -> np.ndarray:
     return np.exp((padded[:-2] + padded[1:-1] + padded[2:]) / 3.0)
 
 
-def rescale_paths(paths: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    """Move every path's log price from the median by the step's factor (ranks kept).
+def held_to(scales: np.ndarray, n_steps: int) -> np.ndarray:
+    """``scales`` (levels, steps) with the last step's factors held up to ``n_steps``."""
+    missing = n_steps - scales.shape[1]
+    if missing <= 0:
+        return scales
+    return np.concatenate([scales, np.repeat(scales[:, -1:], missing, axis=1)], axis=1)
+
+
+def rescale_paths(paths: np.ndarray, ratio: float, scales: np.ndarray) -> np.ndarray:
+    """Move every path's log price from the median by ``ratio`` and the level factors.
+
+    At each step the deviation d from the median is mapped piecewise-linearly on each side
+    through the forecast's own level-k deviations D_k -> s_k D_k (``level_anchors``), and
+    proportionally (d s_k) inside the first level and beyond the last, so the map is
+    strictly increasing: the order of the paths is kept.
 
     Args:
-        paths: Price levels, shape (n_paths, n_steps), n_steps <= len(scales).
-        scales: Spread factor of each step.
+        paths: Price levels, shape (n_paths, n_steps), n_steps <= scales.shape[1].
+        ratio: The forecast's volatility target (``volatility_ratio``).
+        scales: The factors s_kj, shape (len(LEVELS), n_steps or more).
+
+    Returns:
+        The moved paths: the same median path, the same order at every step.
     """
     log_paths = np.log(paths)
     medians = np.median(log_paths, axis=0)
-    factors = scales[: paths.shape[1]]
-    return np.exp(medians + factors * (log_paths - medians))
+    deviations = (log_paths - medians) * ratio
+    moved = np.empty_like(deviations)
+    for step in range(paths.shape[1]):
+        column = deviations[:, step]
+        anchors, targets, outer = level_anchors(column, scales[:, step])
+        beyond = (column < anchors[0]) | (column > anchors[-1])
+        moved[:, step] = np.where(beyond, column * outer, np.interp(column, anchors, targets))
+    return np.exp(medians + moved)
+
+
+def level_anchors(
+    deviations: np.ndarray, scales: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The knots of one step's map: the level-k deviations on each side and their images.
+
+    A factor that falls faster than the deviations grow would reverse the order between
+    two levels; it is raised just enough to keep the map increasing.
+
+    Args:
+        deviations: One step's log deviations from the median, one per path.
+        scales: The step's factor of each level in ``LEVELS``.
+
+    Returns:
+        The knots (ascending), their images, and the factor beyond the outermost knots.
+    """
+    upper = np.quantile(deviations, (1.0 + LEVELS) / 2.0)
+    lower = -np.quantile(deviations, (1.0 - LEVELS) / 2.0)
+    factors = scales.copy()
+    for side in (upper, lower):
+        for k in range(1, LEVELS.size):
+            if side[k] > side[k - 1] > 0.0:
+                factors[k] = max(factors[k], factors[k - 1] * side[k - 1] / side[k] * 1.01)
+    anchors = np.concatenate([-lower[::-1], [0.0], upper])
+    targets = np.concatenate([-(lower * factors)[::-1], [0.0], upper * factors])
+    if np.any(np.diff(anchors) <= 0.0):  # a degenerate spread: one factor for every path
+        return np.array([-1.0, 0.0, 1.0]), np.array([-scales[0], 0.0, scales[0]]), scales[0]
+    return anchors, targets, float(factors[-1])
 
 
 class CalibratedForecaster(Forecaster):
-    """A base model whose paths are rescaled per trading step; see the module docstring.
+    """A base model whose paths are volatility-targeted and rescaled per level and step.
 
     Subclasses are made by ``calibrated``; ``base`` is the wrapped model class. The base's
     parameters are the wrapper's too, plus the ``fit_*`` parameters of the backtest.
 
-    ``fit`` sets ``base_`` (the fitted base model), ``scales_`` (one factor per step) and
-    ``training_tags_["calibration"]`` (``calibrated`` or ``fallback``); the factors are
-    in-sample metrics too (``spread_scale_step_01`` ...), so they are on the version's run.
+    ``fit`` sets ``base_`` (the fitted base model), ``scales_`` (the factors s_kj, or
+    ``None`` in the fallback) and ``training_tags_["calibration"]`` (``calibrated`` or
+    ``fallback``); the factors are in-sample metrics too (``spread_scale_q80_step_01``
+    ...), so they are on the version's run.
     """
 
     base: ClassVar[type[Forecaster]]
@@ -144,8 +235,8 @@ class CalibratedForecaster(Forecaster):
         plan = backtest_plan(self.params)
         backtest = rolling_origin(lambda: self.base(**self._base_params()), known, plan)
         minimum = int(self.params["fit_min_origins"])
+        self.scales_: np.ndarray | None = None
         if len(backtest) < minimum:
-            self.scales_ = np.ones(plan.steps)
             self.training_tags_ = {
                 "calibration": "fallback",
                 "calibration_note": (
@@ -154,18 +245,35 @@ class CalibratedForecaster(Forecaster):
                 ),
             }
         else:
-            self.scales_ = fit_spread_scales(backtest)
+            ratios = np.array(
+                [
+                    volatility_ratio(known.as_of(origin), paths)
+                    for origin, paths in zip(backtest.origins, backtest.paths, strict=True)
+                ]
+            )
+            self.scales_ = fit_level_scales(backtest, ratios)
             self.training_tags_ = {
                 "calibration": "calibrated",
                 "calibration_note": (
-                    f"spread scaled per step from {len(backtest)} backtest origins "
+                    f"volatility-targeted, spread scaled per level and step from "
+                    f"{len(backtest)} backtest origins "
                     f"{backtest.origins[0]}..{backtest.origins[-1]}"
                 ),
             }
         self.training_metrics_ = {
             **{f"base_{k}": v for k, v in self.base_.training_metrics_.items()},
             "calibration_origins": float(len(backtest)),
-            **{f"spread_scale_step_{j + 1:02d}": float(s) for j, s in enumerate(self.scales_)},
+            **self._scale_metrics(),
+        }
+
+    def _scale_metrics(self) -> dict[str, float]:
+        """``spread_scale_q<level>_step_<j>``: the fitted factors (none in the fallback)."""
+        if self.scales_ is None:
+            return {}
+        return {
+            f"spread_scale_q{round(level * 100)}_step_{j + 1:02d}": float(scale)
+            for level, row in zip(LEVELS, self.scales_, strict=True)
+            for j, scale in enumerate(row)
         }
 
     def _sample_steps_batch(
@@ -177,17 +285,14 @@ class CalibratedForecaster(Forecaster):
     ) -> list[np.ndarray]:
         """The base model's steps, each date's paths rescaled on their own."""
         steps = self.base_._sample_steps_batch(knowns, n_steps, n_paths, rngs)
-        if np.all(self.scales_ == 1.0):  # the fallback: the base paths, bit for bit
+        if self.scales_ is None:  # the fallback: the base paths, bit for bit
             return steps
-        return [rescale_paths(paths, self._scales_for(paths.shape[1])) for paths in steps]
-
-    def _scales_for(self, n_steps: int) -> np.ndarray:
-        """The fitted factors, the last one held for steps past the fitted ones."""
-        if n_steps <= self.scales_.size:
-            return self.scales_
-        return np.concatenate(
-            [self.scales_, np.repeat(self.scales_[-1:], n_steps - self.scales_.size)]
-        )
+        return [
+            rescale_paths(
+                paths, volatility_ratio(known, paths), held_to(self.scales_, paths.shape[1])
+            )
+            for known, paths in zip(knowns, steps, strict=True)
+        ]
 
 
 @functools.cache
@@ -207,7 +312,7 @@ def calibrated(base_name: str) -> type[CalibratedForecaster]:
         {
             "__module__": __name__,
             "__qualname__": qualname,
-            "__doc__": f"``{base_name}`` with calibrated spread per trading step.",
+            "__doc__": f"``{base_name}`` with volatility-targeted spread, calibrated per level.",
             "base": base,
             "name": f"{base.name}_cal",
             "display_name": f"{base.display_name}Cal",
