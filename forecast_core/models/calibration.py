@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from forecast_core.data.history import MarketHistory
+from forecast_core.errors import ModelError
 from forecast_core.models.backtest import Backtest, BacktestPlan, rolling_origin
 from forecast_core.models.base import Forecaster
 
@@ -284,6 +285,12 @@ class CalibratedForecaster(Forecaster):
         rngs: Sequence[np.random.Generator],
     ) -> list[np.ndarray]:
         """The base model's steps, each date's paths rescaled on their own."""
+        if self.scales_ is not None and self.scales_.ndim != 2:
+            raise ModelError(
+                f"model {self.name!r} trained on {self.training_date_} has one spread factor "
+                "per step (calibration before volatility targets); expected factors per "
+                "level: train it again under a new --model-version"
+            )
         steps = self.base_._sample_steps_batch(knowns, n_steps, n_paths, rngs)
         if self.scales_ is None:  # the fallback: the base paths, bit for bit
             return steps

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from forecast_core.data import MarketHistory
+from forecast_core.errors import ModelError
 from forecast_core.models import Forecaster, build_model
 from forecast_core.models.backtest import BacktestPlan, rolling_origin
 from forecast_core.models.calibration import (
@@ -167,6 +168,14 @@ def test_too_little_history_falls_back_to_the_base_paths_and_says_so():
         model.sample_paths(short, dt.date(2021, 2, 1), 14, 100, seed=2),
         model.base_.sample_paths(short, dt.date(2021, 2, 1), 14, 100, seed=2),
     )
+
+
+def test_a_version_fitted_with_one_factor_per_step_is_refused_by_name():
+    """A pickle of the earlier calibration (factors of shape (steps,)) fails its model alone."""
+    model = _calibrated(spread=0.7)
+    model.scales_ = np.ones(10)
+    with pytest.raises(ModelError, match=r"one spread factor per step .* a new --model-version"):
+        model.sample_paths(_synthetic(), dt.date(2021, 5, 5), 14, 10, seed=1)
 
 
 def test_fitting_twice_gives_the_same_factors_and_paths():
