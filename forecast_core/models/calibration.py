@@ -11,16 +11,17 @@ towards) the median path m_j of step j in two stages:
    spread of the paths' first step. It follows volatility regimes, which a factor fixed at
    training time cannot.
 2. **Level factors**: s_kj for the central-interval levels 0.5, 0.8 and 0.95 (``LEVELS``)
-   at step j, interpolated in log over a path's own level |2 rank - 1| at that step (held
-   beyond the ends), so the tails can widen more than the centre:
+   at step j. Each side of the median is mapped piecewise-linearly through the forecast's
+   own level-k deviations D_kj -> s_kj D_kj, proportionally inside the first level and
+   beyond the last, so the tails can widen more than the centre:
 
-    log p'_ij = m_j + s_j(level_ij) r (log p_ij - m_j).
+    log p'_ij = m_j + g_j(r (log p_ij - m_j)).
 
 Each s_kj is the factor under which the backtest's central intervals of level k hold
-their nominal share of outcomes, then smoothed over neighbouring steps. The map is
-non-decreasing in each step (a factor falling faster than the spread grows is flattened,
-never reordered), so a path is moved as a whole, the ranks of the paths are kept and
-weekend days still repeat the Friday step. See docs/calibration.md for the choice.
+their nominal share of outcomes, then smoothed over neighbouring steps. g_j is strictly
+increasing (a factor falling faster than the deviations grow is raised just enough), so a
+path is moved as a whole, the order of the paths is kept at every step and weekend days
+still repeat the Friday step. See docs/calibration.md for the choice.
 
 Too little history for ``fit_min_origins`` realized origins: the base paths bit for bit,
 with ``training_tags_["calibration"] = "fallback"`` and the reason.
