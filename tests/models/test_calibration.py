@@ -225,6 +225,22 @@ def test_level_factors_widen_the_tails_more_than_the_centre_and_keep_the_order()
     np.testing.assert_allclose(np.median(moved, axis=0), np.median(log_paths, axis=0))
 
 
+def test_a_factor_falling_faster_than_the_spread_grows_never_reorders_paths():
+    log_paths = np.random.default_rng(1).normal(0.0, 0.05, (500, 2))
+    falling = np.array([[3.0, 3.0], [0.3, 0.3], [0.3, 0.3]])  # 3x at 0.5, a tenth beyond
+    moved = np.log(rescale_paths(np.exp(log_paths), 1.0, falling))
+    for step in range(2):
+        order = np.argsort(log_paths[:, step])
+        assert np.all(np.diff(moved[order, step]) > 0.0)  # strictly increasing: no ties
+
+
+def test_nothing_to_target_without_spread():
+    flat = _synthetic().as_of(dt.date(2021, 3, 3))
+    constant = np.full((50, 10), flat.last_close)
+    assert volatility_ratio(flat, constant) == 1.0  # a model without spread
+    np.testing.assert_allclose(rescale_paths(constant, 1.0, np.ones((3, 10))), constant, rtol=1e-12)
+
+
 @pytest.mark.parametrize("base", ["naive", "sarimax", "xgboost"])
 def test_calibrated_models_are_registered_under_their_base_name(base):
     model_class = calibrated(base)
