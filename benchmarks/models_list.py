@@ -1,0 +1,106 @@
+"""How fast ``forecast models list`` answers, on an embedded store and on an MLflow server.
+
+    python benchmarks/models_list.py [--versions-per-model N] [--runs N]
+
+Registers 4 models x ``--versions-per-model`` (15: 60 versions, a 2018-2024 backfill of
+the four base models of one commodity) in a new SQLite store, starts an ``mlflow server``
+on a copy of it on loopback, and times ``python -m jobs models list`` from this checkout
+``--runs`` times against each, every run a fresh interpreter. The goal (issue 14) is under
+3 s. Like ``run.py``, it prints and does not judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.servers import mlflow_server
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ("naive", "random_walk", "sarimax", "xgboost")
+GOAL_SECONDS = 3.0
+
+
+def make_registry(folder: Path, versions_per_model: int) -> str:
+    """A SQLite store with registered coffee versions tagged as the jobs tag them."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    experiment = client.create_experiment("coffee", artifact_location=str(folder / "artifacts"))
+    for model in MODELS:
+        name = f"coffee_{model}"
+        client.create_registered_model(name)
+        for i in range(versions_per_model):
+            training = dt.date(2018 + i // 2, 1 if i % 2 == 0 else 7, 1)
+            run = client.create_run(experiment)
+            client.create_model_version(
+                name,
+                str(folder / "artifacts" / run.info.run_id),
+                run_id=run.info.run_id,
+                tags={
+                    "commodity": "coffee",
+                    "model_name": model,
+                    "model_version": "v1.0",
+                    "training_date": training.isoformat(),
+                    "data_cutoff_date": (training - dt.timedelta(days=1)).isoformat(),
+                    "model_id": f"Coffee_{model}_{training}_v1.0",
+                },
+            )
+    return uri
+
+
+def seconds_to_list(tracking_uri: str, runs: int) -> list[float]:
+    """Wall seconds of ``runs`` fresh ``models list`` commands (after one warm-up)."""
+    command = [sys.executable, "-m", "jobs", "models", "list", "--tracking-uri", tracking_uri]
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build the store, start the server, time both, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--versions-per-model", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=4)
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="models-list-bench-"))
+    try:
+        embedded = make_registry(folder, args.versions_per_model)
+        server_folder = folder / "server"
+        server_folder.mkdir()
+        shutil.copy(folder / "mlflow.db", server_folder / "server.db")
+        with mlflow_server(server_folder) as server:
+            figures = {
+                "MLflow server (HTTP)": seconds_to_list(server, args.runs),
+                "embedded SQLite": seconds_to_list(embedded, args.runs),
+            }
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    versions = len(MODELS) * args.versions_per_model
+    print(f"forecast models list, {versions} versions, {args.runs} fresh runs each:")
+    for label, seconds in figures.items():
+        print(
+            f"  {label:<22} median {statistics.median(seconds):5.2f} s  "
+            f"min {min(seconds):5.2f} s  max {max(seconds):5.2f} s  (goal < {GOAL_SECONDS:.0f} s)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
