@@ -296,9 +296,9 @@ def run_side_by_side(
     for process in processes:
         process.returncode = finished[process.pid][0]  # reaped above, not by Popen
 
-    runs = []
+    runs: list[RunFigures] = []
     for process, command, log in zip(processes, commands, logs, strict=True):
-        output = log.read_text(errors="replace")
+        text = log.read_text(errors="replace")
         exit_code, wall_s, rusage_cpu_s = finished[process.pid]
         runs.append(
             RunFigures(
@@ -308,9 +308,9 @@ def run_side_by_side(
                 wall_s=wall_s,
                 cpu_s=max(rusage_cpu_s, sampler.cpu_s(process.pid)),
                 peak_rss_bytes=sampler.peak_rss_by_root[process.pid],
-                summary=parse_summary(output),
-                phases=parse_timings(output),
-                output_tail=output.splitlines()[-_TAIL_LINES:],
+                summary=parse_summary(text),
+                phases=parse_timings(text),
+                output_tail=text.splitlines()[-_TAIL_LINES:],
             )
         )
     if len(runs) == 1:

@@ -314,7 +314,7 @@ def machine() -> dict[str, Any]:
         for line in Path("/proc/meminfo").read_text().splitlines()
         if line.startswith("MemTotal")
     )
-    versions = {}
+    versions: dict[str, str | None] = {}
     for package in ("pyspark", "statsmodels", "xgboost-cpu", "mlflow", "numpy", "pandas"):
         try:
             versions[package] = metadata.version(package)
