@@ -14,20 +14,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.cli_startup import StartupFigures, time_command
 from tests.servers import mlflow_server
 
-ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("naive", "random_walk", "sarimax", "xgboost")
 GOAL_SECONDS = 3.0
 
@@ -61,18 +58,6 @@ def make_registry(folder: Path, versions_per_model: int) -> str:
     return uri
 
 
-def seconds_to_list(tracking_uri: str, runs: int) -> list[float]:
-    """Wall seconds of ``runs`` fresh ``models list`` commands (after one warm-up)."""
-    command = [sys.executable, "-m", "jobs", "models", "list", "--tracking-uri", tracking_uri]
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
-        seconds.append(time.perf_counter() - started)
-    return seconds
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Build the store, start the server, time both, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -86,20 +71,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         server_folder.mkdir()
         shutil.copy(folder / "mlflow.db", server_folder / "server.db")
         with mlflow_server(server_folder) as server:
-            figures = {
-                "MLflow server (HTTP)": seconds_to_list(server, args.runs),
-                "embedded SQLite": seconds_to_list(embedded, args.runs),
-            }
+            figures = [
+                _figures("server", server, args.runs),
+                _figures("sqlite", embedded, args.runs),
+            ]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    versions = len(MODELS) * args.versions_per_model
-    print(f"forecast models list, {versions} versions, {args.runs} fresh runs each:")
-    for label, seconds in figures.items():
-        print(
-            f"  {label:<22} median {statistics.median(seconds):5.2f} s  "
-            f"min {min(seconds):5.2f} s  max {max(seconds):5.2f} s  (goal < {GOAL_SECONDS:.0f} s)"
-        )
+    print(f"forecast models list, {len(MODELS) * args.versions_per_model} versions:")
+    for entry in figures:
+        print(entry.describe())
     return 0
+
+
+def _figures(name: str, tracking_uri: str, runs: int) -> StartupFigures:
+    """``models list`` against ``tracking_uri``, timed as the start-up benchmark times."""
+    arguments = ("models", "list", "--tracking-uri", tracking_uri)
+    return StartupFigures(name, " ".join(arguments), GOAL_SECONDS, time_command(arguments, runs))
 
 
 if __name__ == "__main__":
