@@ -30,7 +30,7 @@ from forecast_core.names import (
     check_model_name,
 )
 from forecast_core.redaction import redact_credentials
-from forecast_core.tracking_server import check_tracking_server, check_tracking_store
+from forecast_core.tracking_server import check_tracking
 
 _SEARCH_PAGE_SIZE = 1000
 _COMMODITY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -96,8 +96,7 @@ class ModelLifecycle:
     """
 
     def __init__(self, tracking_uri: str) -> None:
-        check_tracking_store(tracking_uri)
-        check_tracking_server(tracking_uri)
+        check_tracking(tracking_uri)
         self.safe_uri = redact_credentials(tracking_uri)
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 

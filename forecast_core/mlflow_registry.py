@@ -42,7 +42,7 @@ from forecast_core.pyfunc_model import (
     signature,
 )
 from forecast_core.redaction import redact_credentials
-from forecast_core.tracking_server import check_tracking_server, check_tracking_store
+from forecast_core.tracking_server import check_tracking
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ class ModelRegistry:
     """
 
     def __init__(self, tracking_uri: str, artifact_root: str | None = None) -> None:
-        check_tracking_store(tracking_uri)
-        check_tracking_server(tracking_uri)
+        check_tracking(tracking_uri)
         self.tracking_uri = tracking_uri
         self.safe_uri = redact_credentials(tracking_uri)  # for messages
         self.artifact_root = artifact_root

@@ -51,6 +51,16 @@ def check_tracking_store(tracking_uri: str) -> None:
         )
 
 
+def check_tracking(tracking_uri: str) -> None:
+    """Both checks a registry needs before it opens: the store can be opened, the server answers.
+
+    Raises:
+        RegistryError: From ``check_tracking_store`` or ``check_tracking_server``.
+    """
+    check_tracking_store(tracking_uri)
+    check_tracking_server(tracking_uri)
+
+
 def check_tracking_server(
     tracking_uri: str, attempts: int = 3, timeout_seconds: float = 5.0, backoff_seconds: float = 1.0
 ) -> None:

@@ -34,7 +34,7 @@ from forecast_core.names import (
 )
 from forecast_core.planning import plan_backfill
 from forecast_core.redaction import redact_credentials
-from forecast_core.tracking_server import check_tracking_server, check_tracking_store
+from forecast_core.tracking_server import check_tracking
 from jobs import options
 from jobs.common import (
     EXIT_MODEL_FAILED,
@@ -154,8 +154,7 @@ def _run(
         },
     )
     table.check()
-    check_tracking_store(stores.tracking_uri)  # a database this MLflow cannot open: exit 2
-    check_tracking_server(stores.tracking_uri)  # unreachable: exit 2, before anything
+    check_tracking(stores.tracking_uri)  # unopenable database or unreachable server: exit 2
     store.home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
     registry = _RegistryOnDemand(stores.tracking_uri, stores.artifact_root)
     failed: dict[str, str] = {}
