@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import cloudpickle
 import mlflow
@@ -13,15 +14,16 @@ import pytest
 from forecast_core.config import StoreConfig
 from forecast_core.data import sample_data_path
 from forecast_core.errors import ConfigError, DataError
-from forecast_core.mlflow_registry import ModelRegistry
 from forecast_core.models import build_model
 from forecast_core.models.naive import NaiveForecaster
-from forecast_core.pyfunc_model import PathSamplerModel
+from forecast_core.registry.pyfunc import PathSamplerModel
+from forecast_core.registry.store import ModelRegistry
 from forecast_core.seeds import forecast_seed
 
 TRAINING_DATE = dt.date(2024, 7, 1)
 FORECAST_DATE = dt.date(2024, 8, 20)
 DAYS = [f"day_{k}" for k in range(1, 15)]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +36,18 @@ def raw_tables() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def registered(tmp_path_factory, coffee_history):
-    """One random_walk version in a fresh SQLite store, loaded as users load it."""
+def registered_version(tmp_path_factory, coffee_history):
+    """One random_walk version in a fresh SQLite store: the model, the version, the store."""
     store = StoreConfig.embedded(tmp_path_factory.mktemp("pyfunc") / "home")
     registry = ModelRegistry(store.tracking_uri, store.artifact_root)
     model = build_model("random_walk").fit(coffee_history, TRAINING_DATE)
-    version = registry.register(model, coffee_history, "v1.0")
+    return model, registry.register(model, coffee_history, "v1.0"), store.tracking_uri
+
+
+@pytest.fixture(scope="module")
+def registered(registered_version):
+    """The version's model, and the version loaded as users load it."""
+    model, version, _ = registered_version
     return model, mlflow.pyfunc.load_model(version.uri)
 
 
@@ -145,15 +153,21 @@ def test_the_version_logs_a_readable_signature_and_an_input_example_that_runs(re
     assert paths.shape == (2000, 15)
 
 
-def test_versions_pickled_under_the_old_module_path_still_load(coffee_history, monkeypatch):
+@pytest.mark.parametrize(
+    "old_module", ["forecast_core.mlflow_registry", "forecast_core.pyfunc_model"]
+)
+def test_versions_pickled_under_the_old_module_path_still_load(
+    coffee_history, monkeypatch, old_module
+):
     # Versions registered before 0.1.0's split name the class
-    # forecast_core.mlflow_registry.PathSamplerModel; that module keeps the name importable.
+    # forecast_core.mlflow_registry.PathSamplerModel, and those registered before the
+    # registry package forecast_core.pyfunc_model.PathSamplerModel; both names still import.
     fitted = NaiveForecaster().fit(coffee_history, dt.date(2024, 7, 1))
     wrapped = PathSamplerModel(fitted, "coffee", ())
-    monkeypatch.setattr(PathSamplerModel, "__module__", "forecast_core.mlflow_registry")
+    monkeypatch.setattr(PathSamplerModel, "__module__", old_module)
     data = cloudpickle.dumps(wrapped)
     monkeypatch.undo()
-    assert b"forecast_core.mlflow_registry" in data
+    assert old_module.encode() in data
     loaded = cloudpickle.loads(data)
     assert type(loaded) is PathSamplerModel
     assert loaded.forecaster.training_date_ == dt.date(2024, 7, 1)
