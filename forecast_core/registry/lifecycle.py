@@ -6,8 +6,8 @@ tag ``retired=true`` (with ``retired_reason``), because a version can be out of 
 whatever aliases point at it. The jobs read both through ``ModelRegistry.list_versions``
 and choose with ``versions.choose_model``.
 
-Light on purpose: only MLflow's client (no models, numpy, pandas or Spark), so the
-``forecast models`` commands answer in about the time MLflow takes to import. Every check
+Light on purpose: MLflow's client and the version records only (no models, no Spark),
+so the ``forecast models`` commands answer in about the time MLflow takes to import. Every check
 runs before the one registry write a command makes: bad input changes nothing.
 """
 
