@@ -20,7 +20,8 @@ from jobs import options
 from jobs.common import EXIT_MODEL_FAILED, exit_on_setup_errors, fail, quiet_libraries
 
 if TYPE_CHECKING:
-    from forecast_core.lifecycle import ModelLifecycle, VersionStatus
+    from forecast_core.registry.lifecycle import ModelLifecycle
+    from forecast_core.registry.versions import RegisteredVersion
 
 _COMMODITY = click.argument("commodity")
 _MODEL = click.argument("model")
@@ -135,7 +136,7 @@ def restore(commodity: str, model: str, version: str, tracking_uri: str) -> None
 
 def _lifecycle(tracking_uri: str) -> ModelLifecycle:
     quiet_libraries()
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     return ModelLifecycle(tracking_uri)
 
@@ -149,7 +150,7 @@ def _change(tracking_uri: str, change: Callable[[ModelLifecycle], str]) -> None:
         fail(str(error), EXIT_MODEL_FAILED)
 
 
-def _describe(version: VersionStatus) -> str:
+def _describe(version: RegisteredVersion) -> str:
     aliases = f"  @{', @'.join(version.aliases)}" if version.aliases else ""
     return (
         f"  {version.uri:<28} {version.model_id:<36} trained {version.training_date}  "
