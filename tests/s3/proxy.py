@@ -42,27 +42,39 @@ class ProxyLog:
         return [path for path, _, status in self.puts(pattern) if status in (409, 412)]
 
 
-class _Pairing:
-    """Holds the first PUT of a key until a second PUT of the same key arrives (or a
-    timeout passes), then lets the first through, then the second: two writers of one
-    Delta version always reach the store together, whatever their timing."""
+class CommitPairing:
+    """Makes two writers' commits of one Delta version reach the store together, whatever
+    their timing: the first PUT of the chosen commit is held until a second PUT of it
+    arrives (or ``timeout_seconds`` pass), then the first goes through, then the second."""
 
     def __init__(self, timeout_seconds: float) -> None:
         self.timeout_seconds = timeout_seconds
         self.lock = threading.Lock()
+        self.chosen: str | None = None
         self.waiting: dict[str, tuple[threading.Event, threading.Event]] = {}
+
+    def pair(self, version: int) -> None:
+        """Pair the PUTs of commit ``version`` from now on (and no other's)."""
+        with self.lock:
+            self.chosen = f"/_delta_log/{version:020d}.json"
 
     @contextlib.contextmanager
     def turn(self, path: str) -> Iterator[None]:
         """Wait for this PUT's turn, forward it inside the block."""
         with self.lock:
-            pair = self.waiting.pop(path, None)
-            if pair is None:
-                partner, first_done = threading.Event(), threading.Event()
-                self.waiting[path] = (partner, first_done)
+            if self.chosen is None or not path.endswith(self.chosen):
+                pair = None
+                first = False
+            else:
+                pair = self.waiting.pop(path, None)
+                first = pair is None
+                if first:
+                    partner, first_done = threading.Event(), threading.Event()
+                    self.waiting[path] = (partner, first_done)
         if pair is not None:  # the second of a pair: after the first is through
             pair[0].set()
-            pair[1].wait(self.timeout_seconds * 10)
+            pair[1].wait(self.timeout_seconds)
+        if not first:
             yield
             return
         partner.wait(self.timeout_seconds)
@@ -88,7 +100,7 @@ def s3_proxy(
     upstream: str,
     strip_conditional: bool = False,
     lose_first_answer_to: str | None = None,
-    pair_commits_seconds: float | None = None,
+    pairing: CommitPairing | None = None,
 ) -> Iterator[S3Proxy]:
     """A proxy on a free loopback port forwarding to ``upstream``; stopped on exit.
 
@@ -99,13 +111,11 @@ def s3_proxy(
         lose_first_answer_to: For the first PUT whose path ends with this text, forward it
             (the store applies it), then close the connection without an answer, as a
             network failure after the write would.
-        pair_commits_seconds: Hold the first PUT of a Delta commit until a second PUT of the
-            same commit arrives, at most this long (``_Pairing``).
+        pairing: Pairs the PUTs of the commit it is told (``CommitPairing``).
     """
     target = urlparse(upstream)
     log = ProxyLog()
     lost: list[str] = []
-    pairing = _Pairing(pair_commits_seconds) if pair_commits_seconds else None
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
