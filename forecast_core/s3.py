@@ -239,7 +239,8 @@ def _check_conditional_put(s3: Any, location: str, settings: S3Settings, engine:
             raise _no_conditional_writes(
                 where,
                 engine,
-                f"a second PutObject with If-None-Match: * overwrote s3://{bucket}/{key}",
+                f"a second PutObject with If-None-Match: * of one key under "
+                f"s3://{bucket}/{prefix} was accepted",
             )
     finally:
         s3.delete_object(Bucket=bucket, Key=key)
