@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -44,18 +45,18 @@ SINGLE_DRIVER = "io.delta.storage.S3SingleDriverLogStore"
 TABLES = {CONDITIONAL_LOGSTORE: f"s3a://{BUCKET}/ours", SINGLE_DRIVER: f"s3://{BUCKET}/single"}
 
 
-def alternate(steps: dict[str, Callable[[int], None]], count: int) -> dict[str, float]:
-    """Run each step ``count`` times, one of each in turn; seconds spent per step."""
-    spent = dict.fromkeys(steps, 0.0)
+def alternate(steps: dict[str, Callable[[int], None]], count: int) -> dict[str, list[float]]:
+    """Run each step ``count`` times, one of each in turn; the seconds of each run per step."""
+    spent: dict[str, list[float]] = {name: [] for name in steps}
     for index in range(count):
         for name, step in steps.items():
             started = time.perf_counter()
             step(index)
-            spent[name] += time.perf_counter() - started
+            spent[name].append(time.perf_counter() - started)
     return spent
 
 
-def delta_commits(spark, count: int) -> dict[str, float]:
+def delta_commits(spark, count: int) -> dict[str, list[float]]:
     """Seconds of ``count`` one-row appends per store, after one warm-up commit each."""
 
     def append(table: str) -> Callable[[int], None]:
@@ -70,7 +71,7 @@ def delta_commits(spark, count: int) -> dict[str, float]:
     return alternate(steps, count)
 
 
-def logstore_writes(spark, count: int) -> dict[str, float]:
+def logstore_writes(spark, count: int) -> dict[str, list[float]]:
     """Seconds of ``count`` new log entries written by each LogStore alone."""
     jvm = spark._jvm
     conf = spark._jsc.hadoopConfiguration()
@@ -141,12 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 spark.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    print("Commits to S3 (moto, loopback), the two LogStores taken in turn:")
-    print(f"  {'LogStore':<48} {'Delta commits/s':>15} {'LogStore writes/s':>18}")
+    print("Commits to S3 (moto, loopback), the two LogStores taken in turn (rate: count over")
+    print("the total time; median: of one commit or write):")
+    header = f"{'Delta commits/s':>15} {'median ms':>9} {'LogStore writes/s':>17} {'median ms':>9}"
+    print(f"  {'LogStore':<46} {header}")
     for store in TABLES:
-        delta_rate = args.commits / commits[store]
-        write_rate = args.entries / entries[store]
-        print(f"  {store:<48} {delta_rate:>15.2f} {write_rate:>18.1f}")
+        delta, writes = commits[store], entries[store]
+        print(
+            f"  {store:<46} {len(delta) / sum(delta):>15.2f} "
+            f"{statistics.median(delta) * 1000:>9.0f} {len(writes) / sum(writes):>17.1f} "
+            f"{statistics.median(writes) * 1000:>9.0f}"
+        )
     print(
         f"  ({args.commits} one-row appends and {args.entries} log entries per LogStore; "
         "ours alone is safe with several writers)"
