@@ -20,6 +20,7 @@ import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
+from mlflow.types.schema import AnyType
 
 from forecast_core import __version__
 from forecast_core.config import DEFAULT_MAX_STALENESS_DAYS
@@ -110,8 +111,12 @@ def input_example(
     training date (allowing the data's gap before it if that is longer than the default).
 
     MLflow predicts the example when logging it; ``EXAMPLE_PATHS`` paths keep that cheap.
+    Its dates are ISO text, the form the model documents.
     """
     frame = known.observations.tail(EXAMPLE_ROWS).reset_index(drop=True)
+    # Dates as users write them (ISO text); a JSON timestamp would come back as text that
+    # is not an ISO date.
+    frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
     params: dict[str, Any] = {
         "forecast_date": training_date.isoformat(),
         "n_paths": EXAMPLE_PATHS,
@@ -133,8 +138,12 @@ def signature(example: pd.DataFrame, output: pd.DataFrame) -> ModelSignature:
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         inferred = infer_signature(example, output)
     assert isinstance(inferred.inputs, Schema) and inferred.outputs is not None
+    # ``date`` is checked by the model itself (ISO text or typed dates): a declared datetime
+    # type would make MLflow parse text leniently first (11/01/2012 became 2012-11-01).
     columns: list[ColSpec | TensorSpec] = [
-        ColSpec(spec.type, spec.name, required=spec.name == "date")
+        ColSpec(AnyType(), "date", required=True)
+        if spec.name == "date"
+        else ColSpec(spec.type, spec.name, required=False)
         for spec in inferred.inputs.inputs
         if isinstance(spec, ColSpec)
     ]

@@ -9,6 +9,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from mlflow.types.schema import AnyType
 
 from forecast_core.config import StoreConfig
 from forecast_core.data import sample_data_path
@@ -115,6 +116,11 @@ def test_missing_columns_and_weather_are_named(registered, raw_tables, coffee_hi
             raw_tables[raw_tables["commodity"] != "coffee"],
             "unknown commodity 'coffee'",
         ),
+        (
+            raw_tables.assign(date=raw_tables["date"].where(raw_tables.index != 7, "11/01/2012")),
+            "model input (prices rows): column 'date': '11/01/2012' is not an ISO date on row 8; "
+            "expected YYYY-MM-DD",
+        ),
     ]
     for frame, message in cases:
         with pytest.raises(DataError) as raised:
@@ -127,6 +133,7 @@ def test_the_version_logs_a_readable_signature_and_an_input_example_that_runs(re
     metadata = pyfunc.metadata
     inputs = {spec.name: spec for spec in metadata.get_input_schema().inputs}
     assert inputs["date"].required
+    assert inputs["date"].type == AnyType()  # checked by the model: ISO text or typed dates
     for name in ("close", "temp_mean_30d", "commodity", "region", "precipitation"):
         assert not inputs[name].required, name
     assert [spec.name for spec in metadata.get_output_schema().inputs] == ["path_id", *DAYS]
@@ -139,7 +146,7 @@ def test_the_version_logs_a_readable_signature_and_an_input_example_that_runs(re
         "max_staleness_days": 5,
     }
     example = pyfunc.input_example
-    assert example["date"].max() == pd.Timestamp("2024-06-28")
+    assert example["date"].max() == "2024-06-28"  # ISO text, as users write dates
     assert metadata.saved_input_example_info["params"]  # saved with its forecast_date
     paths = pyfunc.predict(example, params={"forecast_date": str(TRAINING_DATE)})
     assert paths.shape == (2000, 15)

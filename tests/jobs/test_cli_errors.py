@@ -208,8 +208,15 @@ BAD_DATA_FILES = [
     ),
     pytest.param(
         GOOD_CSV.replace("2024-05-12,", "12/05/24x,"),
-        "cannot parse '12/05/24x' as a date",
+        "prices.csv: column 'date': '12/05/24x' is not an ISO date on row 10; "
+        "expected YYYY-MM-DD (or a typed date column)",
         id="bad-date-in-file",
+    ),
+    pytest.param(
+        GOOD_CSV.replace("2024-05-12,", "12/05/2024,"),
+        "prices.csv: column 'date': '12/05/2024' is not an ISO date on row 10; "
+        "expected YYYY-MM-DD (or a typed date column)",
+        id="day-first-date-valid-both-ways",
     ),
 ]
 
