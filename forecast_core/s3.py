@@ -124,7 +124,8 @@ class S3Settings:
         bounded retries (its defaults retry for 3 minutes), and commits by conditional put.
 
         delta-rs 1.6 writes each log entry with ``If-None-Match: *`` (measured against
-        moto: two writers of one version, one 412, the loser retried at the next version);
+        moto, two writers of one version: one 412 each time; a losing append is retried at
+        the next version, a losing MERGE fails with CommitFailedError, nothing is lost);
         with conditional put disabled it refuses to write rather than rename unsafely. It
         is named here so that no other default can take its place.
         """
@@ -204,8 +205,9 @@ def preflight(location: str, settings: S3Settings, engine: Engine = "spark") -> 
 
 
 def _check_conditional_put(s3: Any, location: str, settings: S3Settings, engine: Engine) -> None:
-    """Put a scratch key beside the table twice with ``If-None-Match: *`` (then delete
-    it): the second put must be refused (412, or 409 for a concurrent one).
+    """Put a scratch key in the table's folder (hidden: a dot name) twice with
+    ``If-None-Match: *``, then delete it: the second put must be refused (412, or 409 for a
+    concurrent one).
 
     Raises:
         ConfigError: The store accepted the second put, or does not take the header.
