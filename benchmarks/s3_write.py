@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n-paths", type=int, default=2000)
     args = parser.parse_args(argv)
     jars_dir = Path(os.environ.get("FORECAST_SPARK_JARS") or default_jars_dir())
-    check_s3_jars(jars_dir, multi_cluster=False)
+    check_s3_jars(jars_dir, dynamodb=False)
     folder = Path(tempfile.mkdtemp(prefix="s3-write-"))
     try:
         with moto_server(folder) as server:

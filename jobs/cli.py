@@ -48,6 +48,7 @@ from jobs.common import (
     EXIT_MODEL_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    check_object_store,
     exit_on_setup_errors,
     fail,
     quiet_libraries,
@@ -108,8 +109,8 @@ def _run(
     quiet_libraries()
     requested = parse_commodities(commodity)
     cadence = Cadence(parse_frequency(train_frequency))
-    _check_object_store(store.table_location)
-    stores = store.config()
+    stores = store.config()  # the jars first: no request to S3 without them
+    check_object_store(store.table_location)
     today = utc_today()
     started = time.perf_counter()
     dataset = load_inputs(data, today=today, isolate_commodities=True)
@@ -297,18 +298,6 @@ def _champion_line(tracking_uri: str, commodity: str) -> str:
         f"{tags.get(CHAMPION_CRPS_SKILL_TAG, '?')} over {tags.get(CHAMPION_SPAN_TAG, '?')}; "
         f"every model is still forecast"
     )
-
-
-def _check_object_store(location: str | None) -> None:
-    """For an ``s3a://`` table: bucket, credentials and DynamoDB table checked before
-    anything is written (exit 2), an unreachable store after bounded retries (exit 1)."""
-    from forecast_core import s3
-
-    if location and s3.is_s3(location):
-        try:
-            s3.preflight(location, s3.S3Settings.from_env())
-        except TableError as error:
-            fail(str(error), EXIT_MODEL_FAILED)
 
 
 def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:

@@ -149,6 +149,8 @@ def _evaluate(
     stores = store.config()
     history = dataset.history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
+    metrics_location = metrics_table or metrics_table_location(stores.table_location)
+    common.check_object_store(metrics_location)
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
     )
@@ -164,9 +166,7 @@ def _evaluate(
     except TableError as error:
         common.fail(f"cannot read forecasts: {error}", common.EXIT_MODEL_FAILED)
     _echo_summary(evaluation)
-    return _Evaluated(
-        evaluation, stores, spark, metrics_table or metrics_table_location(stores.table_location)
-    )
+    return _Evaluated(evaluation, stores, spark, metrics_location)
 
 
 def _load_inputs(data: str | None) -> MarketDataset:

@@ -218,7 +218,9 @@ class StoreSettings:
         """
         jars = jar_paths(self.spark_jars, self.table_format)
         if is_s3(self.table_location):
-            check_s3_jars(self.spark_jars, S3Settings.from_env().dynamodb_table is not None)
+            check_s3_jars(
+                self.spark_jars, dynamodb=S3Settings.from_env().dynamodb_table is not None
+            )
         return StoreConfig.embedded(
             self.home,
             tracking_uri=self.tracking_uri,

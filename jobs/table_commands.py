@@ -10,7 +10,13 @@ import click
 from forecast_core.config import StoreConfig
 from forecast_core.errors import TableError
 from jobs import options
-from jobs.common import EXIT_MODEL_FAILED, exit_on_setup_errors, fail, quiet_libraries
+from jobs.common import (
+    EXIT_MODEL_FAILED,
+    check_object_store,
+    exit_on_setup_errors,
+    fail,
+    quiet_libraries,
+)
 
 if TYPE_CHECKING:
     from forecast_core.tables.distributions import DistributionsTable
@@ -43,6 +49,7 @@ def optimize(retain_hours: int, store: options.StoreSettings) -> None:
     """
     quiet_libraries()
     stores = store.config()
+    check_object_store(stores.table_location)
     table = _table(stores)
     table.check()
     try:

@@ -147,11 +147,11 @@ def test_default_pods_read_config_map_and_optional_secret(default_render) -> Non
     assert data["FORECAST_TABLE"]
     # Secrets never go into the ConfigMap.
     assert not any("TOKEN" in key or "SECRET" in key for key in data)
-    # The default table is on s3a://: region and Delta's DynamoDB LogStore table; AWS's
-    # own endpoint (no AWS_ENDPOINT_URL).
+    # The default table is on s3a://, in AWS's own S3 (no AWS_ENDPOINT_URL), committed to by
+    # S3's conditional writes: no DynamoDB table (whose LogStore jar the image lacks).
     assert data["FORECAST_TABLE"].startswith("s3a://")
-    assert data["AWS_REGION"] == "us-east-1" and data["FORECAST_DYNAMODB_TABLE"] == "delta_log"
-    assert "AWS_ENDPOINT_URL" not in data
+    assert data["AWS_REGION"] == "us-east-1"
+    assert "AWS_ENDPOINT_URL" not in data and "FORECAST_DYNAMODB_TABLE" not in data
 
 
 def test_s3_values_reach_the_pods_and_notes_say_what_must_exist() -> None:
@@ -177,6 +177,13 @@ def test_s3_values_reach_the_pods_and_notes_say_what_must_exist() -> None:
     assert "s3a://commodity-forecast/tables/distributions (at http://minio.storage:9000)" in notes
     assert "--table-name forecast_delta_log --region eu-west-1" in notes
     assert "lake-keys" in notes
+
+
+def test_by_default_the_notes_ask_for_conditional_writes_not_dynamodb() -> None:
+    objects, notes = render_chart({})
+    assert "FORECAST_DYNAMODB_TABLE" not in objects["ConfigMap", "commodity-forecast"]["data"]
+    assert "If-None-Match" in notes and "HTTP 412" in notes
+    assert "dynamodb create-table" not in notes
 
 
 def test_the_weekly_maintenance_cronjob_optimizes_the_table() -> None:
