@@ -473,7 +473,7 @@ def plan(
 
 
 @cli.command()
-@options.commodity("Only this commodity.", default=None)
+@options.commodity_filter()
 @click.option(
     "--from", "from_date", type=options.DATE, default=None, help="First forecast date shown."
 )
