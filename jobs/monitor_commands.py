@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from forecast_core.errors import DataError, ForecastCoreError
+from forecast_core.errors import ConfigError, DataError, ForecastCoreError
 from forecast_core.names import parse_commodities, parse_model_names, resolve_commodities
 from jobs import common, options
 
@@ -81,9 +81,14 @@ def monitor(
         lookback_days, coverage_80_min, coverage_80_max, min_crps_skill, max_price_age_days
     )
     model_names = parse_model_names(models.split(","))
-    today = as_of or common.utc_today()
+    real_today = common.utc_today()
+    if as_of is not None and as_of > real_today:
+        raise ConfigError(
+            f"--as-of {as_of} is after today ({real_today}); expected a day to replay"
+        )
+    today = as_of or real_today
     # Rows after the real today are refused as ever; rows after --as-of are cut per commodity.
-    dataset = load_inputs(data, today=common.utc_today(), isolate_commodities=True)
+    dataset = load_inputs(data, today=real_today, isolate_commodities=True)
     commodities = resolve_commodities(parse_commodities(commodity), dataset.commodities)
     stores = store.config()
     registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)

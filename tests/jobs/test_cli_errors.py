@@ -169,6 +169,11 @@ BAD_INPUTS = [
         id="monitor-malformed-as-of",
     ),
     pytest.param(
+        ["monitor", "--as-of", "2999-01-01"],
+        "Error: --as-of 2999-01-01 is after today (",
+        id="monitor-as-of-in-the-future",
+    ),
+    pytest.param(
         ["monitor", "--as-of", "14/11/2025"],
         "Invalid value for '--as-of': '14/11/2025' does not match the format '%Y-%m-%d'.",
         id="monitor-day-first-as-of",
