@@ -20,11 +20,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from deltalake import DeltaTable
 from mlflow import MlflowClient
 
 from forecast_core.config import StoreConfig
+from tests.conftest import invoke_in
 
 pytestmark = pytest.mark.slow
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
@@ -74,21 +75,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def run(folder: Path, spark) -> Run:
     """``forecast ARGS`` in-process with the quick start's home (the conftest ``invoke``)."""
-    from jobs.cli import cli
-
-    def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-        environment = {
-            "FORECAST_HOME": str(folder / ".forecast"),
-            "MLFLOW_TRACKING_URI": "",
-            "FORECAST_TABLE": "",
-            "FORECAST_DATA": "",
-            "FORECAST_METRICS_TABLE": "",
-            **(env or {}),
-        }
-        environment = {key: (value or None) for key, value in environment.items()}
-        return CliRunner().invoke(cli, list(args), env=environment, catch_exceptions=False)
-
-    return invoke
+    return invoke_in(folder / ".forecast")
 
 
 @pytest.fixture(scope="module")
