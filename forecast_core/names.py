@@ -67,14 +67,6 @@ DEFAULT_COVERAGE_80_BAND = (0.65, 0.95)
 DEFAULT_MIN_CRPS_SKILL = -0.10
 DEFAULT_MAX_PRICE_AGE_DAYS = 5
 
-# Model lifecycle (``forecast models``, ``evaluate --promote``): MLflow registered-model
-# aliases and model-version tags. Aliases must match MLflow's ``^[\w-]+$``.
-PINNED_ALIAS = "pinned"  # the version daily runs use instead of the newest
-CHAMPION_ALIAS = "champion"  # the commodity's best model by CRPS skill (a pointer only)
-RETIRED_TAG = "retired"  # "true" on a version taken out of service
-RETIRED_REASON_TAG = "retired_reason"
-CHAMPION_OF_TAG = "champion_of"  # the commodity, on its champion's version: one search finds it
-
 HORIZON_DAYS = 14  # day 1 is the forecast date, day 14 thirteen calendar days later
 DEFAULT_N_PATHS = 2000
 

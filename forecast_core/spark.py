@@ -9,11 +9,11 @@ from importlib import resources
 
 from pyspark.sql import SparkSession
 
+from forecast_core.forecasts import DAY_COLUMNS
 from forecast_core.jars import HADOOP_AWS_JAR
 from forecast_core.jvm_console import start_jvm
 from forecast_core.names import DEFAULT_SPARK_MASTER as DEFAULT_MASTER
 from forecast_core.s3 import S3Settings
-from forecast_core.tables.schemas import DAY_COLUMNS
 
 # Parquet tries a dictionary for every column chunk and drops it when it does not pay; for
 # the path values (2,000 distinct doubles per file) it never pays, and building it cost a

@@ -26,7 +26,6 @@ from forecast_core.config import RunConfig, StoreConfig
 from forecast_core.errors import ConfigError, DataError, ForecastCoreError, TableError
 from forecast_core.names import (
     ALL_COMMODITIES,
-    RETIRED_TAG,
     is_catalog_table,
     parse_commodities,
     parse_model_names,
@@ -34,7 +33,16 @@ from forecast_core.names import (
 )
 from forecast_core.planning import plan_backfill
 from forecast_core.redaction import redact_credentials
-from forecast_core.tracking_server import check_tracking
+from forecast_core.registry.naming import (
+    CHAMPION_CRPS_SKILL_TAG,
+    CHAMPION_SPAN_TAG,
+    DATA_CUTOFF_DATE_TAG,
+    MODEL_ID_TAG,
+    RETIRED,
+    RETIRED_TAG,
+    TRAINING_DATE_TAG,
+)
+from forecast_core.registry.tracking_server import check_tracking
 from jobs import options
 from jobs.common import (
     EXIT_MODEL_FAILED,
@@ -58,8 +66,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from forecast_core.data import MarketDataset, MarketHistory
-    from forecast_core.mlflow_registry import ModelRegistry
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.registry.store import ModelRegistry
+    from forecast_core.tables.distributions import DistributionsTable
 
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -94,7 +102,7 @@ def _run(
     with one, it is bad input (exit 2, nothing written).
     """
     from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
     from forecast_core.tables.inputs import load_inputs
 
     quiet_libraries()
@@ -200,8 +208,7 @@ def _check_commodities(
         ConfigError, DataError: The commodity run ``alone`` is refused, or every one is
             (nothing is written: exit 2).
     """
-    from forecast_core.pipeline import check_forecast_range
-    from forecast_core.servable import check_enough_history
+    from forecast_core.servable import check_enough_history, check_forecast_range
 
     histories: dict[str, MarketHistory] = {}
     refused: dict[str, str] = {}
@@ -236,7 +243,7 @@ class _RegistryOnDemand:
 
     def __call__(self) -> ModelRegistry:
         if self.opened is None:
-            from forecast_core.mlflow_registry import ModelRegistry
+            from forecast_core.registry.store import ModelRegistry
 
             self.opened = ModelRegistry(self.tracking_uri, self.artifact_root)
         return self.opened
@@ -276,7 +283,7 @@ def _run_commodity(
 
 def _champion_line(tracking_uri: str, commodity: str) -> str:
     """The commodity's champion for the run log: a pointer for consumers, not a filter."""
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     try:
         champion = ModelLifecycle(tracking_uri).champion(commodity)
@@ -287,7 +294,7 @@ def _champion_line(tracking_uri: str, commodity: str) -> str:
     tags = champion.tags
     return (
         f"{commodity} champion: {champion.uri} ({champion.model_id}), CRPS skill "
-        f"{tags.get('champion_crps_skill', '?')} over {tags.get('champion_span', '?')}; "
+        f"{tags.get(CHAMPION_CRPS_SKILL_TAG, '?')} over {tags.get(CHAMPION_SPAN_TAG, '?')}; "
         f"every model is still forecast"
     )
 
@@ -543,10 +550,10 @@ def inspect(
     for version in report["models"]:
         tags = version["tags"]
         aliases = "".join(f" @{alias}" for alias in version["aliases"])
-        retired = " retired" if tags.get(RETIRED_TAG) == "true" else ""
+        retired = " retired" if tags.get(RETIRED_TAG) == RETIRED else ""
         click.echo(
-            f"  {version['name']} v{version['version']}: {tags.get('model_id', '')} "
-            f"(training {tags.get('training_date')}, cutoff {tags.get('data_cutoff_date')})"
+            f"  {version['name']} v{version['version']}: {tags.get(MODEL_ID_TAG, '')} "
+            f"(training {tags.get(TRAINING_DATE_TAG)}, cutoff {tags.get(DATA_CUTOFF_DATE_TAG)})"
             f"{retired}{aliases}"
         )
 
@@ -566,7 +573,7 @@ def _summarize(
             stores.table_location, stores.table_format, commodity, from_date, to_date, as_of
         )
     from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
 
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
@@ -582,7 +589,7 @@ def _registered_versions(tracking_uri: str, commodity: str | None) -> list[dict[
         and not Path(tracking_uri.removeprefix("sqlite:///")).is_file()
     ):
         return []  # reading never creates the embedded store
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     return [
         {

@@ -34,9 +34,9 @@ from jobs import common, options
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
     from pyspark.sql import SparkSession
 
-    from forecast_core.champion import Champion
     from forecast_core.data import MarketDataset
     from forecast_core.evaluation import Evaluation
+    from forecast_core.evaluation.compute.champion import Champion
 
 
 # The metrics echoed (all of them are in the table, the CSV and the report).
@@ -135,9 +135,9 @@ def _evaluate(
         evaluate_forecasts,
         metrics_table_location,
     )
+    from forecast_core.registry.tracking_server import check_tracking_server
     from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
-    from forecast_core.tracking_server import check_tracking_server
+    from forecast_core.tables.distributions import DistributionsTable
 
     common.quiet_libraries()
     config = EvaluationConfig(
@@ -256,7 +256,7 @@ def _evaluate_and_record(
 ) -> None:
     """Evaluate one commodity and record it: metrics table, MLflow run, files."""
     from forecast_core.evaluation import MetricsTable, record_evaluation
-    from forecast_core.mlflow_registry import ModelRegistry
+    from forecast_core.registry.store import ModelRegistry
 
     evaluated = _evaluate(commodity=commodity, dataset=dataset, **selection)
     config = evaluated.evaluation.config
@@ -312,8 +312,8 @@ def _champion(evaluated: _Evaluated) -> Champion:
         DataError: Nothing scored, or no CRPS skill (no benchmark scored).
         ConfigError: The best model's version is not registered here, or is retired.
     """
-    from forecast_core.champion import choose_champion
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.evaluation.compute.champion import choose_champion
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     evaluation = evaluated.evaluation
     config = evaluation.config
@@ -330,16 +330,17 @@ def _champion(evaluated: _Evaluated) -> Champion:
 
 def _promote(evaluated: _Evaluated, champion: Champion, run_id: str) -> None:
     """Point the champion alias at ``champion`` with its evidence; exit 1 if MLflow fails."""
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.registry import naming
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     config = evaluated.evaluation.config
     evidence = {
-        "champion_crps_skill": f"{champion.crps_skill:.6f}",
-        "champion_crps": f"{champion.crps:.6f}",
-        "champion_n_forecasts": str(champion.n_forecasts),
-        "champion_span": f"{config.evaluated_from}..{config.evaluated_to}",
-        "champion_evaluation_run_id": run_id,
-        "champion_promoted_at": common.utc_now().isoformat(timespec="seconds"),
+        naming.CHAMPION_CRPS_SKILL_TAG: f"{champion.crps_skill:.6f}",
+        naming.CHAMPION_CRPS_TAG: f"{champion.crps:.6f}",
+        naming.CHAMPION_N_FORECASTS_TAG: str(champion.n_forecasts),
+        naming.CHAMPION_SPAN_TAG: f"{config.evaluated_from}..{config.evaluated_to}",
+        naming.CHAMPION_EVALUATION_RUN_TAG: run_id,
+        naming.CHAMPION_PROMOTED_AT_TAG: common.utc_now().isoformat(timespec="seconds"),
     }
     try:
         message = ModelLifecycle(evaluated.stores.tracking_uri).promote(
@@ -347,7 +348,9 @@ def _promote(evaluated: _Evaluated, champion: Champion, run_id: str) -> None:
         )
     except ForecastCoreError as error:
         common.fail(f"champion not promoted: {error}", common.EXIT_MODEL_FAILED)
-    click.echo(f"{message}; CRPS skill {champion.crps_skill:.3f} over {evidence['champion_span']}")
+    click.echo(
+        f"{message}; CRPS skill {champion.crps_skill:.3f} over {evidence[naming.CHAMPION_SPAN_TAG]}"
+    )
 
 
 @click.command()

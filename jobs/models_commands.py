@@ -20,7 +20,8 @@ from jobs import options
 from jobs.common import EXIT_MODEL_FAILED, exit_on_setup_errors, fail, quiet_libraries
 
 if TYPE_CHECKING:
-    from forecast_core.lifecycle import ModelLifecycle, VersionStatus
+    from forecast_core.registry.lifecycle import ModelLifecycle
+    from forecast_core.registry.versions import RegisteredVersion
 
 _COMMODITY = options.COMMODITY_ARGUMENT
 _MODEL = options.MODEL_ARGUMENT
@@ -136,7 +137,7 @@ def restore(commodity: str, model: str, version: str, tracking_uri: str) -> None
 
 def _lifecycle(tracking_uri: str) -> ModelLifecycle:
     quiet_libraries()
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     return ModelLifecycle(tracking_uri)
 
@@ -150,7 +151,7 @@ def _change(tracking_uri: str, change: Callable[[ModelLifecycle], str]) -> None:
         fail(str(error), EXIT_MODEL_FAILED)
 
 
-def _describe(versions: list[VersionStatus]) -> list[str]:
+def _describe(versions: list[RegisteredVersion]) -> list[str]:
     """One line per version, in columns as wide as their longest entry (model ids vary)."""
     uri_width = max((len(v.uri) for v in versions), default=0)
     id_width = max((len(v.model_id) for v in versions), default=0)

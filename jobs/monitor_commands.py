@@ -25,8 +25,8 @@ from jobs import common, options
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when the command runs
     from forecast_core.data import MarketDataset
     from forecast_core.evaluation.compute.monitoring import Breach, MonitorThresholds
-    from forecast_core.mlflow_registry import ModelRegistry
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.registry.store import ModelRegistry
+    from forecast_core.tables.distributions import DistributionsTable
 
 
 @click.command()
@@ -71,9 +71,9 @@ def monitor(
     "threshold"}]}.
     """
     from forecast_core.evaluation.compute.monitoring import MonitorThresholds
-    from forecast_core.mlflow_registry import ModelRegistry
+    from forecast_core.registry.store import ModelRegistry
     from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
     from forecast_core.tables.inputs import load_inputs
 
     common.quiet_libraries()
@@ -141,7 +141,7 @@ class _Watch:
             model_figures,
             score_breaches,
         )
-        from forecast_core.evaluation.storage.monitor_run import log_monitor_run
+        from forecast_core.registry.monitor_runs import log_monitor_run
 
         try:
             # The prices known on the day checked: up to and including it.

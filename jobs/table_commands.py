@@ -13,7 +13,7 @@ from jobs import options
 from jobs.common import EXIT_MODEL_FAILED, exit_on_setup_errors, fail, quiet_libraries
 
 if TYPE_CHECKING:
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
 
 # Delta's own floor for VACUUM: a reader that started a week ago still finds its files.
 MIN_RETAIN_HOURS = 168
@@ -85,7 +85,7 @@ def history(limit: int, as_json: bool, store: options.StoreSettings) -> None:
 def _table(stores: StoreConfig) -> DistributionsTable:
     """The distributions table of ``stores``; Spark starts only if an operation needs it."""
     from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
 
     return DistributionsTable(
         lambda: build_spark_session(

@@ -54,7 +54,7 @@ def store(tmp_path: Path) -> StoreConfig:
 
 @pytest.fixture
 def registry(store: StoreConfig):
-    from forecast_core.mlflow_registry import ModelRegistry
+    from forecast_core.registry.store import ModelRegistry
 
     (Path(store.table_location).parents[1]).mkdir(parents=True, exist_ok=True)
     return ModelRegistry(store.tracking_uri, store.artifact_root)

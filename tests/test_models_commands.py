@@ -13,9 +13,9 @@ import pytest
 from mlflow import MlflowClient
 
 from forecast_core.errors import ConfigError
-from forecast_core.lifecycle import ModelLifecycle
-from forecast_core.mlflow_registry import ModelRegistry
 from forecast_core.models import build_model
+from forecast_core.registry.lifecycle import ModelLifecycle
+from forecast_core.registry.store import ModelRegistry
 from tests.servers import mlflow_server, postgres_database
 
 JAN, JULY = dt.date(2024, 1, 1), dt.date(2024, 7, 1)

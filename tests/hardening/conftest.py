@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from forecast_core.config import StoreConfig
-from forecast_core.tables import DistributionsTable
+from forecast_core.tables.distributions import DistributionsTable
 from tests.servers import postgres_database
 
 

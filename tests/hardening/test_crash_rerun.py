@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from forecast_core.config import StoreConfig
-from forecast_core.mlflow_registry import ModelRegistry
+from forecast_core.registry.lifecycle import ModelLifecycle
 from tests.cli_args import Q1_2024_MONTHLY
 from tests.hardening.conftest import forecast_env, kill_when, run, table_rows
 
@@ -46,11 +46,8 @@ def uninterrupted(tmp_path_factory, spark) -> tuple[pd.DataFrame, list[tuple]]:
 
 
 def _registered(home) -> list[tuple]:
-    registry = ModelRegistry(StoreConfig.embedded(home).tracking_uri)
-    return [
-        (v["name"], v["version"], v["tags"]["training_date"])
-        for v in registry.describe_versions("coffee")
-    ]
+    lifecycle = ModelLifecycle(StoreConfig.embedded(home).tracking_uri)
+    return [(v.name, v.version, v.tags["training_date"]) for v in lifecycle.versions("coffee")]
 
 
 def _assert_no_partial_forecast(rows: pd.DataFrame) -> None:

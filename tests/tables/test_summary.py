@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from forecast_core.errors import ConfigError
-from forecast_core.tables import DistributionsTable, Forecast
-from forecast_core.tables.rows import actuals_forecast, forecasts_to_frame
+from forecast_core.forecasts import Forecast, actuals_forecast, forecasts_to_frame
+from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.summary import summarize_forecasts
 from tests.hardening.conftest import forecast_env
 

@@ -18,9 +18,8 @@ from matplotlib.figure import Figure
 
 from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
 from forecast_core.evaluation.compute.metrics import INTERVALS
-from forecast_core.names import MODELS
+from forecast_core.names import HORIZON_DAYS, MODELS
 from forecast_core.plots import draw_fan, price_label
-from forecast_core.tables.schemas import HORIZON_DAYS
 
 FIGURE_FILES: dict[str, str] = {
     "fan_chart": "fan_chart.png",

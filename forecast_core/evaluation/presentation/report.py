@@ -13,13 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast_core.crps import CRPS_ESTIMATOR
 from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
-from forecast_core.evaluation.compute.metrics import (
-    CRPS_ESTIMATOR,
-    INTERVALS,
-    PINBALL_LEVELS,
-    quantile_column,
-)
+from forecast_core.evaluation.compute.metrics import INTERVALS, PINBALL_LEVELS, quantile_column
 from forecast_core.evaluation.compute.scoring import LEFT_OUT_REASONS
 from forecast_core.evaluation.presentation.figures import figure_png
 from forecast_core.evaluation.runner import Evaluation
