@@ -469,7 +469,7 @@ def plan(
 
 
 @cli.command()
-@options.commodity("Only this commodity.", default=None)
+@options.commodity_filter()
 @click.option(
     "--from", "from_date", type=options.DATE, default=None, help="First forecast date shown."
 )
@@ -499,6 +499,10 @@ def inspect(
     "version", "run_id", "aliases": [...], "tags": {...}}]}; dates are YYYY-MM-DD, absent
     values null. No Spark unless the table is a catalog table: delta-rs reads a Delta
     table, pyarrow a Parquet one, MLflow's client the registry.
+
+    A registry that cannot be read (tracking server down) does not hide the table: the
+    table part is shown, the registry part says why it is unavailable ("models": null and
+    "registry_error" in JSON), and the exit code is 1, so a script sees the gap.
     """
     quiet_libraries()
     stores = store.config()
@@ -510,11 +514,16 @@ def inspect(
         "table": stores.table_location,
         "as_of": as_of,
         "forecasts": forecasts,
-        "models": _registered_versions(stores.tracking_uri, commodity),
+        "models": None,
     }
+    try:
+        report["models"] = _registered_versions(stores.tracking_uri, commodity)
+    except ForecastCoreError as error:  # the table part is still worth showing
+        report["registry_error"] = redact_credentials(str(error))
+    exit_code = EXIT_MODEL_FAILED if "registry_error" in report else EXIT_OK
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
-        return
+        sys.exit(exit_code)
     when = f" as of {as_of}" if as_of else ""
     click.echo(f"Table {stores.table_location}{when}: {len(forecasts)} forecasts")
     for entry in forecasts:
@@ -523,6 +532,9 @@ def inspect(
             f"{entry['model_version']:<8} paths {entry['n_paths']:>5}  trained "
             f"{entry['training_date'] or '-'}  {entry['model_uri'] or ''}"
         )
+    if report["models"] is None:
+        click.echo(f"Registered model versions: unavailable ({report['registry_error']})")
+        sys.exit(exit_code)
     click.echo(f"Registered model versions: {len(report['models'])}")
     for version in report["models"]:
         tags = version["tags"]

@@ -40,6 +40,12 @@ def utc_today() -> dt.date:
 def quiet_libraries() -> None:
     """Keep MLflow's and Spark's chatter out of the job log (errors still show)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow sets its loggers' level from this when it is imported (after this call: the
+    # jobs import it late), overriding setLevel below: its INFO lines ("Creating initial
+    # MLflow database tables") and the CloudPickle warning of every model logged with a
+    # Python object stay out of the log (the pyfunc models are pickled until they are
+    # logged from code).
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     # MLflow prints "View run at <tracking URI>" links, credentials included: never.
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     os.environ.setdefault("MLFLOW_PRINT_MODEL_URLS_ON_CREATION", "false")

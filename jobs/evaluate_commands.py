@@ -2,13 +2,15 @@
 
 ``evaluate`` scores the forecasts of a span whose horizon is realized and records the
 result (metrics table, MLflow run, PNG/CSV files); ``report`` computes the same evaluation
-and writes one self-contained HTML page, recording nothing else. Exit codes: 0 done; 1 the
-table or MLflow failed; 2 bad usage or configuration, or nothing to evaluate.
+and writes one self-contained HTML page, recording nothing else. Exit codes: 0 done (or
+forecasts found but none realized yet: nothing written); 1 the table or MLflow failed; 2
+bad usage or configuration, or no forecast to evaluate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -216,8 +218,10 @@ def evaluate(output: Path | None, promote: bool, **selection: Any) -> None:
     Reads the forecasts of [--from, --to] from the distributions table and the prices
     after each forecast's data cutoff; forecasts whose 14-day horizon is not realized yet
     are left out and counted. Writes the metrics to the forecast_metrics table (a rerun of
-    the span replaces its own rows and adds none), logs one MLflow evaluation run linked
-    to the model versions scored, and writes the figures and CSV files to --output.
+    the span replaces its own rows and adds none; each commit names the run in its user
+    metadata), logs one MLflow evaluation run linked to the model versions scored, and
+    writes the figures and CSV files to --output. With nothing realized it says so and
+    writes nothing (exit 0: nothing failed).
     Several commodities are evaluated one after the other (--output gets a folder per
     commodity); one that cannot be evaluated fails alone (exit 1, named last).
     """
@@ -257,6 +261,13 @@ def _evaluate_and_record(
     evaluated = _evaluate(commodity=commodity, dataset=dataset, **selection)
     config = evaluated.evaluation.config
     champion = _champion(evaluated) if promote else None  # refused before anything is written
+    if not evaluated.evaluation.n_scored:
+        click.echo(
+            f"{config.commodity}: nothing to record: no forecast of {config.evaluated_from}.."
+            f"{config.evaluated_to} has its 14-day horizon realized by the prices to "
+            f"{evaluated.evaluation.data_last_date}; no metric rows, MLflow run or files written"
+        )
+        return
     folder = output or _default_output(
         selection["store"].home,
         config.commodity,
@@ -265,7 +276,20 @@ def _evaluate_and_record(
         config.model_version,
     )
     stores = evaluated.stores
-    table = MetricsTable(evaluated.spark, evaluated.metrics_location, stores.table_format)
+    table = MetricsTable(
+        evaluated.spark,
+        evaluated.metrics_location,
+        stores.table_format,
+        commit_metadata={
+            "command": "evaluate",
+            "commodity": config.commodity,
+            "models": ",".join(config.models),
+            "model_version": config.model_version,
+            "evaluated": f"{config.evaluated_from}..{config.evaluated_to}",
+            "host": socket.gethostname(),
+            **dataset.lineage(),
+        },
+    )
     try:
         registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
         record = record_evaluation(evaluated.evaluation, table, registry, folder, common.utc_now())

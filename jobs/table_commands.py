@@ -36,6 +36,8 @@ def table() -> None:
     type=click.IntRange(min=MIN_RETAIN_HOURS),
     default=MIN_RETAIN_HOURS,
     show_default=True,
+    envvar="FORECAST_RETAIN_HOURS",
+    show_envvar=True,
     help="Delete only files unreferenced for this long (at least 7 days, so running "
     "readers and time travel within it keep working).",
 )

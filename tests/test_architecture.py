@@ -182,7 +182,8 @@ def test_every_import_stays_in_its_layer_or_below():
             "forecast_core.registry.pyfunc",
             "pyspark.sql",
             "forecast_core.registry.pyfunc imports pyspark.sql, allowed only in "
-            "forecast_core.spark, forecast_core.tables, forecast_core.evaluation.storage, jobs",
+            "forecast_core.spark, forecast_core.jvm_console, forecast_core.tables, "
+            "forecast_core.evaluation.storage, jobs",
             id="spark-in-the-served-model",
         ),
     ],

@@ -112,7 +112,7 @@ def record_evaluation(
         rows.to_csv(output_dir / "metrics.csv", index=False)
         files.append(output_dir / "metrics.csv")
         new = metrics_table.new_keys(rows)
-        written = metrics_table.write(rows)
+        written = metrics_table.write(rows, metadata={"evaluation_run_id": run_id})
         log_evaluation(
             registry, run_id, evaluation.metrics, _run_params(evaluation, metrics_table), files
         )

@@ -154,6 +154,22 @@ def test_default_pods_read_config_map_and_optional_secret(default_render) -> Non
     assert "AWS_ENDPOINT_URL" not in data and "FORECAST_DYNAMODB_TABLE" not in data
 
 
+def test_paths_and_seed_reach_every_job_through_the_config_map(
+    default_render, overrides_render
+) -> None:
+    defaults, _ = default_render
+    data = defaults["ConfigMap", "commodity-forecast"]["data"]
+    assert (data["FORECAST_N_PATHS"], data["FORECAST_SEED"]) == ("2000", "0")
+    objects, _ = overrides_render
+    data = objects["ConfigMap", "cf-prod"]["data"]
+    assert (data["FORECAST_N_PATHS"], data["FORECAST_SEED"]) == ("500", "7")
+    # Not as args: a Job of `forecast k8s backfill-job` reads the same ConfigMap.
+    for workload in (objects["CronJob", "cf-prod-daily"], objects["Job", "cf-prod-backfill"]):
+        args = forecast_container(workload)["args"]
+        assert "--n-paths" not in args and "--seed" not in args
+        assert {"configMapRef": {"name": "cf-prod"}} in forecast_container(workload)["envFrom"]
+
+
 def test_s3_values_reach_the_pods_and_notes_say_what_must_exist() -> None:
     values = {
         "config": {
@@ -296,6 +312,11 @@ def test_default_notes_explain_how_to_plan_and_enable_a_backfill(default_render)
     assert "CronJob commodity-forecast-monitor runs `forecast monitor`" in notes
     assert "backfill.enabled=true" in notes
     assert "port-forward" in notes
+    # A Job built by the CLI needs this release's ConfigMap and ServiceAccount: named.
+    assert (
+        "forecast k8s backfill-job --start ... --end ... --namespace commodity-forecast "
+        "--config-map commodity-forecast --service-account commodity-forecast --image ..."
+    ) in notes
 
 
 BACKFILL_2020 = {"enabled": True, "start": "2020-01-01", "end": "2020-12-31", "shards": 2}
@@ -378,6 +399,9 @@ BAD_VALUES = {
     "all beside commodity names": {"forecast": {"commodity": "all,coffee"}},
     "commodity list with a space": {"forecast": {"commodity": "coffee, sugar"}},
     "upper-case commodity": {"forecast": {"commodity": "Coffee"}},
+    "zero paths": {"forecast": {"nPaths": 0}},
+    "paths not a number": {"forecast": {"nPaths": "2000"}},
+    "negative seed": {"forecast": {"seed": -1}},
     "s3 endpoint without scheme": {"config": {"s3": {"endpoint": "minio:9000"}}},
     "s3 region with spaces": {"config": {"s3": {"region": "eu west 1"}}},
     "dynamodb table name too short": {"config": {"s3": {"dynamodbTable": "ab"}}},

@@ -94,9 +94,13 @@ class Breach:
     threshold: str
 
     def describe(self) -> str:
-        """The one-line alert."""
+        """The one-line alert; a check of the commodity itself names it once.
+
+        ``BREACH coffee xgboost coverage_80 0.58 (...)``, ``BREACH coffee price_age 9 (...)``.
+        """
         shown = "-" if self.value is None else f"{self.value:.3f}".rstrip("0").rstrip(".")
-        return f"BREACH {self.commodity} {self.subject} {self.check} {shown} ({self.threshold})"
+        subject = "" if self.subject == self.commodity else f" {self.subject}"
+        return f"BREACH {self.commodity}{subject} {self.check} {shown} ({self.threshold})"
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready."""
