@@ -27,6 +27,7 @@ from .manifest_checks import (
     forecast_container,
     job_spec,
     option_value,
+    pod_spec,
     validate_strict,
 )
 
@@ -109,7 +110,7 @@ def kubeconfig(tmp_path: Path, api_server: FakeApiServer) -> Path:
 
 def _options(**changes: Any) -> kube.BackfillJobOptions:
     values: dict[str, Any] = {
-        "image": "registry.example.com/commodity-forecast:0.1.0",
+        "image": "registry.example.com/commodity-forecast:0.2.0",
         "commodity": "coffee",
         "models": ("naive", "random_walk"),
         "frequency": "quarterly",
@@ -307,7 +308,7 @@ def _cli_args(*args: str) -> list[str]:
         "--parallelism",
         "2",
         "--image",
-        "registry.example.com/commodity-forecast:0.1.0",
+        "registry.example.com/commodity-forecast:0.2.0",
         "--namespace",
         "forecast-test",
         *args,
@@ -325,6 +326,48 @@ def test_cli_prints_the_job_as_yaml() -> None:
     # Options are normalised before they reach the pod.
     assert option_value(args, "--models") == "naive,random_walk"
     assert option_value(args, "--train-frequency") == "semiannually"
+
+
+def test_cli_says_what_the_job_needs_and_leaves_paths_seed_and_data_to_the_config_map() -> None:
+    result = CliRunner().invoke(k8s, _cli_args())
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        "# Backfill Job from `forecast k8s backfill-job`. It creates nothing else: its pods",
+        "# read their settings (MLFLOW_TRACKING_URI, FORECAST_TABLE, FORECAST_DATA,",
+        "# FORECAST_N_PATHS, FORECAST_SEED, ...) from the ConfigMap 'commodity-forecast'",
+    ]
+    container = forecast_container(yaml.safe_load(result.stdout))
+    assert container["envFrom"][0] == {"configMapRef": {"name": "commodity-forecast"}}
+    assert not {"--n-paths", "--seed", "--data"} & set(container["args"])
+
+
+def test_cli_paths_seed_data_and_the_chart_release_reach_the_pods() -> None:
+    result = CliRunner().invoke(
+        k8s,
+        _cli_args(
+            "--n-paths",
+            "500",
+            "--seed",
+            "7",
+            "--data",
+            "s3a://lake/inputs",
+            "--config-map",
+            "forecast-commodity-forecast",
+            "--service-account",
+            "forecast-commodity-forecast",
+        ),
+    )
+    assert result.exit_code == 0, result.output
+    assert "from the ConfigMap 'forecast-commodity-forecast'" in result.stdout
+    manifest = yaml.safe_load(result.stdout)
+    validate_strict(manifest)
+    args = forecast_container(manifest)["args"]
+    assert (option_value(args, "--n-paths"), option_value(args, "--seed")) == ("500", "7")
+    assert option_value(args, "--data") == "s3a://lake/inputs"
+    assert forecast_container(manifest)["envFrom"][0] == {
+        "configMapRef": {"name": "forecast-commodity-forecast"}
+    }
+    assert pod_spec(manifest)["serviceAccountName"] == "forecast-commodity-forecast"
 
 
 def test_cli_caps_shards_at_the_number_of_windows() -> None:
@@ -365,6 +408,9 @@ BAD_CLI_ARGS = {
     "bad date": ["--start", "2020-13-01"],
     "zero shards": ["--shard-count", "0"],
     "bad namespace": ["--namespace", "Not_A_Name"],
+    "zero paths": ["--n-paths", "0"],
+    "negative seed": ["--seed", "-1"],
+    "bad config map name": ["--config-map", "Forecast_Config"],
 }
 
 

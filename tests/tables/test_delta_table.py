@@ -19,8 +19,8 @@ import pytest
 from deltalake import DeltaTable
 
 from forecast_core.errors import ConfigError
-from forecast_core.tables import DistributionsTable, Forecast
-from forecast_core.tables.rows import forecasts_to_frame
+from forecast_core.forecasts import Forecast, forecasts_to_frame
+from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.spark_table import PARQUET_READER_GLOB
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
