@@ -181,7 +181,8 @@ BAD_INPUTS = [
     pytest.param(
         ["daily", "--forecast-date", "2024-07-15", "--models", "naive,xgbost"],
         "Error: unknown model 'xgbost' (did you mean 'xgboost'?); expected one of: ensemble, "
-        "naive, naive_cal, random_walk, sarimax, sarimax_cal, xgboost, xgboost_cal",
+        "naive, naive_acal, naive_cal, random_walk, sarimax, sarimax_acal, sarimax_cal, "
+        "xgboost, xgboost_acal, xgboost_cal",
         id="misspelled-model",
     ),
     pytest.param(
