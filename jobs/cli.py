@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from forecast_core import __version__
 from forecast_core.cadence import Cadence, TrainingWindow, parse_frequency
 from forecast_core.config import RunConfig, StoreConfig
 from forecast_core.errors import ConfigError, DataError, ForecastCoreError, TableError
@@ -311,7 +312,7 @@ def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="commodity-forecast")
+@click.version_option(version=__version__, prog_name="forecast")
 def cli() -> None:
     """Leakage-free probabilistic commodity price forecasts.
 
