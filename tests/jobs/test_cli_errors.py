@@ -165,7 +165,8 @@ BAD_INPUTS = [
     ),
     pytest.param(
         ["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-count", "0"],
-        "Invalid value for '--shard-count' (env var: 'FORECAST_SHARD_COUNT'): 0 is not in the range x>=1.",
+        "Invalid value for '--shard-count' (env var: 'FORECAST_SHARD_COUNT'): 0 is not in the "
+        "range x>=1.",
         id="backfill-zero-shards",
     ),
     pytest.param(
