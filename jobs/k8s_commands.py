@@ -33,14 +33,8 @@ def k8s() -> None:
 @options.models()
 @options.train_frequency()
 @options.model_version("Model version label.")
+@options.shard_count(4, "Shards asked for; the Job runs at most one per cadence window.")
 # --shard-count and --parallelism are alike in shape only: two counts of shards.
-@click.option(
-    "--shard-count",
-    default=4,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Shards asked for; the Job runs at most one per cadence window.",
-)
 @click.option(
     "--parallelism",
     default=2,
