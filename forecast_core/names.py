@@ -14,8 +14,10 @@ from collections.abc import Iterable
 from forecast_core.errors import ConfigError
 
 # Adding a model is one file and one line here; the contract suite runs over every name.
-# Calibrating a registered model is one line: "<model>_cal": f"{CALIBRATED}<model>".
+# Calibrating a registered model is one line: "<model>_cal": f"{CALIBRATED}<model>", and
+# its adaptive calibration another: "<model>_acal": f"{ADAPTIVE}<model>".
 CALIBRATED = "forecast_core.models.calibration:Calibrated_"
+ADAPTIVE = "forecast_core.models.adaptive:AdaptiveCalibrated_"
 MODELS: dict[str, str] = {
     "naive": "forecast_core.models.naive:NaiveForecaster",
     "random_walk": "forecast_core.models.random_walk:RandomWalkForecaster",
@@ -24,6 +26,9 @@ MODELS: dict[str, str] = {
     "naive_cal": f"{CALIBRATED}naive",
     "sarimax_cal": f"{CALIBRATED}sarimax",
     "xgboost_cal": f"{CALIBRATED}xgboost",
+    "naive_acal": f"{ADAPTIVE}naive",
+    "sarimax_acal": f"{ADAPTIVE}sarimax",
+    "xgboost_acal": f"{ADAPTIVE}xgboost",
     "ensemble": "forecast_core.models.ensemble:EnsembleForecaster",
 }
 # The models a run trains when none is named: the four base models.

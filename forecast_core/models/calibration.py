@@ -262,11 +262,17 @@ class CalibratedForecaster(Forecaster):
                     f"{backtest.origins[0]}..{backtest.origins[-1]}"
                 ),
             }
+            self._fit_on_backtest(known, backtest, ratios)
         self.training_metrics_ = {
             **{f"base_{k}": v for k, v in self.base_.training_metrics_.items()},
             "calibration_origins": float(len(backtest)),
             **self._scale_metrics(),
         }
+
+    def _fit_on_backtest(
+        self, known: MarketHistory, backtest: Backtest, ratios: np.ndarray
+    ) -> None:
+        """What a subclass fits from the backtest once ``scales_`` is set (nothing here)."""
 
     def _scale_metrics(self) -> dict[str, float]:
         """``spread_scale_q<level>_step_<j>``: the fitted factors (none in the fallback)."""
@@ -296,11 +302,14 @@ class CalibratedForecaster(Forecaster):
         if self.scales_ is None:  # the fallback: the base paths, bit for bit
             return steps
         return [
-            rescale_paths(
-                paths, volatility_ratio(known, paths), held_to(self.scales_, paths.shape[1])
-            )
-            for known, paths in zip(knowns, steps, strict=True)
+            rescale_paths(paths, volatility_ratio(known, paths), held_to(scales, paths.shape[1]))
+            for known, paths, scales in zip(knowns, steps, self._level_scales(knowns), strict=True)
         ]
+
+    def _level_scales(self, knowns: Sequence[MarketHistory]) -> list[np.ndarray]:
+        """The factors s_kj of each forecast (ascending dates): the fitted ones for all."""
+        assert self.scales_ is not None  # only sampled when calibrated
+        return [self.scales_] * len(knowns)
 
 
 @functools.cache

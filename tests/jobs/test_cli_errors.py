@@ -24,8 +24,8 @@ def _free_loopback_port() -> int:
 BAD_INPUTS = [
     pytest.param(
         ["daily", "--forecast-date", "2024-07-15", "--models", "naive,prophet"],
-        "unknown model 'prophet'; expected one of: ensemble, naive, naive_cal, random_walk, "
-        "sarimax, sarimax_cal, xgboost, xgboost_cal",
+        "unknown model 'prophet'; expected one of: ensemble, naive, naive_acal, naive_cal, "
+        "random_walk, sarimax, sarimax_acal, sarimax_cal, xgboost, xgboost_acal, xgboost_cal",
         id="unknown-model",
     ),
     pytest.param(
@@ -187,7 +187,8 @@ BAD_INPUTS = [
     pytest.param(
         ["daily", "--forecast-date", "2024-07-15", "--models", "naive,xgbost"],
         "Error: unknown model 'xgbost' (did you mean 'xgboost'?); expected one of: ensemble, "
-        "naive, naive_cal, random_walk, sarimax, sarimax_cal, xgboost, xgboost_cal",
+        "naive, naive_acal, naive_cal, random_walk, sarimax, sarimax_acal, sarimax_cal, "
+        "xgboost, xgboost_acal, xgboost_cal",
         id="misspelled-model",
     ),
     pytest.param(
