@@ -20,9 +20,9 @@ from forecast_core.tables import (
     DISTRIBUTIONS_SCHEMA,
     DistributionsTable,
     Forecast,
-    SparkTable,
     TableSpec,
 )
+from forecast_core.tables.kinds import open_spark_table
 from forecast_core.tables.rows import forecasts_to_frame
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
@@ -183,7 +183,7 @@ def test_a_table_with_coarser_partitions_carries_other_keys_over(spark, tmp_path
         partitioning=("run",),
         delta_partitioning=("run",),
     )
-    table = SparkTable(spark, str(tmp_path / "scores"), table_format, spec)
+    table = open_spark_table(spark, str(tmp_path / "scores"), table_format, spec)
     table.write(
         pd.DataFrame(
             {
