@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import abc
 import json
+import logging
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -26,10 +27,12 @@ from forecast_core.tables import delta_log
 from forecast_core.tables.predicates import key_predicate
 from forecast_core.tables.spark_table import SparkTable, is_missing_table, occupied_local_folder
 
+logger = logging.getLogger(__name__)
 # A Delta commit that loses a race to another writer is retried this many times in all,
-# after a jittered pause that doubles from _RETRY_PAUSE seconds.
+# after a jittered pause that doubles from _RETRY_PAUSE seconds; each retry is logged.
 COMMIT_ATTEMPTS = 8
 _RETRY_PAUSE = 0.5
+LOST_RACE = "another writer committed first"
 # What Delta raises when another writer committed first (class names and error classes).
 _CONCURRENT_MARKERS = (
     "ConcurrentAppendException",
@@ -62,12 +65,19 @@ class DeltaSparkTable(SparkTable):
     def optimize(self, retain_hours: int) -> dict[str, object]:
         """Compact small files (Z-ordered by ``cluster_by``), then vacuum unreferenced ones.
 
+        Each partition's files are compacted on their own; ``cluster_by`` columns the
+        table is partitioned by are left out of the Z-order (tables of the older layout,
+        partitioned by commodity and model only, are Z-ordered by forecast date).
+
         Files a reader may still be using are kept: only files unreferenced for longer than
         ``retain_hours`` are deleted (Delta refuses less than its 7-day default).
         """
         target = self._sql_name
-        order = f" ZORDER BY ({', '.join(self.spec.cluster_by)})" if self.spec.cluster_by else ""
         try:
+            # Z-ordering applies within a partition: a column the table partitions by is out.
+            partitioned = self.spark.sql(f"DESCRIBE DETAIL {target}").collect()[0]
+            columns = [c for c in self.spec.cluster_by if c not in partitioned["partitionColumns"]]
+            order = f" ZORDER BY ({', '.join(columns)})" if columns else ""
             compacted = self.spark.sql(f"OPTIMIZE {target}{order}").collect()[0]
             self.spark.sql(f"VACUUM {target} RETAIN {retain_hours} HOURS").collect()
         except AnalysisException as error:
@@ -88,21 +98,34 @@ class DeltaSparkTable(SparkTable):
 
     def _commit(self, frame: DataFrame, rows: pd.DataFrame, metadata: dict[str, object]) -> None:
         """One Delta transaction replacing the keys of ``rows``, retried on conflicts."""
-        predicate = key_predicate(rows, self.spec.key)
+        self._replace(frame, key_predicate(rows, self.spec.key), metadata)
+
+    def _replace(self, frame: DataFrame, predicate: str, metadata: dict[str, object]) -> None:
+        """Replace the rows matching ``predicate`` with ``frame``, in one retried commit."""
         user_metadata = json.dumps(metadata, sort_keys=True, default=str)
+        self._retrying(
+            lambda: self._save(
+                frame.write.format("delta")
+                .mode("overwrite")
+                .option("replaceWhere", predicate)
+                .option("partitionOverwriteMode", "static")
+                .option("userMetadata", user_metadata)
+            )
+        )
+
+    def _retrying(self, commit: Callable[[], None]) -> None:
+        """Run ``commit`` (creating the table first if absent), again when another writer won.
+
+        Raises:
+            TableError: Other writers won ``COMMIT_ATTEMPTS`` times in a row.
+        """
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             try:
                 if not self._created:
                     if self._may_be_absent():
-                        self._create()
+                        self.create()
                     self._created = True
-                self._save(
-                    frame.write.format("delta")
-                    .mode("overwrite")
-                    .option("replaceWhere", predicate)
-                    .option("partitionOverwriteMode", "static")
-                    .option("userMetadata", user_metadata)
-                )
+                commit()
                 return
             except Exception as error:  # a JVM error; only Delta's conflicts are retried
                 if not _is_concurrent_commit(error):
@@ -112,9 +135,19 @@ class DeltaSparkTable(SparkTable):
                         f"cannot commit to {self.location!r}: other writers won "
                         f"{COMMIT_ATTEMPTS} times in a row ({first_line(error)})"
                     ) from error
-                time.sleep(_RETRY_PAUSE * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                pause = _RETRY_PAUSE * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
+                logger.warning(
+                    "%s: %s (%s); commit attempt %d of %d in %.1f s",
+                    self.location,
+                    LOST_RACE,
+                    first_line(error),
+                    attempt + 1,
+                    COMMIT_ATTEMPTS,
+                    pause,
+                )
+                time.sleep(pause)
 
-    def _create(self) -> None:
+    def create(self) -> None:
         """Create the Delta table with its schema, layout and properties, if it is absent."""
         columns = ", ".join(
             f"`{f.name}` {f.dataType.simpleString()}{'' if f.nullable else ' NOT NULL'}"
