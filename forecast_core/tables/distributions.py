@@ -1,9 +1,9 @@
 """The ``distributions`` table: forecast sample paths, one row per path.
 
 A ``NamedTable``: stored by whichever Spark table kind its location and format make it
-(same formats, same idempotent writes as every table). The Delta layout partitions by
-commodity and model (a few partitions, large files); the forecast date is a data column
-with file statistics, and ``optimize`` Z-orders by it.
+(same formats, same idempotent writes as every table). Both layouts partition by the key,
+one partition per forecast: Delta checks concurrent commits partition by partition, so
+writers of different forecasts never conflict (``delta_tables``; docs/table-layout.md).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ DISTRIBUTIONS = TableSpec(
     schema=DISTRIBUTIONS_SCHEMA,
     key=DISTRIBUTIONS_KEY,
     partitioning=DISTRIBUTIONS_PARTITIONING,
-    delta_partitioning=("commodity", "model_name"),
+    delta_partitioning=DISTRIBUTIONS_PARTITIONING,
+    # Orders the files of tables created partitioned by (commodity, model_name) only.
     cluster_by=("forecast_start_date",),
     derived={"has_data_leakage": has_data_leakage},
 )
