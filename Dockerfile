@@ -12,8 +12,9 @@
 #
 # Nothing is downloaded from a package index or Maven inside the build: scripts/build_image.sh
 # fetches the pinned wheels (docker/requirements.txt, docker/build-requirements.txt) into
-# .build/wheelhouse and the Delta and S3 jars (fetch_jars.py --with-s3)
-# into .build/jars on the host, and the build copies them.
+# .build/wheelhouse and the Delta and S3 jars (fetch_jars.py --with-s3, which also builds the
+# project's S3 LogStore from jvm/ with javac) into .build/jars on the host, and the build
+# copies them.
 #
 # Read-only root filesystem: everything the job writes goes under /scratch, which the pod
 # mounts as an emptyDir volume (HOME, TMPDIR, SPARK_LOCAL_DIRS, FORECAST_HOME, the JVM's
@@ -92,9 +93,10 @@ RUN pip install --no-cache-dir --no-index --find-links /tmp/wheelhouse --no-deps
 RUN find /opt/venv/lib/python3.11/site-packages -depth -type d -name tests -exec rm -rf {} +
 
 # ---------------------------------------------------------------------------------------
-# jars: the Delta Lake jars Spark lacks (fetched on the host by scripts/fetch_jars.py, the
-# same folder scripts/install.sh fills), then a smoke test: start Spark the way the jobs do,
-# write and read a Delta table. Pods never download jars.
+# jars: the Delta Lake jars Spark lacks and the project's S3 LogStore (fetched and built on
+# the host by scripts/fetch_jars.py --with-s3, the same folder scripts/install.sh fills), then
+# a smoke test: start Spark the way the jobs do, write and read a Delta table, and load the
+# LogStore the session names for s3a://. Pods never download jars.
 FROM builder AS jars
 
 COPY .build/jars /opt/forecast/jars

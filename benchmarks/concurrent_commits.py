@@ -60,13 +60,13 @@ from pyspark.sql.types import DateType, StructField, StructType
 
 from benchmarks.floor import random_paths
 from forecast_core.errors import TableError
+from forecast_core.forecasts import Forecast, forecasts_to_frame
 from forecast_core.jars import default_jars_dir, jar_paths
 from forecast_core.spark import build_spark_session
 from forecast_core.tables import delta_log
 from forecast_core.tables.delta_tables import LOST_RACE, DeltaPathTable
 from forecast_core.tables.distributions import DISTRIBUTIONS
 from forecast_core.tables.predicates import key_predicate
-from forecast_core.tables.rows import Forecast, forecasts_to_frame
 from forecast_core.tables.schemas import DISTRIBUTIONS_KEY
 from forecast_core.tables.spark_table import SparkTable, TableSpec
 

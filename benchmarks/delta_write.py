@@ -33,11 +33,11 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.floor import random_forecasts
+from forecast_core.forecasts import Forecast, forecasts_to_frame
 from forecast_core.jars import default_jars_dir, jar_paths
 from forecast_core.spark import build_spark_session
-from forecast_core.tables import DistributionsTable, Forecast
+from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.predicates import key_predicate
-from forecast_core.tables.rows import forecasts_to_frame
 from forecast_core.tables.schemas import DISTRIBUTIONS_KEY
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

@@ -19,8 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from forecast_core.tables.rows import Forecast, forecasts_to_frame
-from forecast_core.tables.schemas import HORIZON_DAYS
+from forecast_core.forecasts import Forecast, forecasts_to_frame
+from forecast_core.names import HORIZON_DAYS
 
 # Forecasts per batch: the size the jobs flush at (500 x 2,000 = 1M rows).
 _BATCH = 500

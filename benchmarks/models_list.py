@@ -23,6 +23,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.cli_startup import StartupFigures, time_command
+from forecast_core.registry import naming
 from tests.servers import mlflow_server
 
 MODELS = ("naive", "random_walk", "sarimax", "xgboost")
@@ -37,7 +38,7 @@ def make_registry(folder: Path, versions_per_model: int) -> str:
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     experiment = client.create_experiment("coffee", artifact_location=str(folder / "artifacts"))
     for model in MODELS:
-        name = f"coffee_{model}"
+        name = naming.registered_model_name("coffee", model)
         client.create_registered_model(name)
         for i in range(versions_per_model):
             training = dt.date(2018 + i // 2, 1 if i % 2 == 0 else 7, 1)
@@ -47,12 +48,12 @@ def make_registry(folder: Path, versions_per_model: int) -> str:
                 str(folder / "artifacts" / run.info.run_id),
                 run_id=run.info.run_id,
                 tags={
-                    "commodity": "coffee",
-                    "model_name": model,
-                    "model_version": "v1.0",
-                    "training_date": training.isoformat(),
-                    "data_cutoff_date": (training - dt.timedelta(days=1)).isoformat(),
-                    "model_id": f"Coffee_{model}_{training}_v1.0",
+                    naming.COMMODITY_TAG: "coffee",
+                    naming.MODEL_NAME_TAG: model,
+                    naming.MODEL_VERSION_TAG: "v1.0",
+                    naming.TRAINING_DATE_TAG: training.isoformat(),
+                    naming.DATA_CUTOFF_DATE_TAG: (training - dt.timedelta(days=1)).isoformat(),
+                    naming.MODEL_ID_TAG: f"Coffee_{model}_{training}_v1.0",
                 },
             )
     return uri

@@ -129,7 +129,7 @@ def create_store(home: Path) -> None:
     home.mkdir(parents=True, exist_ok=True)
     code = (
         "import sys; from pathlib import Path; from forecast_core.config import StoreConfig; "
-        "from forecast_core.mlflow_registry import ModelRegistry; "
+        "from forecast_core.registry.store import ModelRegistry; "
         "store = StoreConfig.embedded(Path(sys.argv[1])); "
         "ModelRegistry(store.tracking_uri, store.artifact_root)"
         ".list_versions('coffee', 'naive', 'v1.0')"

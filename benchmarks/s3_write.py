@@ -26,10 +26,10 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.floor import random_forecasts
+from forecast_core.forecasts import forecasts_to_frame
 from forecast_core.jars import check_s3_jars, default_jars_dir, jar_paths
 from forecast_core.spark import build_spark_session
-from forecast_core.tables import DistributionsTable
-from forecast_core.tables.rows import forecasts_to_frame
+from forecast_core.tables.distributions import DistributionsTable
 from tests.servers import moto_server
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n-paths", type=int, default=2000)
     args = parser.parse_args(argv)
     jars_dir = Path(os.environ.get("FORECAST_SPARK_JARS") or default_jars_dir())
-    check_s3_jars(jars_dir, multi_cluster=False)
+    check_s3_jars(jars_dir, dynamodb=False)
     folder = Path(tempfile.mkdtemp(prefix="s3-write-"))
     try:
         with moto_server(folder) as server:

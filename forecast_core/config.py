@@ -20,7 +20,7 @@ from forecast_core.names import (
     check_model_version,
     parse_model_names,
 )
-from forecast_core.tracking_server import is_tracking_server
+from forecast_core.registry.tracking_server import is_tracking_server
 
 DEFAULT_HOME = Path(".forecast")
 # A forecast date may follow the newest price by a long weekend plus a holiday, not more.

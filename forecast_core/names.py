@@ -7,6 +7,7 @@ can build its options and check names without loading them. Models are named her
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterable
 
@@ -66,14 +67,6 @@ DEFAULT_COVERAGE_80_BAND = (0.65, 0.95)
 DEFAULT_MIN_CRPS_SKILL = -0.10
 DEFAULT_MAX_PRICE_AGE_DAYS = 5
 
-# Model lifecycle (``forecast models``, ``evaluate --promote``): MLflow registered-model
-# aliases and model-version tags. Aliases must match MLflow's ``^[\w-]+$``.
-PINNED_ALIAS = "pinned"  # the version daily runs use instead of the newest
-CHAMPION_ALIAS = "champion"  # the commodity's best model by CRPS skill (a pointer only)
-RETIRED_TAG = "retired"  # "true" on a version taken out of service
-RETIRED_REASON_TAG = "retired_reason"
-CHAMPION_OF_TAG = "champion_of"  # the commodity, on its champion's version: one search finds it
-
 HORIZON_DAYS = 14  # day 1 is the forecast date, day 14 thirteen calendar days later
 DEFAULT_N_PATHS = 2000
 
@@ -96,11 +89,34 @@ def check_model_name(name: str) -> str:
     """``name`` if a model is registered under it.
 
     Raises:
-        ConfigError: ``name`` is not registered (the message lists the valid names).
+        ConfigError: ``name`` is not registered (the message suggests the nearest name and
+            lists the valid ones).
     """
     if name not in MODELS:
-        raise ConfigError(f"unknown model {name!r}; expected one of: {', '.join(sorted(MODELS))}")
+        raise ConfigError(
+            f"unknown model {name!r}{did_you_mean(name, MODELS)}; expected one of: "
+            f"{', '.join(sorted(MODELS))}"
+        )
     return name
+
+
+def parse_model_name(text: str) -> str:
+    """One model name as typed: surrounding blanks dropped, lower case, registered.
+
+    Raises:
+        ConfigError: Not a registered model (``check_model_name``).
+    """
+    return check_model_name(text.strip().lower())
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the choice nearest to ``name``, or ``""`` if none is near.
+
+    Near is ``difflib``'s ratio of at least 0.6 (its default): ``xgbost`` finds
+    ``xgboost``, ``gold`` finds nothing among coffee, sugar and cocoa.
+    """
+    nearest = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {nearest[0]!r}?)" if nearest else ""
 
 
 def check_model_version(version: str) -> str:
@@ -125,6 +141,8 @@ def is_catalog_table(location: str) -> bool:
 def parse_commodities(text: str) -> tuple[str, ...]:
     """Comma-separated commodity keys, lower case and de-duplicated, or ``("all",)``.
 
+    ``Coffee,SUGAR`` is ``("coffee", "sugar")``: the rule of ``parse_commodity`` per key.
+
     Raises:
         ConfigError: No name, a malformed key, or ``all`` beside other names.
     """
@@ -140,11 +158,32 @@ def parse_commodities(text: str) -> tuple[str, ...]:
             f"{ALL_COMMODITIES!r} alone or a list of keys"
         )
     for name in names:
-        if not re.match(r"^[a-z][a-z0-9_]*$", name):
-            raise ConfigError(
-                f"commodity {name!r} is not valid; expected a lower-case key like 'coffee'"
-            )
+        check_commodity_key(name)
     return names
+
+
+def parse_commodity(text: str) -> str:
+    """One commodity key as typed: surrounding blanks dropped, lower case, well formed.
+
+    The rule of every ``--commodity`` and COMMODITY: ``Coffee`` is ``coffee``.
+
+    Raises:
+        ConfigError: A malformed key (``check_commodity_key``).
+    """
+    return check_commodity_key(text.strip().lower())
+
+
+def check_commodity_key(name: str) -> str:
+    """``name`` if it is a well-formed commodity key (lower-case letters, digits, ``_``).
+
+    Raises:
+        ConfigError: It is not.
+    """
+    if not re.match(r"^[a-z][a-z0-9_]*$", name):
+        raise ConfigError(
+            f"commodity {name!r} is not valid; expected a lower-case key like 'coffee'"
+        )
+    return name
 
 
 def resolve_commodities(names: tuple[str, ...], available: Iterable[str]) -> tuple[str, ...]:
@@ -159,7 +198,7 @@ def resolve_commodities(names: tuple[str, ...], available: Iterable[str]) -> tup
     unknown = [name for name in names if name not in known]
     if unknown:
         raise ConfigError(
-            f"unknown commodity {unknown[0]!r}; expected one of: {', '.join(known)} "
-            f"(or {ALL_COMMODITIES!r})"
+            f"unknown commodity {unknown[0]!r}{did_you_mean(unknown[0], known)}; expected one "
+            f"of: {', '.join(known)} (or {ALL_COMMODITIES!r})"
         )
     return names

@@ -8,7 +8,7 @@ A run takes cadence windows (a training date and the forecast dates its model se
    register it. Otherwise reuse what is registered.
 2. Forecasts: for every missing forecast date, load the most recent registered model with
    ``training_date <= forecast date`` that is not retired, or the pinned one when the run
-   honours pins (``model_versions.choose_model``; once per window), sample paths on data
+   honours pins (``registry.versions.choose_model``; once per window), sample paths on data
    strictly before the date, and buffer the rows. Actuals rows are added once realized.
 3. Buffered rows are written in batches of ``flush_rows``, skipping keys already present.
 
@@ -32,19 +32,25 @@ from forecast_core.cadence import TrainingWindow
 from forecast_core.config import RunConfig
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import ConfigError, DataError, first_line
-from forecast_core.model_versions import (
-    ModelChoice,
-    ModelVersionInfo,
-    choose_model,
-    last_training_date,
+from forecast_core.forecasts import (
+    ACTUALS,
+    Forecast,
+    ForecastKey,
+    actuals_forecast,
+    forecasts_to_frame,
 )
 from forecast_core.models.base import Forecaster
 from forecast_core.models.registry import build_model
+from forecast_core.names import HORIZON_DAYS
 from forecast_core.redaction import redact_credentials
+from forecast_core.registry.versions import (
+    ModelChoice,
+    RegisteredVersion,
+    choose_model,
+    last_training_date,
+)
 from forecast_core.seeds import forecast_seed
 from forecast_core.stores import ForecastStore, ModelStore
-from forecast_core.tables.rows import Forecast, actuals_forecast, forecasts_to_frame
-from forecast_core.tables.schemas import ACTUALS, HORIZON_DAYS
 
 # The registry, or a function opening it: then it is opened only if something is missing.
 ModelStoreProvider = ModelStore | Callable[[], ModelStore]
@@ -110,33 +116,6 @@ class RunSummary:
             f"trained {len(self.trained)}, skipped {self.reused}, generated {self.generated}, "
             f"already present {self.already_present}, failed {self.failed_forecasts} "
             f"(actuals {self.actuals_written}, rows written {self.rows_written})"
-        )
-
-
-def check_forecast_range(
-    history: MarketHistory, first: dt.date, last: dt.date, today: dt.date, max_staleness_days: int
-) -> None:
-    """Refuse forecast dates the data cannot serve, before anything is written.
-
-    Raises:
-        ConfigError: A date before the data starts or after today.
-        DataError: The newest price is more than ``max_staleness_days`` before ``last``.
-    """
-    if first <= history.first_date:
-        raise ConfigError(
-            f"forecast date {first} is not after the first {history.commodity} "
-            f"price ({history.first_date}); expected a later date"
-        )
-    if last > today:
-        raise ConfigError(
-            f"forecast date {last} is after today ({today}); expected a date on or before today"
-        )
-    stale_days = (last - history.last_date).days
-    if stale_days > max_staleness_days:
-        raise DataError(
-            f"forecast date {last} is {stale_days} days after the newest "
-            f"{history.commodity} price ({history.last_date}); expected at most "
-            f"{max_staleness_days} days: update the data or pick an earlier date"
         )
 
 
@@ -234,7 +213,7 @@ class ForecastPipeline:
         self,
         name: str,
         window: TrainingWindow,
-        versions: list[ModelVersionInfo],
+        versions: list[RegisteredVersion],
         summary: RunSummary,
     ) -> bool:
         """Phase 1 for one model and window; False if training failed."""
@@ -273,7 +252,11 @@ class ForecastPipeline:
         return True
 
     def _forecast(
-        self, name: str, dates: list[dt.date], versions: list[ModelVersionInfo], summary: RunSummary
+        self,
+        name: str,
+        dates: list[dt.date],
+        versions: list[RegisteredVersion],
+        summary: RunSummary,
     ) -> None:
         """Phase 2 for one model and window: sample every missing date.
 
@@ -359,7 +342,7 @@ class ForecastPipeline:
                 return paths
 
     def _add_actuals(
-        self, window: TrainingWindow, present: set[tuple[str, dt.date]], summary: RunSummary
+        self, window: TrainingWindow, present: set[ForecastKey], summary: RunSummary
     ) -> None:
         for forecast_date in window.forecast_dates:
             if (ACTUALS, forecast_date) in present:

@@ -1,5 +1,12 @@
 """Tables on ``s3a://``: settings from the environment, for Spark (S3A, Delta's LogStore),
-for delta-rs, and a cheap check of bucket, credentials and DynamoDB table before Spark.
+for delta-rs, and a cheap check of bucket, credentials, conditional writes and DynamoDB
+table before Spark.
+
+Commits stay safe with many writers (pods, clusters) on one table because each new log
+entry is created with S3's put-if-absent (``PutObject`` with ``If-None-Match: *``): by the
+project's LogStore (``jvm/``, the Spark default for ``s3a://``) and by delta-rs (its only
+way on S3). A store that ignores the header would let two writers of one version both
+"win", so ``preflight`` refuses it. Delta's DynamoDB LogStore stays an option for Spark.
 
 Credentials are never read here, set in a configuration or printed: S3A, delta-rs, boto3
 and the DynamoDB LogStore each take them from the environment (``AWS_ACCESS_KEY_ID``,
@@ -10,8 +17,10 @@ chains.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from forecast_core.errors import ConfigError, TableError
@@ -27,8 +36,14 @@ from forecast_core.names import (
 # S3A's defaults (minutes of retries per call).
 _S3A_ATTEMPTS = "3"
 _S3A_TIMEOUT = "10s"
-_S3_LOGSTORE = "io.delta.storage.S3DynamoDBLogStore"
-_LOGSTORE_CONF = f"spark.io.delta.storage.{_S3_LOGSTORE.rsplit('.', 1)[1]}"
+# The project's LogStore (jvm/, jar forecast_core.jars.LOGSTORE_JAR): commits by S3A's
+# conditional create. Delta's DynamoDB one is used instead when a DynamoDB table is set.
+CONDITIONAL_LOGSTORE = "commodityforecast.delta.S3ConditionalLogStore"
+DYNAMODB_LOGSTORE = "io.delta.storage.S3DynamoDBLogStore"
+_DYNAMODB_CONF = f"spark.io.delta.storage.{DYNAMODB_LOGSTORE.rsplit('.', 1)[1]}"
+_PROBE_PREFIX = ".forecast-conditional-put-probe-"
+# Who commits to a table: Spark (through a LogStore) or delta-rs (conditional put only).
+Engine = Literal["spark", "delta-rs"]
 
 
 def is_s3(location: str | None) -> bool:
@@ -67,7 +82,8 @@ class S3Settings:
         )
 
     def spark_conf(self) -> dict[str, str]:
-        """Spark settings of S3A and, with a DynamoDB table, Delta's S3 LogStore.
+        """Spark settings of S3A and of Delta's LogStore for ``s3a://``: the project's
+        conditional-put LogStore, or with a DynamoDB table Delta's DynamoDB LogStore.
 
         No credential: S3A's default provider chain reads the environment.
         """
@@ -87,15 +103,34 @@ class S3Settings:
             conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
         if self.dynamodb_table:
             # The LogStore's DynamoDB client takes the endpoint from AWS_ENDPOINT_URL.
-            conf["spark.delta.logStore.s3a.impl"] = _S3_LOGSTORE
-            conf[f"{_LOGSTORE_CONF}.ddb.tableName"] = self.dynamodb_table
-            conf[f"{_LOGSTORE_CONF}.ddb.region"] = self.region
+            conf["spark.delta.logStore.s3a.impl"] = DYNAMODB_LOGSTORE
+            conf[f"{_DYNAMODB_CONF}.ddb.tableName"] = self.dynamodb_table
+            conf[f"{_DYNAMODB_CONF}.ddb.region"] = self.region
+        else:
+            conf["spark.delta.logStore.s3a.impl"] = CONDITIONAL_LOGSTORE
+            # S3A's switch for If-None-Match (true by default): set, so that a site
+            # configuration cannot turn it off; the LogStore refuses to commit without it.
+            conf["spark.hadoop.fs.s3a.create.conditional.enabled"] = "true"
         return conf
+
+    def relies_on_conditional_put(self, engine: Engine) -> bool:
+        """Whether ``engine``'s commits are safe only if the store honours
+        ``If-None-Match``: delta-rs always (1.6 has no other way on S3; it ignores a
+        DynamoDB locking provider), Spark unless Delta's DynamoDB LogStore is set."""
+        return engine == "delta-rs" or self.dynamodb_table is None
 
     def storage_options(self) -> dict[str, str]:
         """delta-rs (object_store) options for the same S3: endpoint, region, path style,
-        and bounded retries (its defaults retry for 3 minutes)."""
+        bounded retries (its defaults retry for 3 minutes), and commits by conditional put.
+
+        delta-rs 1.6 writes each log entry with ``If-None-Match: *`` (measured against
+        moto, two writers of one version: one 412 each time; a losing append is retried at
+        the next version, a losing MERGE fails with CommitFailedError, nothing is lost);
+        with conditional put disabled it refuses to write rather than rename unsafely. It
+        is named here so that no other default can take its place.
+        """
         options = {
+            "conditional_put": "etag",
             "AWS_REGION": self.region,
             "timeout": _S3A_TIMEOUT,
             "connect_timeout": _S3A_TIMEOUT,
@@ -124,12 +159,14 @@ def bucket_of(location: str) -> str:
     return urlparse(location).netloc
 
 
-def preflight(location: str, settings: S3Settings) -> None:
-    """Check, before Spark starts, that the bucket answers to these credentials and that
-    the DynamoDB table (if set) exists, so that a bad setting writes nothing.
+def preflight(location: str, settings: S3Settings, engine: Engine = "spark") -> None:
+    """Check, before anything is written, that the bucket answers to these credentials,
+    that the store refuses a second conditional put where ``engine``'s commits rely on it,
+    and that the DynamoDB table (if set) exists, so that a bad setting writes nothing.
 
     Raises:
-        ConfigError: Access denied, no such bucket, no such DynamoDB table (one line each).
+        ConfigError: Access denied, no such bucket, a store without conditional writes, no
+            such DynamoDB table (one line each).
         TableError: The store could not be reached after bounded retries.
     """
     import boto3
@@ -146,8 +183,10 @@ def preflight(location: str, settings: S3Settings) -> None:
     s3 = session.client("s3", endpoint_url=settings.endpoint, config=config)
     try:
         s3.head_bucket(Bucket=bucket)
+        if settings.relies_on_conditional_put(engine):
+            _check_conditional_put(s3, location, settings, engine)
     except ClientError as error:
-        status = str(error.response.get("Error", {}).get("Code", ""))
+        status = _error_code(error)
         if status in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             raise ConfigError(
                 f"S3 bucket {bucket!r}: access denied; expected credentials allowed to list, "
@@ -163,6 +202,68 @@ def preflight(location: str, settings: S3Settings) -> None:
         raise TableError(f"S3 at {settings.endpoint or 'AWS'} not reachable: {error}") from None
     if settings.dynamodb_table:
         _check_dynamodb_table(session, settings, config)
+
+
+def _check_conditional_put(s3: Any, location: str, settings: S3Settings, engine: Engine) -> None:
+    """Put a scratch key in the table's folder (hidden: a dot name) twice with
+    ``If-None-Match: *``, then delete it: the second put must be refused (412, or 409 for a
+    concurrent one).
+
+    Raises:
+        ConfigError: The store accepted the second put, or does not take the header.
+        botocore's ClientError: Any other answer (access denied, ...), for the caller.
+    """
+    from botocore.exceptions import ClientError
+
+    bucket = bucket_of(location)
+    prefix = urlparse(location).path.strip("/")
+    key = f"{prefix}/{_PROBE_PREFIX}{uuid.uuid4().hex}".lstrip("/")
+    where = settings.endpoint or "AWS S3"
+
+    def put_if_absent() -> bool:
+        """True if the store created the key, False if it refused as already there."""
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=b"", IfNoneMatch="*")
+        except ClientError as error:
+            code = _error_code(error)
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
+                return False
+            if code in ("NotImplemented", "501", "InvalidArgument", "InvalidRequest"):
+                raise _no_conditional_writes(
+                    where, engine, f"PutObject with If-None-Match: * is not supported ({code})"
+                ) from None
+            raise
+        return True
+
+    try:
+        put_if_absent()  # refused only if this was a retry of itself after a lost answer
+        if put_if_absent():
+            raise _no_conditional_writes(
+                where,
+                engine,
+                f"a second PutObject with If-None-Match: * of one key under "
+                f"s3://{bucket}/{prefix} was accepted",
+            )
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
+def _no_conditional_writes(where: str, engine: Engine, what: str) -> ConfigError:
+    ways_out = (
+        "expected a store that refuses it with HTTP 412 (as AWS S3 does); delta-rs has no "
+        "other safe way to commit on S3"
+        if engine == "delta-rs"
+        else "expected a store that refuses it with HTTP 412 (as AWS S3 does), or Delta's "
+        f"DynamoDB LogStore ({DYNAMODB_TABLE_ENV} set and its jar added)"
+    )
+    return ConfigError(
+        f"S3 at {where} lacks conditional writes: {what}, so concurrent commits could "
+        f"overwrite each other; {ways_out}"
+    )
+
+
+def _error_code(error: Any) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def _check_dynamodb_table(session: object, settings: S3Settings, config: object) -> None:

@@ -1,11 +1,12 @@
-"""The first forecast date each model can serve, from the history and the cadence alone.
+"""Which forecast dates the data can serve: refused before a run (or a served model) writes.
 
-A date D is served by the model trained at the cadence slot on or before D, fitted on the
-rows strictly before that slot; a model needs ``min_history`` such rows. So the first date
-a model can serve is the first slot after its ``min_history``-th trading day. Checked
-before a run writes anything (``check_enough_history``), so a date that is too early is
-refused in one line instead of failing every model after writing actuals and an MLflow
-store.
+``check_forecast_range``: a date after the first price, not after today, and not too long
+after the newest price. ``check_enough_history``: a date D is served by the model trained
+at the cadence slot on or before D, fitted on the rows strictly before that slot; a model
+needs ``min_history`` such rows, so the first date a model can serve is the first slot
+after its ``min_history``-th trading day. Both run before anything is written, so a date
+the data cannot serve is refused in one line instead of failing every model after writing
+actuals and an MLflow store.
 """
 
 from __future__ import annotations
@@ -14,8 +15,35 @@ import datetime as dt
 
 from forecast_core.cadence import Cadence
 from forecast_core.data.history import MarketHistory
-from forecast_core.errors import ConfigError
+from forecast_core.errors import ConfigError, DataError
 from forecast_core.models.registry import get_model_class
+
+
+def check_forecast_range(
+    history: MarketHistory, first: dt.date, last: dt.date, today: dt.date, max_staleness_days: int
+) -> None:
+    """Refuse forecast dates the data cannot serve, before anything is written.
+
+    Raises:
+        ConfigError: A date before the data starts or after today.
+        DataError: The newest price is more than ``max_staleness_days`` before ``last``.
+    """
+    if first <= history.first_date:
+        raise ConfigError(
+            f"forecast date {first} is not after the first {history.commodity} "
+            f"price ({history.first_date}); expected a later date"
+        )
+    if last > today:
+        raise ConfigError(
+            f"forecast date {last} is after today ({today}); expected a date on or before today"
+        )
+    stale_days = (last - history.last_date).days
+    if stale_days > max_staleness_days:
+        raise DataError(
+            f"forecast date {last} is {stale_days} days after the newest "
+            f"{history.commodity} price ({history.last_date}); expected at most "
+            f"{max_staleness_days} days: update the data or pick an earlier date"
+        )
 
 
 def first_servable_date(

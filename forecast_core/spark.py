@@ -9,10 +9,11 @@ from importlib import resources
 
 from pyspark.sql import SparkSession
 
+from forecast_core.forecasts import DAY_COLUMNS
 from forecast_core.jars import HADOOP_AWS_JAR
+from forecast_core.jvm_console import start_jvm
 from forecast_core.names import DEFAULT_SPARK_MASTER as DEFAULT_MASTER
 from forecast_core.s3 import S3Settings
-from forecast_core.tables.schemas import DAY_COLUMNS
 
 # Parquet tries a dictionary for every column chunk and drops it when it does not pay; for
 # the path values (2,000 distinct doubles per file) it never pays, and building it cost a
@@ -50,46 +51,47 @@ def build_spark_session(
     # An OutOfMemoryError inside Spark's scheduler leaves the job waiting forever (seen
     # when rows were held in the heap); exiting turns it into an error the job reports.
     java_options = f"-Dlog4j2.configurationFile={log_config} -XX:+ExitOnOutOfMemoryError"
-    builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    conf: SparkConf = {
+        "spark.master": master,
+        "spark.app.name": app_name,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
         # Fewer, larger Arrow batches and files: the table write is the largest cost.
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "100000")
-        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        .config("spark.sql.parquet.compression.codec", "zstd")
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.parquet.compression.codec": "zstd",
         # Local paths without Hadoop's .crc side files: each table file is one file, not
         # two, and one forked chmod instead of two (no native Hadoop library here): 15%
         # off a million-row write. Parquet pages carry their own checksums.
-        .config("spark.hadoop.fs.file.impl", "org.apache.hadoop.fs.RawLocalFileSystem")
-        .config("spark.driver.extraJavaOptions", java_options)
-    )
-    builder = builder.config(map=_PARQUET_PATH_COLUMNS)
+        "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.RawLocalFileSystem",
+        "spark.driver.extraJavaOptions": java_options,
+        **_PARQUET_PATH_COLUMNS,
+    }
     if master.startswith("local"):
         # Spark lists a table with more than 32 partition folders in a Spark job. Locally
         # that job runs on the driver's own cores and costs seconds per thousand folders
         # (one folder per forecast: 44-61 s to scan a 2018-2024 table, 3-10 s listed by
         # the driver); a cluster keeps the distributed listing.
-        builder = builder.config(
-            "spark.sql.sources.parallelPartitionDiscovery.threshold", "1000000"
-        )
+        conf["spark.sql.sources.parallelPartitionDiscovery.threshold"] = "1000000"
         # Delta rebuilds a table's file list in a job of 50 tasks by default, sized for a
         # cluster; on two local cores those cost 10 s a write or read of a tiny table
         # (measured: a replaceWhere of 5 rows 19 s, with one task per core 2.3 s).
         cores = str(_local_cores(master))
-        builder = builder.config("spark.databricks.delta.snapshotPartitions", cores)
+        conf["spark.databricks.delta.snapshotPartitions"] = cores
         # VACUUM lists the table in a job of up to 10,000 tasks by default: likewise.
-        builder = builder.config("spark.sql.sources.parallelPartitionDiscovery.parallelism", cores)
+        conf["spark.sql.sources.parallelPartitionDiscovery.parallelism"] = cores
     if jars:
-        builder = builder.config("spark.jars", ",".join(jars))
+        conf["spark.jars"] = ",".join(jars)
     if any(os.path.basename(jar) == HADOOP_AWS_JAR for jar in jars):
-        builder = builder.config(map=dict(S3Settings.from_env().spark_conf()))
+        conf.update(S3Settings.from_env().spark_conf())
     if table_format == "delta":
-        builder = builder.config(map=_DELTA_CONF)
+        conf.update(_DELTA_CONF)
+    # The JVM's own console lines that are not news stay out of the job log.
+    start_jvm({key: str(value) for key, value in conf.items()})
+    builder = SparkSession.builder.config(map=conf)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

@@ -1,8 +1,8 @@
 """What the pipeline needs of its stores, and nothing more.
 
 ``ForecastPipeline`` talks to the forecast table and the model registry only through these
-protocols. The real adapters are ``tables.DistributionsTable`` (Spark) and
-``mlflow_registry.ModelRegistry`` (MLflow); the tests' in-memory fakes (``tests/fakes.py``)
+protocols. The real adapters are ``tables.distributions.DistributionsTable`` (Spark) and
+``registry.store.ModelRegistry`` (MLflow); the tests' in-memory fakes (``tests/fakes.py``)
 follow the same contract, checked against the real ones by ``tests/test_store_contract.py``.
 """
 
@@ -12,14 +12,14 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from forecast_core.forecasts import ForecastKey
+
 if TYPE_CHECKING:  # types only: the pipeline's imports stay free of MLflow and Spark
     import pandas as pd
 
     from forecast_core.data.history import MarketHistory
-    from forecast_core.model_versions import ModelVersionInfo
     from forecast_core.models.base import Forecaster
-
-ForecastKey = tuple[str, dt.date]  # (model_name, forecast_start_date) within a commodity/version
+    from forecast_core.registry.versions import RegisteredVersion
 
 
 # The signatures below repeat those of the real adapters and the fakes on purpose: a
@@ -55,7 +55,7 @@ class ModelStore(Protocol):
 
     def list_versions(
         self, commodity: str, model_name: str, model_version: str
-    ) -> list[ModelVersionInfo]:
+    ) -> list[RegisteredVersion]:
         """Every registered version of (commodity, model, model_version), oldest first.
 
         Each carries its service state: ``retired`` (the version tag) and ``aliases`` (the
@@ -65,10 +65,10 @@ class ModelStore(Protocol):
 
     def register(
         self, forecaster: Forecaster, history: MarketHistory, model_version: str
-    ) -> ModelVersionInfo:
+    ) -> RegisteredVersion:
         """Register the fitted ``forecaster``; the version that serves its training date."""
         ...
 
-    def load(self, version: ModelVersionInfo) -> Forecaster:
+    def load(self, version: RegisteredVersion) -> Forecaster:
         """The fitted model of ``version``."""
         ...

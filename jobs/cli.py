@@ -26,7 +26,6 @@ from forecast_core.config import RunConfig, StoreConfig
 from forecast_core.errors import ConfigError, DataError, ForecastCoreError, TableError
 from forecast_core.names import (
     ALL_COMMODITIES,
-    RETIRED_TAG,
     is_catalog_table,
     parse_commodities,
     parse_model_names,
@@ -34,12 +33,22 @@ from forecast_core.names import (
 )
 from forecast_core.planning import plan_backfill
 from forecast_core.redaction import redact_credentials
-from forecast_core.tracking_server import check_tracking
+from forecast_core.registry.naming import (
+    CHAMPION_CRPS_SKILL_TAG,
+    CHAMPION_SPAN_TAG,
+    DATA_CUTOFF_DATE_TAG,
+    MODEL_ID_TAG,
+    RETIRED,
+    RETIRED_TAG,
+    TRAINING_DATE_TAG,
+)
+from forecast_core.registry.tracking_server import check_tracking
 from jobs import options
 from jobs.common import (
     EXIT_MODEL_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    check_object_store,
     exit_on_setup_errors,
     fail,
     quiet_libraries,
@@ -58,8 +67,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
     from forecast_core.data import MarketDataset, MarketHistory
-    from forecast_core.mlflow_registry import ModelRegistry
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.registry.store import ModelRegistry
+    from forecast_core.tables.distributions import DistributionsTable
 
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -94,14 +103,14 @@ def _run(
     with one, it is bad input (exit 2, nothing written).
     """
     from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
     from forecast_core.tables.inputs import load_inputs
 
     quiet_libraries()
     requested = parse_commodities(commodity)
     cadence = Cadence(parse_frequency(train_frequency))
-    _check_object_store(store.table_location)
-    stores = store.config()
+    stores = store.config()  # the jars first: no request to S3 without them
+    check_object_store(store.table_location)
     today = utc_today()
     started = time.perf_counter()
     dataset = load_inputs(data, today=today, isolate_commodities=True)
@@ -200,8 +209,7 @@ def _check_commodities(
         ConfigError, DataError: The commodity run ``alone`` is refused, or every one is
             (nothing is written: exit 2).
     """
-    from forecast_core.pipeline import check_forecast_range
-    from forecast_core.servable import check_enough_history
+    from forecast_core.servable import check_enough_history, check_forecast_range
 
     histories: dict[str, MarketHistory] = {}
     refused: dict[str, str] = {}
@@ -236,7 +244,7 @@ class _RegistryOnDemand:
 
     def __call__(self) -> ModelRegistry:
         if self.opened is None:
-            from forecast_core.mlflow_registry import ModelRegistry
+            from forecast_core.registry.store import ModelRegistry
 
             self.opened = ModelRegistry(self.tracking_uri, self.artifact_root)
         return self.opened
@@ -276,7 +284,7 @@ def _run_commodity(
 
 def _champion_line(tracking_uri: str, commodity: str) -> str:
     """The commodity's champion for the run log: a pointer for consumers, not a filter."""
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     try:
         champion = ModelLifecycle(tracking_uri).champion(commodity)
@@ -287,21 +295,9 @@ def _champion_line(tracking_uri: str, commodity: str) -> str:
     tags = champion.tags
     return (
         f"{commodity} champion: {champion.uri} ({champion.model_id}), CRPS skill "
-        f"{tags.get('champion_crps_skill', '?')} over {tags.get('champion_span', '?')}; "
+        f"{tags.get(CHAMPION_CRPS_SKILL_TAG, '?')} over {tags.get(CHAMPION_SPAN_TAG, '?')}; "
         f"every model is still forecast"
     )
-
-
-def _check_object_store(location: str | None) -> None:
-    """For an ``s3a://`` table: bucket, credentials and DynamoDB table checked before
-    anything is written (exit 2), an unreachable store after bounded retries (exit 1)."""
-    from forecast_core import s3
-
-    if location and s3.is_s3(location):
-        try:
-            s3.preflight(location, s3.S3Settings.from_env())
-        except TableError as error:
-            fail(str(error), EXIT_MODEL_FAILED)
 
 
 def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:
@@ -473,7 +469,7 @@ def plan(
 
 
 @cli.command()
-@options.commodity("Only this commodity.", default=None)
+@options.commodity_filter()
 @click.option(
     "--from", "from_date", type=options.DATE, default=None, help="First forecast date shown."
 )
@@ -503,6 +499,10 @@ def inspect(
     "version", "run_id", "aliases": [...], "tags": {...}}]}; dates are YYYY-MM-DD, absent
     values null. No Spark unless the table is a catalog table: delta-rs reads a Delta
     table, pyarrow a Parquet one, MLflow's client the registry.
+
+    A registry that cannot be read (tracking server down) does not hide the table: the
+    table part is shown, the registry part says why it is unavailable ("models": null and
+    "registry_error" in JSON), and the exit code is 1, so a script sees the gap.
     """
     quiet_libraries()
     stores = store.config()
@@ -514,11 +514,16 @@ def inspect(
         "table": stores.table_location,
         "as_of": as_of,
         "forecasts": forecasts,
-        "models": _registered_versions(stores.tracking_uri, commodity),
+        "models": None,
     }
+    try:
+        report["models"] = _registered_versions(stores.tracking_uri, commodity)
+    except ForecastCoreError as error:  # the table part is still worth showing
+        report["registry_error"] = redact_credentials(str(error))
+    exit_code = EXIT_MODEL_FAILED if "registry_error" in report else EXIT_OK
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
-        return
+        sys.exit(exit_code)
     when = f" as of {as_of}" if as_of else ""
     click.echo(f"Table {stores.table_location}{when}: {len(forecasts)} forecasts")
     for entry in forecasts:
@@ -527,14 +532,17 @@ def inspect(
             f"{entry['model_version']:<8} paths {entry['n_paths']:>5}  trained "
             f"{entry['training_date'] or '-'}  {entry['model_uri'] or ''}"
         )
+    if report["models"] is None:
+        click.echo(f"Registered model versions: unavailable ({report['registry_error']})")
+        sys.exit(exit_code)
     click.echo(f"Registered model versions: {len(report['models'])}")
     for version in report["models"]:
         tags = version["tags"]
         aliases = "".join(f" @{alias}" for alias in version["aliases"])
-        retired = " retired" if tags.get(RETIRED_TAG) == "true" else ""
+        retired = " retired" if tags.get(RETIRED_TAG) == RETIRED else ""
         click.echo(
-            f"  {version['name']} v{version['version']}: {tags.get('model_id', '')} "
-            f"(training {tags.get('training_date')}, cutoff {tags.get('data_cutoff_date')})"
+            f"  {version['name']} v{version['version']}: {tags.get(MODEL_ID_TAG, '')} "
+            f"(training {tags.get(TRAINING_DATE_TAG)}, cutoff {tags.get(DATA_CUTOFF_DATE_TAG)})"
             f"{retired}{aliases}"
         )
 
@@ -554,7 +562,7 @@ def _summarize(
             stores.table_location, stores.table_format, commodity, from_date, to_date, as_of
         )
     from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
 
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
@@ -570,7 +578,7 @@ def _registered_versions(tracking_uri: str, commodity: str | None) -> list[dict[
         and not Path(tracking_uri.removeprefix("sqlite:///")).is_file()
     ):
         return []  # reading never creates the embedded store
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     return [
         {

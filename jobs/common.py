@@ -9,12 +9,15 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from forecast_core.errors import ConfigError, DataError, RegistryError
+from forecast_core.errors import ConfigError, DataError, RegistryError, TableError
 from forecast_core.redaction import redact_credentials
+
+if TYPE_CHECKING:
+    from forecast_core.s3 import Engine
 
 EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -37,6 +40,12 @@ def utc_today() -> dt.date:
 def quiet_libraries() -> None:
     """Keep MLflow's and Spark's chatter out of the job log (errors still show)."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # MLflow sets its loggers' level from this when it is imported (after this call: the
+    # jobs import it late), overriding setLevel below: its INFO lines ("Creating initial
+    # MLflow database tables") and the CloudPickle warning of every model logged with a
+    # Python object stay out of the log (the pyfunc models are pickled until they are
+    # logged from code).
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     # MLflow prints "View run at <tracking URI>" links, credentials included: never.
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     os.environ.setdefault("MLFLOW_PRINT_MODEL_URLS_ON_CREATION", "false")
@@ -50,6 +59,20 @@ def quiet_libraries() -> None:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("py4j").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
+
+
+def check_object_store(location: str | None, engine: Engine = "spark") -> None:
+    """Before a command writes to an ``s3a://`` location: bucket, credentials, the store's
+    conditional writes (where ``engine``'s commits rely on them) and the DynamoDB table
+    checked (exit 2 through ``exit_on_setup_errors``), an unreachable store after bounded
+    retries (exit 1). Nothing for any other location."""
+    from forecast_core import s3
+
+    if location and s3.is_s3(location):
+        try:
+            s3.preflight(location, s3.S3Settings.from_env(), engine)
+        except TableError as error:
+            fail(str(error), EXIT_MODEL_FAILED)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -10,7 +10,13 @@ import click
 
 from forecast_core.errors import ConfigError
 from jobs import options
-from jobs.common import EXIT_MODEL_FAILED, exit_on_setup_errors, fail, utc_today
+from jobs.common import (
+    EXIT_MODEL_FAILED,
+    check_object_store,
+    exit_on_setup_errors,
+    fail,
+    utc_today,
+)
 
 
 @click.group()
@@ -42,6 +48,7 @@ def load(prices: Path | None, weather: Path | None, data: str) -> None:
     if not files:
         raise ConfigError("no file to load; expected --prices FILE and/or --weather FILE")
     _check_target(data)
+    check_object_store(data, engine="delta-rs")
     try:
         results = inputs.load_files(
             data, files, utc_today(), {"command": "data load", "host": socket.gethostname()}

@@ -2,13 +2,15 @@
 
 ``evaluate`` scores the forecasts of a span whose horizon is realized and records the
 result (metrics table, MLflow run, PNG/CSV files); ``report`` computes the same evaluation
-and writes one self-contained HTML page, recording nothing else. Exit codes: 0 done; 1 the
-table or MLflow failed; 2 bad usage or configuration, or nothing to evaluate.
+and writes one self-contained HTML page, recording nothing else. Exit codes: 0 done (or
+forecasts found but none realized yet: nothing written); 1 the table or MLflow failed; 2
+bad usage or configuration, or no forecast to evaluate.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,9 +34,9 @@ from jobs import common, options
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
     from pyspark.sql import SparkSession
 
-    from forecast_core.champion import Champion
     from forecast_core.data import MarketDataset
     from forecast_core.evaluation import Evaluation
+    from forecast_core.evaluation.compute.champion import Champion
 
 
 # The metrics echoed (all of them are in the table, the CSV and the report).
@@ -133,9 +135,9 @@ def _evaluate(
         evaluate_forecasts,
         metrics_table_location,
     )
+    from forecast_core.registry.tracking_server import check_tracking_server
     from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
-    from forecast_core.tracking_server import check_tracking_server
+    from forecast_core.tables.distributions import DistributionsTable
 
     common.quiet_libraries()
     config = EvaluationConfig(
@@ -149,6 +151,8 @@ def _evaluate(
     stores = store.config()
     history = dataset.history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
+    metrics_location = metrics_table or metrics_table_location(stores.table_location)
+    common.check_object_store(metrics_location)
     spark = build_spark_session(
         stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
     )
@@ -164,9 +168,7 @@ def _evaluate(
     except TableError as error:
         common.fail(f"cannot read forecasts: {error}", common.EXIT_MODEL_FAILED)
     _echo_summary(evaluation)
-    return _Evaluated(
-        evaluation, stores, spark, metrics_table or metrics_table_location(stores.table_location)
-    )
+    return _Evaluated(evaluation, stores, spark, metrics_location)
 
 
 def _load_inputs(data: str | None) -> MarketDataset:
@@ -216,8 +218,10 @@ def evaluate(output: Path | None, promote: bool, **selection: Any) -> None:
     Reads the forecasts of [--from, --to] from the distributions table and the prices
     after each forecast's data cutoff; forecasts whose 14-day horizon is not realized yet
     are left out and counted. Writes the metrics to the forecast_metrics table (a rerun of
-    the span replaces its own rows and adds none), logs one MLflow evaluation run linked
-    to the model versions scored, and writes the figures and CSV files to --output.
+    the span replaces its own rows and adds none; each commit names the run in its user
+    metadata), logs one MLflow evaluation run linked to the model versions scored, and
+    writes the figures and CSV files to --output. With nothing realized it says so and
+    writes nothing (exit 0: nothing failed).
     Several commodities are evaluated one after the other (--output gets a folder per
     commodity); one that cannot be evaluated fails alone (exit 1, named last).
     """
@@ -252,11 +256,18 @@ def _evaluate_and_record(
 ) -> None:
     """Evaluate one commodity and record it: metrics table, MLflow run, files."""
     from forecast_core.evaluation import MetricsTable, record_evaluation
-    from forecast_core.mlflow_registry import ModelRegistry
+    from forecast_core.registry.store import ModelRegistry
 
     evaluated = _evaluate(commodity=commodity, dataset=dataset, **selection)
     config = evaluated.evaluation.config
     champion = _champion(evaluated) if promote else None  # refused before anything is written
+    if not evaluated.evaluation.n_scored:
+        click.echo(
+            f"{config.commodity}: nothing to record: no forecast of {config.evaluated_from}.."
+            f"{config.evaluated_to} has its 14-day horizon realized by the prices to "
+            f"{evaluated.evaluation.data_last_date}; no metric rows, MLflow run or files written"
+        )
+        return
     folder = output or _default_output(
         selection["store"].home,
         config.commodity,
@@ -265,7 +276,20 @@ def _evaluate_and_record(
         config.model_version,
     )
     stores = evaluated.stores
-    table = MetricsTable(evaluated.spark, evaluated.metrics_location, stores.table_format)
+    table = MetricsTable(
+        evaluated.spark,
+        evaluated.metrics_location,
+        stores.table_format,
+        commit_metadata={
+            "command": "evaluate",
+            "commodity": config.commodity,
+            "models": ",".join(config.models),
+            "model_version": config.model_version,
+            "evaluated": f"{config.evaluated_from}..{config.evaluated_to}",
+            "host": socket.gethostname(),
+            **dataset.lineage(),
+        },
+    )
     try:
         registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
         record = record_evaluation(evaluated.evaluation, table, registry, folder, common.utc_now())
@@ -288,8 +312,8 @@ def _champion(evaluated: _Evaluated) -> Champion:
         DataError: Nothing scored, or no CRPS skill (no benchmark scored).
         ConfigError: The best model's version is not registered here, or is retired.
     """
-    from forecast_core.champion import choose_champion
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.evaluation.compute.champion import choose_champion
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     evaluation = evaluated.evaluation
     config = evaluation.config
@@ -306,16 +330,17 @@ def _champion(evaluated: _Evaluated) -> Champion:
 
 def _promote(evaluated: _Evaluated, champion: Champion, run_id: str) -> None:
     """Point the champion alias at ``champion`` with its evidence; exit 1 if MLflow fails."""
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.registry import naming
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     config = evaluated.evaluation.config
     evidence = {
-        "champion_crps_skill": f"{champion.crps_skill:.6f}",
-        "champion_crps": f"{champion.crps:.6f}",
-        "champion_n_forecasts": str(champion.n_forecasts),
-        "champion_span": f"{config.evaluated_from}..{config.evaluated_to}",
-        "champion_evaluation_run_id": run_id,
-        "champion_promoted_at": common.utc_now().isoformat(timespec="seconds"),
+        naming.CHAMPION_CRPS_SKILL_TAG: f"{champion.crps_skill:.6f}",
+        naming.CHAMPION_CRPS_TAG: f"{champion.crps:.6f}",
+        naming.CHAMPION_N_FORECASTS_TAG: str(champion.n_forecasts),
+        naming.CHAMPION_SPAN_TAG: f"{config.evaluated_from}..{config.evaluated_to}",
+        naming.CHAMPION_EVALUATION_RUN_TAG: run_id,
+        naming.CHAMPION_PROMOTED_AT_TAG: common.utc_now().isoformat(timespec="seconds"),
     }
     try:
         message = ModelLifecycle(evaluated.stores.tracking_uri).promote(
@@ -323,7 +348,9 @@ def _promote(evaluated: _Evaluated, champion: Champion, run_id: str) -> None:
         )
     except ForecastCoreError as error:
         common.fail(f"champion not promoted: {error}", common.EXIT_MODEL_FAILED)
-    click.echo(f"{message}; CRPS skill {champion.crps_skill:.3f} over {evidence['champion_span']}")
+    click.echo(
+        f"{message}; CRPS skill {champion.crps_skill:.3f} over {evidence[naming.CHAMPION_SPAN_TAG]}"
+    )
 
 
 @click.command()

@@ -49,6 +49,26 @@ def k8s() -> None:
     help="Shards running at the same time.",
 )
 @click.option(
+    "--n-paths",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Paths per forecast; default: FORECAST_N_PATHS of the ConfigMap (the chart's "
+    "forecast.nPaths, as the daily job uses).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Base random seed; default: FORECAST_SEED of the ConfigMap (forecast.seed).",
+)
+@click.option(
+    "--data",
+    default=None,
+    metavar="PATH|URI",
+    help="Data the pods read (a path inside the pod, or a URI); default: FORECAST_DATA of "
+    "the ConfigMap (config.data).",
+)
+@click.option(
     "--image",
     required=True,
     envvar="FORECAST_IMAGE",
@@ -62,6 +82,23 @@ def k8s() -> None:
     show_default=True,
     show_envvar=True,
     help="Namespace of the Job.",
+)
+@click.option(
+    "--config-map",
+    default="commodity-forecast",
+    envvar="FORECAST_CONFIG_MAP",
+    show_default=True,
+    show_envvar=True,
+    help="The ConfigMap the pods read their settings from: the chart's, named after its "
+    "release (<release>-commodity-forecast, or commodity-forecast for that release name).",
+)
+@click.option(
+    "--service-account",
+    default="commodity-forecast",
+    envvar="FORECAST_SERVICE_ACCOUNT",
+    show_default=True,
+    show_envvar=True,
+    help="The ServiceAccount the pods run as: the chart's, named like its ConfigMap.",
 )
 @click.option(
     "--apply",
@@ -86,8 +123,13 @@ def backfill_job(
     model_version: str,
     shard_count: int,
     parallelism: int,
+    n_paths: int | None,
+    seed: int | None,
+    data: str | None,
     image: str,
     namespace: str,
+    config_map: str,
+    service_account: str,
     apply_job: bool,
     kubeconfig: str | None,
     kube_context: str | None,
@@ -97,6 +139,11 @@ def backfill_job(
     The Job runs min(--shard-count, commodities x cadence windows) shards (``all`` counts as
     one commodity: the data is not read here); each pod runs `forecast backfill` for its
     share (JOB_COMPLETION_INDEX of FORECAST_SHARD_COUNT).
+
+    The Job needs the ConfigMap and ServiceAccount that the Helm chart creates (tracking
+    server, table, data, paths and seed come from the ConfigMap, as for the daily job):
+    install the chart first, and name them with --config-map and --service-account when
+    its release is not called commodity-forecast. The printed YAML says so at its top.
     """
     # Imported here so that `forecast --help` and the other commands do not load the
     # Kubernetes client.
@@ -113,7 +160,12 @@ def backfill_job(
             end=end,
             shard_count=shard_count,
             parallelism=parallelism,
+            n_paths=n_paths,
+            seed=seed,
+            data=data,
             namespace=namespace.strip(),
+            config_map_name=config_map.strip(),
+            service_account_name=service_account.strip(),
         )
     except ConfigError as error:
         fail(str(error))
@@ -128,7 +180,7 @@ def backfill_job(
         )
     job = kube.build_backfill_job(job_options)
     if not apply_job:
-        click.echo(kube.job_to_yaml(job), nl=False)
+        click.echo(kube.needs_comment(job_options) + kube.job_to_yaml(job), nl=False)
         return
 
     try:

@@ -10,6 +10,10 @@ root filesystem, a scratch emptyDir, settings from the ConfigMap and the optiona
 credentials Secret. ``job_to_yaml`` prints it; ``create_job`` submits it to the cluster of
 the current kube context.
 
+The Job creates nothing else: its pods read their settings (tracking server, table, data,
+paths and seed) from the ConfigMap the Helm chart (or ``k8s/``) creates, and run as the
+chart's ServiceAccount. ``needs_comment`` says so at the top of the printed YAML.
+
 Nothing here reads the environment or the clock; ``load_batch_api`` reads the kube
 configuration only when called.
 """
@@ -91,6 +95,10 @@ class BackfillJobOptions:
         end: Last forecast date of the backfill (inclusive).
         shard_count: Shards asked for; the Job runs ``min(shard_count, units)`` of them.
         parallelism: Shards running at the same time.
+        n_paths: Paths per forecast (``--n-paths``), or None for the ConfigMap's
+            ``FORECAST_N_PATHS`` (the chart's ``forecast.nPaths``), as the daily job uses.
+        seed: The base seed (``--seed``), or None for the ConfigMap's ``FORECAST_SEED``.
+        data: The data (``--data``), or None for the ConfigMap's ``FORECAST_DATA``.
         namespace: Namespace of the Job.
         resources: CPU and memory of each pod.
         config_map_name: The ConfigMap with MLflow, table and Spark settings (envFrom).
@@ -110,6 +118,9 @@ class BackfillJobOptions:
     end: dt.date
     shard_count: int
     parallelism: int = 2
+    n_paths: int | None = None
+    seed: int | None = None
+    data: str | None = None
     namespace: str = DEFAULT_NAMESPACE
     resources: JobResources = field(default_factory=JobResources)
     config_map_name: str = DEFAULT_CONFIG_MAP_NAME
@@ -132,10 +143,14 @@ class BackfillJobOptions:
         check_model_version(self.model_version)
         # Checks the frequency and the range (start <= end, both dates).
         Cadence(self.frequency).windows(self.start, self.end)
-        for name in ("shard_count", "parallelism"):
+        for name, least in (("shard_count", 1), ("parallelism", 1), ("n_paths", 1), ("seed", 0)):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} {value!r} is not valid; expected an integer >= 1")
+            if value is None and name in ("n_paths", "seed"):
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ConfigError(f"{name} {value!r} is not valid; expected an integer >= {least}")
+        if self.data is not None and not self.data.strip():
+            raise ConfigError(f"data {self.data!r} is not valid; expected a path or URI")
         for name in ("namespace", "config_map_name", "service_account_name"):
             _check_dns_name(name, getattr(self, name))
         if self.secret_name is not None:
@@ -209,6 +224,14 @@ def build_backfill_job(options: BackfillJobOptions) -> client.V1Job:
         "--model-version",
         options.model_version,
     ]
+    # Unset, the pods take them from the ConfigMap, as the daily job does.
+    for option, value in (
+        ("--n-paths", options.n_paths),
+        ("--seed", options.seed),
+        ("--data", options.data),
+    ):
+        if value is not None:
+            args += [option, str(value)]
     env_from = [
         client.V1EnvFromSource(
             config_map_ref=client.V1ConfigMapEnvSource(name=options.config_map_name)
@@ -279,6 +302,20 @@ def build_backfill_job(options: BackfillJobOptions) -> client.V1Job:
                 metadata=client.V1ObjectMeta(labels=labels), spec=pod_spec
             ),
         ),
+    )
+
+
+def needs_comment(options: BackfillJobOptions) -> str:
+    """YAML comment lines: what the Job needs that it does not create, and how to get it."""
+    return (
+        f"# Backfill Job from `forecast k8s backfill-job`. It creates nothing else: its pods\n"
+        f"# read their settings (MLFLOW_TRACKING_URI, FORECAST_TABLE, FORECAST_DATA,\n"
+        f"# FORECAST_N_PATHS, FORECAST_SEED, ...) from the ConfigMap {options.config_map_name!r}\n"
+        f"# and run as the ServiceAccount {options.service_account_name!r} in namespace\n"
+        f"# {options.namespace!r}, which the Helm chart creates (helm/commodity-forecast; the\n"
+        f"# plain manifests of k8s/ too). Without them the pods do not start. A release named\n"
+        f"# other than commodity-forecast names them <release>-commodity-forecast: pass\n"
+        f"# --config-map and --service-account.\n"
     )
 
 

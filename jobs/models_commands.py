@@ -20,10 +20,11 @@ from jobs import options
 from jobs.common import EXIT_MODEL_FAILED, exit_on_setup_errors, fail, quiet_libraries
 
 if TYPE_CHECKING:
-    from forecast_core.lifecycle import ModelLifecycle, VersionStatus
+    from forecast_core.registry.lifecycle import ModelLifecycle
+    from forecast_core.registry.versions import RegisteredVersion
 
-_COMMODITY = click.argument("commodity")
-_MODEL = click.argument("model")
+_COMMODITY = options.COMMODITY_ARGUMENT
+_MODEL = options.MODEL_ARGUMENT
 _VERSION = click.argument("version")
 
 
@@ -31,14 +32,15 @@ _VERSION = click.argument("version")
 def models() -> None:
     """List registered model versions; pin, unpin, retire and restore them.
 
-    COMMODITY and MODEL name the registered model (coffee naive -> coffee_naive);
-    VERSION is its version number (3) or a model id (Coffee_Naive_2024-07-01_v1.0).
+    COMMODITY and MODEL name the registered model (coffee naive -> coffee_naive; case
+    does not matter); VERSION is its version number (3) or a model id
+    (Coffee_Naive_2024-07-01_v1.0).
     """
 
 
 @models.command(name="list")
-@options.commodity("Only this commodity.", default=None)
-@click.option("--model", default=None, help="Only this model (naive, xgboost, ...).")
+@options.commodity_filter()
+@options.model_filter()
 @options.as_json("Print the versions as JSON.")
 @exit_on_setup_errors
 @options.registry_options
@@ -56,8 +58,8 @@ def list_versions(
         click.echo(json.dumps([v.to_dict() for v in found], indent=2))
         return
     click.echo(f"Registered model versions: {len(found)}")
-    for version in found:
-        click.echo(_describe(version))
+    for line in _describe(found):
+        click.echo(line)
 
 
 @models.command()
@@ -73,7 +75,7 @@ def show(commodity: str, model: str, version: str, as_json: bool, tracking_uri: 
     if as_json:
         click.echo(json.dumps(found.to_dict(), indent=2))
         return
-    click.echo(_describe(found))
+    click.echo(_describe([found])[0])
     click.echo(f"  run {found.run_id}")
     for key, value in found.tags.items():
         click.echo(f"  tag {key} = {value}")
@@ -135,7 +137,7 @@ def restore(commodity: str, model: str, version: str, tracking_uri: str) -> None
 
 def _lifecycle(tracking_uri: str) -> ModelLifecycle:
     quiet_libraries()
-    from forecast_core.lifecycle import ModelLifecycle
+    from forecast_core.registry.lifecycle import ModelLifecycle
 
     return ModelLifecycle(tracking_uri)
 
@@ -149,9 +151,15 @@ def _change(tracking_uri: str, change: Callable[[ModelLifecycle], str]) -> None:
         fail(str(error), EXIT_MODEL_FAILED)
 
 
-def _describe(version: VersionStatus) -> str:
-    aliases = f"  @{', @'.join(version.aliases)}" if version.aliases else ""
-    return (
-        f"  {version.uri:<28} {version.model_id:<36} trained {version.training_date}  "
-        f"{version.status}{aliases}"
-    )
+def _describe(versions: list[RegisteredVersion]) -> list[str]:
+    """One line per version, in columns as wide as their longest entry (model ids vary)."""
+    uri_width = max((len(v.uri) for v in versions), default=0)
+    id_width = max((len(v.model_id) for v in versions), default=0)
+    lines = []
+    for version in versions:
+        aliases = f"  @{', @'.join(version.aliases)}" if version.aliases else ""
+        lines.append(
+            f"  {version.uri:<{uri_width}}  {version.model_id:<{id_width}}  trained "
+            f"{version.training_date}  {version.status}{aliases}"
+        )
+    return lines

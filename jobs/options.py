@@ -3,6 +3,14 @@
 Defaults and choices come from ``forecast_core.names`` and ``forecast_core.config``, so
 the CLI, the config and the docs agree. A command lists the options it takes; adding an
 option is one definition here and one line in each command's list.
+
+Every setting has an environment variable (``show_envvar``: ``--help`` shows it), named
+here once. The options that say what one invocation does have none, so that a variable
+left in a shell or a ConfigMap never changes them unseen: dates and ranges, filters of
+what is shown, output files, ``--json`` and other flags, sizes of one backfill Job
+(``tests/jobs/test_options.py`` holds the list). Names (commodities, models) are read
+with one rule in every command: blanks dropped, lower case (``Coffee`` is ``coffee``),
+checked as they are parsed.
 """
 
 from __future__ import annotations
@@ -41,10 +49,63 @@ from forecast_core.names import (
     FREQUENCIES,
     MODELS,
     TABLE_FORMATS,
+    parse_commodities,
+    parse_commodity,
+    parse_model_name,
+    parse_model_names,
 )
 from forecast_core.s3 import S3Settings, is_s3
+from jobs.common import EXIT_USAGE
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+# The environment variables of the run settings (daily, backfill; the commodities and
+# models of monitor, evaluate, report, plan and k8s backfill-job too).
+COMMODITY_ENV = "FORECAST_COMMODITY"
+MODELS_ENV = "FORECAST_MODELS"
+TRAIN_FREQUENCY_ENV = "FORECAST_TRAIN_FREQUENCY"
+MODEL_VERSION_ENV = "FORECAST_MODEL_VERSION"
+N_PATHS_ENV = "FORECAST_N_PATHS"
+SEED_ENV = "FORECAST_SEED"
+MAX_STALENESS_DAYS_ENV = "FORECAST_MAX_STALENESS_DAYS"
+
+
+class BadOptionValue(click.ClickException):
+    """A value refused while the options are parsed: one line ``Error: ...``, exit 2.
+
+    The same line and exit code as the ``ConfigError`` a command raises itself
+    (``common.exit_on_setup_errors``), rather than click's usage block.
+    """
+
+    exit_code = EXIT_USAGE
+
+
+def _parsed(parse: Callable[[str], str]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A click callback that gives ``parse(value)`` (None stays None); ConfigError -> exit 2."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ConfigError as error:
+            raise BadOptionValue(str(error)) from None
+
+    return callback
+
+
+def _canonical_commodities(text: str) -> str:
+    return ",".join(parse_commodities(text))
+
+
+def _canonical_models(text: str) -> str:
+    return ",".join(parse_model_names(text.split(",")))
+
+
+COMMODITY_ARGUMENT: Decorator = click.argument("commodity", callback=_parsed(parse_commodity))
+"""COMMODITY of ``forecast models ...``: one key, lower-cased."""
+MODEL_ARGUMENT: Decorator = click.argument("model", callback=_parsed(parse_model_name))
+"""MODEL of ``forecast models ...``: a registered model name, lower-cased."""
 
 
 class DateType(click.DateTime):
@@ -82,28 +143,45 @@ def check_date_range(start: dt.date, end: dt.date) -> None:
 # -- what to forecast ------------------------------------------------------------------
 
 
-def commodity(
-    help: str = "Commodity to forecast (a commodity in the data).",
-    default: str | None = DEFAULT_COMMODITY,
-) -> Decorator:
-    """``--commodity``."""
-    return click.option("--commodity", default=default, show_default=default is not None, help=help)
+def commodity_filter(help: str = "Only this commodity (a key; case does not matter).") -> Decorator:
+    """``--commodity`` that filters what a command shows (one key, lower-cased; no env var)."""
+    return click.option("--commodity", default=None, help=help, callback=_parsed(parse_commodity))
+
+
+def model_filter(help: str = "Only this model (naive, xgboost, ...).") -> Decorator:
+    """``--model`` that filters what a command shows (a model name, lower-cased; no env var)."""
+    return click.option("--model", default=None, help=help, callback=_parsed(parse_model_name))
 
 
 def commodities(
     help: str = "Commodities: a key, a comma-separated list (coffee,sugar,cocoa) or "
     f"'{ALL_COMMODITIES}' (every commodity in the data).",
 ) -> Decorator:
-    """``--commodity`` of the commands that run per commodity (one or more, or ``all``)."""
-    return click.option("--commodity", default=DEFAULT_COMMODITY, show_default=True, help=help)
+    """``--commodity`` of the commands that run per commodity (one or more, or ``all``).
+
+    The command receives the keys lower-cased and comma-joined (``Coffee, sugar`` gives
+    ``coffee,sugar``).
+    """
+    return click.option(
+        "--commodity",
+        default=DEFAULT_COMMODITY,
+        show_default=True,
+        envvar=COMMODITY_ENV,
+        show_envvar=True,
+        callback=_parsed(_canonical_commodities),
+        help=help,
+    )
 
 
 def models() -> Decorator:
-    """``--models``: comma-separated registered model names."""
+    """``--models``: comma-separated registered model names (lower-cased, checked)."""
     return click.option(
         "--models",
         default=",".join(DEFAULT_MODELS),
         show_default=True,
+        envvar=MODELS_ENV,
+        show_envvar=True,
+        callback=_parsed(_canonical_models),
         help=f"Comma-separated models: {', '.join(sorted(MODELS))}.",
     )
 
@@ -114,6 +192,8 @@ def train_frequency() -> Decorator:
         "--train-frequency",
         default=DEFAULT_FREQUENCY,
         show_default=True,
+        envvar=TRAIN_FREQUENCY_ENV,
+        show_envvar=True,
         help=f"Retraining cadence: {', '.join(FREQUENCIES)}.",
     )
 
@@ -124,7 +204,12 @@ def model_version(
 ) -> Decorator:
     """``--model-version``."""
     return click.option(
-        "--model-version", default=DEFAULT_MODEL_VERSION, show_default=True, help=help
+        "--model-version",
+        default=DEFAULT_MODEL_VERSION,
+        show_default=True,
+        envvar=MODEL_VERSION_ENV,
+        show_envvar=True,
+        help=help,
     )
 
 
@@ -166,6 +251,8 @@ RUN_OPTIONS: list[Decorator] = [
         default=DEFAULT_N_PATHS,
         show_default=True,
         type=int,
+        envvar=N_PATHS_ENV,
+        show_envvar=True,
         help="Monte Carlo paths per forecast.",
     ),
     click.option(
@@ -173,6 +260,8 @@ RUN_OPTIONS: list[Decorator] = [
         default=0,
         show_default=True,
         type=int,
+        envvar=SEED_ENV,
+        show_envvar=True,
         help="Base random seed; paths are reproducible per (model, date).",
     ),
     click.option(
@@ -180,6 +269,8 @@ RUN_OPTIONS: list[Decorator] = [
         default=DEFAULT_MAX_STALENESS_DAYS,
         show_default=True,
         type=int,
+        envvar=MAX_STALENESS_DAYS_ENV,
+        show_envvar=True,
         help="How many days the forecast date may be past the newest price.",
     ),
     click.option(
@@ -218,7 +309,9 @@ class StoreSettings:
         """
         jars = jar_paths(self.spark_jars, self.table_format)
         if is_s3(self.table_location):
-            check_s3_jars(self.spark_jars, S3Settings.from_env().dynamodb_table is not None)
+            check_s3_jars(
+                self.spark_jars, dynamodb=S3Settings.from_env().dynamodb_table is not None
+            )
         return StoreConfig.embedded(
             self.home,
             tracking_uri=self.tracking_uri,

@@ -10,10 +10,16 @@ import click
 from forecast_core.config import StoreConfig
 from forecast_core.errors import TableError
 from jobs import options
-from jobs.common import EXIT_MODEL_FAILED, exit_on_setup_errors, fail, quiet_libraries
+from jobs.common import (
+    EXIT_MODEL_FAILED,
+    check_object_store,
+    exit_on_setup_errors,
+    fail,
+    quiet_libraries,
+)
 
 if TYPE_CHECKING:
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
 
 # Delta's own floor for VACUUM: a reader that started a week ago still finds its files.
 MIN_RETAIN_HOURS = 168
@@ -30,6 +36,8 @@ def table() -> None:
     type=click.IntRange(min=MIN_RETAIN_HOURS),
     default=MIN_RETAIN_HOURS,
     show_default=True,
+    envvar="FORECAST_RETAIN_HOURS",
+    show_envvar=True,
     help="Delete only files unreferenced for this long (at least 7 days, so running "
     "readers and time travel within it keep working).",
 )
@@ -46,6 +54,7 @@ def optimize(retain_hours: int, store: options.StoreSettings) -> None:
     """
     quiet_libraries()
     stores = store.config()
+    check_object_store(stores.table_location)
     table = _table(stores)
     table.check()
     try:
@@ -86,7 +95,7 @@ def history(limit: int, as_json: bool, store: options.StoreSettings) -> None:
 def _table(stores: StoreConfig) -> DistributionsTable:
     """The distributions table of ``stores``; Spark starts only if an operation needs it."""
     from forecast_core.spark import build_spark_session
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
 
     return DistributionsTable(
         lambda: build_spark_session(

@@ -144,9 +144,10 @@ python3 scripts/image_inputs.py wheels --wheelhouse "$CACHE/wheels" --dest .buil
 
 # Jars: the Delta jars and the S3 jars (tables on s3a://) Spark lacks, fetched once into the
 # folder scripts/install.sh fills (FORECAST_SPARK_JARS, default
-# ~/.cache/commodity-forecast/jars); nothing to do if present.
+# ~/.cache/commodity-forecast/jars; nothing to do if present), and the project's S3 LogStore
+# built there from jvm/ (javac; an up-to-date jar is left alone).
 jar_folder="${FORECAST_SPARK_JARS:-$(python3 -c 'from forecast_core.jars import default_jars_dir; print(default_jars_dir())')}"
-step "Delta $DELTA_VERSION and S3 jars in $jar_folder"
+step "Delta $DELTA_VERSION, S3 jars and the S3 LogStore in $jar_folder"
 python3 scripts/fetch_jars.py --with-s3 --dest "$jar_folder" >&2 || step "fetching the jars failed"
 python3 scripts/image_inputs.py jars --source "$jar_folder" --dest .build/jars >&2
 

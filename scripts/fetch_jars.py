@@ -8,11 +8,15 @@ folder (``FORECAST_SPARK_JARS``). Safe to run again: a folder that already holds
 pinned Delta jar is left as it is (``--force`` fetches anew).
 
 ``--with-s3`` adds what tables on ``s3a://`` need (hadoop-aws, the AWS SDK v2 modules S3A
-uses, Delta's S3 DynamoDB LogStore); without it nothing of S3 is downloaded.
+uses) and then builds the project's S3 LogStore from ``jvm/`` into the folder
+(``scripts/build_logstore.py``, every time: it leaves an up-to-date jar alone); without it
+nothing of S3 is downloaded or built. ``--with-dynamodb-logstore`` also fetches Delta's
+DynamoDB LogStore, for users who use it and have a repository that serves it (Maven
+Central does not).
 
 Usage:
     python3 scripts/fetch_jars.py [--dest DIR] [--repository URL] [--force] [--package G:A:V]
-        [--with-s3]
+        [--with-s3 [--with-dynamodb-logstore]]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import argparse
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,14 +35,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forecast_core.jars import (
     DELTA_PACKAGE,
+    DYNAMODB_LOGSTORE_JAR,
+    DYNAMODB_LOGSTORE_PACKAGES,
     HADOOP_AWS_JAR,
     S3_EXCLUDES,
-    S3_LOGSTORE_JAR,
-    S3_LOGSTORE_PACKAGE,
     S3_PACKAGES,
     default_jars_dir,
     jar_name,
 )
+
+BUILD_LOGSTORE = Path(__file__).resolve().parent / "build_logstore.py"
 
 # <group>_<artifact>-<version>.jar (Ivy's flat names) and <artifact>-<version>.jar (Spark's).
 _IVY_JAR = re.compile(r"^[^_]+_(?P<artifact>.+?)-\d[\w.\-]*\.jar$")
@@ -83,17 +90,38 @@ def fetch(
     force: bool = False,
     package: str = DELTA_PACKAGE,
     with_s3: bool = False,
+    with_dynamodb_logstore: bool = False,
 ) -> list[Path]:
-    """Fill ``dest`` with ``package`` (and the S3 set if ``with_s3``) and what they need
-    that Spark lacks; the jars there."""
-    markers = [jar_name(package)] + ([HADOOP_AWS_JAR] if with_s3 else [])
+    """Fill ``dest`` with ``package`` (and the S3 set if ``with_s3``, Delta's DynamoDB
+    LogStore if ``with_dynamodb_logstore``) and what they need that Spark lacks, then build
+    the project's S3 LogStore there if ``with_s3``; the jars there."""
+    extra = (S3_PACKAGES if with_s3 else ()) + (
+        DYNAMODB_LOGSTORE_PACKAGES if with_dynamodb_logstore else ()
+    )
+    markers = (
+        [jar_name(package)]
+        + ([HADOOP_AWS_JAR] if with_s3 else [])
+        + ([DYNAMODB_LOGSTORE_JAR] if with_dynamodb_logstore else [])
+    )
     if all((dest / marker).is_file() for marker in markers) and not force:
-        print(f"{package}{' and the S3 jars' if with_s3 else ''} already in {dest}")
-        return sorted(dest.glob("*.jar"))
-    packages = ",".join([package, *(S3_PACKAGES if with_s3 else ())])
-    resolved = resolve(packages, repository, S3_EXCLUDES if with_s3 else ())
+        print(f"{', '.join(markers)} already in {dest}")
+    else:
+        download(dest, repository, [package, *extra], markers, S3_EXCLUDES if with_s3 else ())
     if with_s3:
-        resolved += resolve_logstore(repository)
+        build_logstore(dest)
+    return sorted(dest.glob("*.jar"))
+
+
+def download(
+    dest: Path,
+    repository: str,
+    packages: list[str],
+    markers: list[str],
+    excludes: tuple[str, ...],
+) -> None:
+    """Replace ``dest`` by the resolved ``packages`` less what Spark ships; exit naming a
+    ``marker`` jar that did not come."""
+    resolved = resolve(",".join(packages), repository, excludes)
     shipped = spark_artifacts()
     wanted = [
         jar
@@ -110,31 +138,21 @@ def fetch(
     missing = [marker for marker in markers if not (staging / marker).is_file()]
     if missing:
         shutil.rmtree(staging)
-        raise SystemExit(f"resolving {packages} gave no {', '.join(missing)}")
+        raise SystemExit(f"resolving {', '.join(packages)} gave no {', '.join(missing)}")
     if dest.exists():
         shutil.rmtree(dest)
     staging.rename(dest)
     jars = sorted(dest.glob("*.jar"))
     size = sum(jar.stat().st_size for jar in jars) / 1e6
     print(f"Fetched {len(jars)} jars ({size:.1f} MB) into {dest}")
-    return jars
 
 
-def resolve_logstore(repository: str) -> list[Path]:
-    """Delta's S3 DynamoDB LogStore jar alone (its AWS SDK modules come with S3_PACKAGES),
-    or none, saying so: without it an s3a:// table takes one writer at a time, and a job
-    given a DynamoDB commit table refuses to start."""
-    try:
-        return [
-            jar for jar in resolve(S3_LOGSTORE_PACKAGE, repository) if jar.name == S3_LOGSTORE_JAR
-        ]
-    except (Exception, SystemExit) as error:  # Spark's resolver raises a bare Exception
-        print(
-            f"warning: {S3_LOGSTORE_PACKAGE} could not be resolved ({str(error)[:200]}); "
-            "s3a:// tables are then safe for one writer at a time only",
-            file=sys.stderr,
-        )
-        return []
+def build_logstore(dest: Path) -> None:
+    """Build the project's S3 LogStore into ``dest`` (scripts/build_logstore.py); exit
+    with its code, its one-line reason already printed, if it cannot."""
+    built = subprocess.run([sys.executable, str(BUILD_LOGSTORE), "--dest", str(dest)], check=False)
+    if built.returncode != 0:
+        raise SystemExit(built.returncode)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -150,10 +168,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--force", action="store_true", help="fetch even if already there")
     parser.add_argument("--package", default=DELTA_PACKAGE, help="the Maven coordinate")
     parser.add_argument(
-        "--with-s3", action="store_true", help="also the jars of tables on s3a:// (about 15 MB)"
+        "--with-s3",
+        action="store_true",
+        help="also the jars of tables on s3a:// (about 15 MB) and the project's S3 LogStore",
+    )
+    parser.add_argument(
+        "--with-dynamodb-logstore",
+        action="store_true",
+        help="also Delta's DynamoDB LogStore (not on Maven Central: give --repository)",
     )
     args = parser.parse_args(argv)
-    fetch(args.dest, args.repository, args.force, args.package, args.with_s3)
+    if args.with_dynamodb_logstore and not args.with_s3:
+        parser.error("--with-dynamodb-logstore needs --with-s3")
+    fetch(
+        args.dest,
+        args.repository,
+        args.force,
+        args.package,
+        args.with_s3,
+        args.with_dynamodb_logstore,
+    )
 
 
 if __name__ == "__main__":

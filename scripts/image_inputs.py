@@ -20,7 +20,14 @@ from pathlib import Path
 # Run from a checkout: the project's pins without installing it first.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forecast_core.jars import DELTA_JAR, FETCH_COMMAND, HADOOP_AWS_JAR, S3_LOGSTORE_JAR
+from forecast_core.jars import (
+    DELTA_JAR,
+    DYNAMODB_LOGSTORE_JAR,
+    FETCH_COMMAND,
+    HADOOP_AWS_JAR,
+    INSTALL_S3_COMMAND,
+    LOGSTORE_JAR,
+)
 
 EXIT_USAGE = 2
 
@@ -93,20 +100,21 @@ def stage_wheels(requirements: list[Path], wheelhouse: Path, dest: Path) -> int:
 
 def stage_jars(source: Path, dest: Path) -> int:
     """Put the jars of ``source`` (filled by scripts/fetch_jars.py --with-s3) into ``dest``;
-    exit 2 naming the Delta or hadoop-aws jar if it is missing. Without Delta's S3 DynamoDB
-    LogStore jar (not served by every Maven mirror) the image still builds, saying so:
-    its s3a:// tables then take one writer at a time."""
-    for jar, what in ((DELTA_JAR, "Delta"), (HADOOP_AWS_JAR, "S3")):
-        required = source / jar
-        if not required.is_file():
-            fail(
-                f"{required} is missing; expected the {what} jars: run "
-                f"{FETCH_COMMAND} --with-s3 --dest {source}"
-            )
-    if not (source / S3_LOGSTORE_JAR).is_file():
+    exit 2 naming the Delta, hadoop-aws or S3 LogStore jar if it is missing. Without Delta's
+    DynamoDB LogStore jar (not on Maven Central) the image still builds, saying so: its
+    jobs then refuse FORECAST_DYNAMODB_TABLE and commit to s3a:// by conditional put."""
+    required = (
+        (DELTA_JAR, f"the Delta jars: run {FETCH_COMMAND} --with-s3 --dest {source}"),
+        (HADOOP_AWS_JAR, f"the S3 jars: run {FETCH_COMMAND} --with-s3 --dest {source}"),
+        (LOGSTORE_JAR, f"the project's S3 LogStore built into it: run {INSTALL_S3_COMMAND}"),
+    )
+    for jar, expected in required:
+        if not (source / jar).is_file():
+            fail(f"{source / jar} is missing; expected {expected}")
+    if not (source / DYNAMODB_LOGSTORE_JAR).is_file():
         print(
-            f"warning: {source} has no {S3_LOGSTORE_JAR}: the image's jobs refuse "
-            "FORECAST_DYNAMODB_TABLE (several writers on one s3a:// table)",
+            f"note: {source} has no {DYNAMODB_LOGSTORE_JAR}: the image's jobs refuse "
+            "FORECAST_DYNAMODB_TABLE and commit to s3a:// tables by S3's conditional put",
             file=sys.stderr,
         )
     jars = sorted(source.glob("*.jar"))

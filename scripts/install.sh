@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Set up a fresh machine: a Java 17 runtime for Spark (Debian/Ubuntu apt, if missing), the
-# project with its test tools, and the Delta Lake jars (fetched once from Maven Central into
-# FORECAST_SPARK_JARS, default ~/.cache/commodity-forecast/jars; jobs never download).
-# --with-s3 also fetches the jars of tables on s3a:// (hadoop-aws, AWS SDK modules, Delta's
-# S3 DynamoDB LogStore: about 17 MB); without it nothing of S3 is downloaded.
+# Set up a fresh machine: a Java 17 JDK for Spark and for building the S3 LogStore
+# (Debian/Ubuntu apt, if javac is missing), the project with its test tools, and the Delta
+# Lake jars (fetched once from Maven Central into FORECAST_SPARK_JARS, default
+# ~/.cache/commodity-forecast/jars; jobs never download).
+# --with-s3 also fetches the jars of tables on s3a:// (hadoop-aws, AWS SDK modules: about
+# 15 MB) and builds the project's S3 LogStore (jvm/) into the same folder; without it
+# nothing of S3 is downloaded or built.
 # Safe to run again. Usage: bash scripts/install.sh [--with-s3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +21,13 @@ for arg in "$@"; do
   esac
 done
 
-if ! java -version 2>&1 | grep -qE 'version "(17|21)'; then
-  echo "Installing a Java 17 runtime for Spark..."
+# javac, not just java: a JRE runs Spark but cannot build the LogStore.
+if ! { java -version 2>&1 | grep -qE 'version "(17|21)' \
+  && javac -version 2>&1 | grep -qE '^javac (17|21)'; }; then
+  echo "Installing a Java 17 JDK for Spark and the S3 LogStore..."
   if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; else SUDO=""; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openjdk-17-jdk-headless >/dev/null
 fi
 
 python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"

@@ -54,7 +54,7 @@ def store(tmp_path: Path) -> StoreConfig:
 
 @pytest.fixture
 def registry(store: StoreConfig):
-    from forecast_core.mlflow_registry import ModelRegistry
+    from forecast_core.registry.store import ModelRegistry
 
     (Path(store.table_location).parents[1]).mkdir(parents=True, exist_ok=True)
     return ModelRegistry(store.tracking_uri, store.artifact_root)
@@ -66,9 +66,8 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
 
 
-@pytest.fixture
-def invoke(home: Path) -> Callable[..., Result]:
-    """Run ``forecast ARGS`` in-process against a private home (SQLite MLflow, Delta)."""
+def invoke_in(home: Path) -> Callable[..., Result]:
+    """A function running ``forecast ARGS`` in-process against ``home`` (SQLite MLflow, Delta)."""
     from jobs.cli import cli
 
     def run(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -85,3 +84,9 @@ def invoke(home: Path) -> Callable[..., Result]:
         return CliRunner().invoke(cli, list(args), env=environment, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def invoke(home: Path) -> Callable[..., Result]:
+    """Run ``forecast ARGS`` in-process against a private home (SQLite MLflow, Delta)."""
+    return invoke_in(home)

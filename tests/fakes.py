@@ -17,12 +17,12 @@ import pandas as pd
 
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import RegistryError
-from forecast_core.model_versions import ModelVersionInfo, model_id, registered_model_name
+from forecast_core.forecasts import ACTUALS, ForecastKey
 from forecast_core.models.base import Forecaster
 from forecast_core.models.naive import NaiveForecaster
-from forecast_core.names import PINNED_ALIAS
-from forecast_core.stores import ForecastKey
-from forecast_core.tables.schemas import ACTUALS, DISTRIBUTIONS_KEY
+from forecast_core.registry.naming import PINNED_ALIAS, registered_model_name
+from forecast_core.registry.versions import RegisteredVersion, model_id
+from forecast_core.tables.schemas import DISTRIBUTIONS_KEY
 
 TableKey = tuple[str, str, str, dt.date]  # commodity, model_name, model_version, date
 
@@ -72,13 +72,13 @@ class FakeModelStore:
 
     def __init__(self, failing: Iterable[str] = ()) -> None:
         self.failing = set(failing)
-        self.versions: dict[str, list[ModelVersionInfo]] = {}  # registered name -> versions
+        self.versions: dict[str, list[RegisteredVersion]] = {}  # registered name -> versions
         self.models: dict[str, Forecaster] = {}  # uri -> fitted model
         self.list_calls = 0
 
     def list_versions(
         self, commodity: str, model_name: str, model_version: str
-    ) -> list[ModelVersionInfo]:
+    ) -> list[RegisteredVersion]:
         self.list_calls += 1
         found = [
             v
@@ -89,7 +89,7 @@ class FakeModelStore:
 
     def register(
         self, forecaster: Forecaster, history: MarketHistory, model_version: str
-    ) -> ModelVersionInfo:
+    ) -> RegisteredVersion:
         """Keep a copy of ``forecaster``; a second one for a training date yields to the first."""
         training_date, cutoff = forecaster.training_date_, forecaster.data_cutoff_
         if training_date is None or cutoff is None:
@@ -102,7 +102,7 @@ class FakeModelStore:
         for version in held:
             if version.model_version == model_version and version.training_date == training_date:
                 return version
-        info = ModelVersionInfo(
+        info = RegisteredVersion(
             name=name,
             version=len(held) + 1,
             commodity=commodity,
@@ -131,10 +131,10 @@ class FakeModelStore:
             )
         )
 
-    def _replace(self, change: Callable[[ModelVersionInfo], ModelVersionInfo]) -> None:
+    def _replace(self, change: Callable[[RegisteredVersion], RegisteredVersion]) -> None:
         self.versions = {name: [change(v) for v in held] for name, held in self.versions.items()}
 
-    def load(self, version: ModelVersionInfo) -> Forecaster:
+    def load(self, version: RegisteredVersion) -> Forecaster:
         try:
             return copy.deepcopy(self.models[version.uri])
         except KeyError:

@@ -165,3 +165,28 @@ def test_quick_daily_benchmark_runs_the_real_command(tmp_path, capsys):
     # Nothing to write: the keys come from the Delta log, and no JVM starts.
     assert idle["summary"]["already_present"] == 4 and "spark_start" not in idle["phases"]
     assert "Seconds per phase" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_s3_commit_benchmark_measures_both_logstores():
+    """About a minute: a Spark session and a moto server of its own; the script itself
+    checks that each table was committed by the LogStore it is reported under."""
+    import subprocess
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "benchmarks/s3_commits.py", "--commits", "2", "--entries", "3"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = [line.split() for line in result.stdout.splitlines() if "LogStore " in line]
+    stores = [line[0] for line in figures if line[0] != "LogStore"]
+    assert stores == [
+        "commodityforecast.delta.S3ConditionalLogStore",
+        "io.delta.storage.S3SingleDriverLogStore",
+    ]

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from forecast_core.champion import choose_champion
 from forecast_core.errors import DataError
+from forecast_core.evaluation.compute.champion import choose_champion
 
 SPAN = "2024-03-01..2024-03-10"
 

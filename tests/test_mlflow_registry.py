@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from forecast_core.errors import RegistryError
-from forecast_core.mlflow_registry import ModelRegistry
-from forecast_core.model_versions import ModelVersionInfo, model_id, resolve_model
 from forecast_core.models import build_model
 from forecast_core.redaction import redact_credentials
+from forecast_core.registry.lifecycle import ModelLifecycle
+from forecast_core.registry.store import ModelRegistry
+from forecast_core.registry.tracking_server import check_tracking_server
+from forecast_core.registry.versions import RegisteredVersion, model_id, resolve_model
 from forecast_core.seeds import forecast_seed
-from forecast_core.tracking_server import check_tracking_server
 from tests.servers import mlflow_server
 
 TRAINING_DATE = dt.date(2024, 7, 1)
@@ -32,7 +33,7 @@ def test_a_registered_version_carries_the_tags_users_know(registered, registry):
     _, version = registered
     assert version.model_id == "Coffee_RandomWalk_2024-07-01_v1.0"
     assert version.uri == "models:/coffee_random_walk/1"
-    tags = registry.client.get_model_version("coffee_random_walk", "1").tags
+    tags = registry.client.mlflow.get_model_version("coffee_random_walk", "1").tags
     assert tags == {
         "commodity": "coffee",
         "model_name": "random_walk",
@@ -45,11 +46,11 @@ def test_a_registered_version_carries_the_tags_users_know(registered, registry):
 
 def test_the_run_has_params_metrics_and_a_fan_chart(registered, registry):
     _, version = registered
-    run = registry.client.get_run(version.run_id)
+    run = registry.client.mlflow.get_run(version.run_id)
     assert run.data.params["training_date"] == "2024-07-01"
     assert run.data.params["param_window"] == "252"
     assert run.data.metrics["volatility"] > 0
-    artifacts = {a.path for a in registry.client.list_artifacts(version.run_id)}
+    artifacts = {a.path for a in registry.client.mlflow.list_artifacts(version.run_id)}
     assert "fan_chart.png" in artifacts
 
 
@@ -90,11 +91,11 @@ def test_list_versions_filters_by_model_version(registry, coffee_history):
     versions = registry.list_versions("coffee", "naive", "v1.0")
     assert [v.training_date for v in versions] == [dt.date(2024, 1, 1), dt.date(2024, 7, 1)]
     assert registry.list_versions("coffee", "xgboost", "v1.0") == []
-    assert len(registry.describe_versions("coffee")) == 3
+    assert len(ModelLifecycle(registry.client.tracking_uri).versions("coffee")) == 3
 
 
-def _version(number: int, training_date: dt.date) -> ModelVersionInfo:
-    return ModelVersionInfo(
+def _version(number: int, training_date: dt.date) -> RegisteredVersion:
+    return RegisteredVersion(
         "coffee_naive",
         number,
         "coffee",
@@ -164,7 +165,7 @@ def test_registry_refuses_unfitted_models(registry, coffee_history):
 
 
 def test_a_missing_model_artifact_is_a_registry_error(registry):
-    ghost = ModelVersionInfo(
+    ghost = RegisteredVersion(
         "coffee_naive", 99, "coffee", "naive", "v1.0", TRAINING_DATE, TRAINING_DATE, "ghost", "run"
     )
     with pytest.raises(RegistryError, match="cannot load ghost"):
@@ -209,12 +210,12 @@ def test_registering_and_loading_through_a_server_leaves_nothing_in_tmpdir(
 def test_the_mlflow_ui_describes_the_registered_model_and_the_version(registered, registry):
     _, version = registered
     assert version.uri == "models:/coffee_random_walk/1"
-    model = registry.client.get_registered_model("coffee_random_walk").description
+    model = registry.client.mlflow.get_registered_model("coffee_random_walk").description
     assert model.startswith("**Coffee RandomWalk**: ")
     assert "Coffee close (US cents/lb (ICE Arabica KC))" in model
     assert "**Cadence**" in model and "**How to call it**" in model
     assert 'mlflow.pyfunc.load_model("models:/coffee_random_walk/<version>")' in model
-    described = registry.client.get_model_version("coffee_random_walk", "1").description
+    described = registry.client.mlflow.get_model_version("coffee_random_walk", "1").description
     assert "Training window: 2012-01-03..2024-06-28" in described
     assert "Data cutoff: 2024-06-28" in described
     assert "In-sample figures: " in described and "volatility" in described
@@ -224,7 +225,9 @@ def test_calibration_and_ensemble_notes_tag_the_versions_run(registry, coffee_hi
     """A calibration fallback and ensemble weights are on the run users open in MLflow."""
     early = dt.date(2012, 7, 1)  # half a year of data: no backtest refit can be fitted
     calibrated = build_model("naive_cal").fit(coffee_history, early)
-    run = registry.client.get_run(registry.register(calibrated, coffee_history, "v1.0").run_id)
+    run = registry.client.mlflow.get_run(
+        registry.register(calibrated, coffee_history, "v1.0").run_id
+    )
     assert run.data.tags["calibration"] == "fallback"
     assert "uncalibrated paths: 0 realized backtest origins" in run.data.tags["calibration_note"]
     assert run.data.params["param_fit_refits"] == "3"
@@ -233,7 +236,7 @@ def test_calibration_and_ensemble_notes_tag_the_versions_run(registry, coffee_hi
 
     ensemble = build_model("ensemble", {"members": "naive,random_walk", "fit_min_origins": 10})
     ensemble.fit(coffee_history, dt.date(2014, 1, 1))
-    run = registry.client.get_run(registry.register(ensemble, coffee_history, "v1.0").run_id)
+    run = registry.client.mlflow.get_run(registry.register(ensemble, coffee_history, "v1.0").run_id)
     assert run.data.tags["ensemble_weights"] == ensemble.training_tags_["ensemble_weights"]
     assert run.data.metrics["weight_naive"] + run.data.metrics["weight_random_walk"] == (
         pytest.approx(1.0)

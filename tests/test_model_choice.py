@@ -6,10 +6,10 @@ import datetime as dt
 
 from forecast_core.cadence import Cadence
 from forecast_core.config import RunConfig
-from forecast_core.model_versions import ModelVersionInfo, choose_model
 from forecast_core.models.naive import NaiveForecaster
-from forecast_core.names import PINNED_ALIAS
 from forecast_core.pipeline import ForecastPipeline
+from forecast_core.registry.naming import PINNED_ALIAS
+from forecast_core.registry.versions import RegisteredVersion, choose_model
 from tests.fakes import FakeForecastStore, FakeModelStore
 from tests.test_pipeline import NOW, Log
 
@@ -17,8 +17,8 @@ D = dt.date
 JAN, JULY, DAY = D(2024, 1, 1), D(2024, 7, 1), D(2024, 7, 15)
 
 
-def _version(number: int, training_date: dt.date, **state) -> ModelVersionInfo:
-    return ModelVersionInfo(
+def _version(number: int, training_date: dt.date, **state) -> RegisteredVersion:
+    return RegisteredVersion(
         "coffee_naive",
         number,
         "coffee",

@@ -13,9 +13,9 @@ import pytest
 from mlflow import MlflowClient
 
 from forecast_core.errors import ConfigError
-from forecast_core.lifecycle import ModelLifecycle
-from forecast_core.mlflow_registry import ModelRegistry
 from forecast_core.models import build_model
+from forecast_core.registry.lifecycle import ModelLifecycle
+from forecast_core.registry.store import ModelRegistry
 from tests.servers import mlflow_server, postgres_database
 
 JAN, JULY = dt.date(2024, 1, 1), dt.date(2024, 7, 1)
@@ -24,7 +24,7 @@ EXIT_USAGE = 2
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.slow)])
 def registry_uri(request, tmp_path_factory, sample_dataset):
-    """A registry with coffee naive trained in January and July, and a sugar naive.
+    """A registry with coffee naive trained in January and July, and two sugar naive labels.
 
     Module-scoped (registering and starting a server cost seconds): ``tracking_uri``
     returns every version to service, unpinned, before each test.
@@ -53,11 +53,16 @@ def tracking_uri(registry_uri: str) -> str:
     return registry_uri
 
 
+# A version label that makes a model id longer than the others (column alignment).
+LONG_LABEL = "v2.0-recalibrated-after-the-june-outage"
+
+
 def _register(registry: ModelRegistry, dataset) -> None:
     coffee, sugar = dataset.history("coffee"), dataset.history("sugar")
     for training_date in (JAN, JULY):
         registry.register(build_model("naive").fit(coffee, training_date), coffee, "v1.0")
     registry.register(build_model("naive").fit(sugar, JAN), sugar, "v1.0")
+    registry.register(build_model("naive").fit(sugar, JAN), sugar, LONG_LABEL)
 
 
 def _state(uri: str) -> dict[str, object]:
@@ -128,7 +133,20 @@ BAD_INPUTS = [
         ["retire", "coffee", "naive", "1", "--reason", " "], "--reason is empty", id="no-reason"
     ),
     pytest.param(
-        ["list", "--commodity", "Coffee'"], 'commodity "Coffee\'" is not valid', id="bad-commodity"
+        # Keys are read lower-cased, then checked.
+        ["list", "--commodity", "Coffee'"],
+        'commodity "coffee\'" is not valid',
+        id="bad-commodity",
+    ),
+    pytest.param(
+        ["show", "coffee", "Naiv", "1"],
+        "unknown model 'naiv' (did you mean 'naive'?); expected one of: ensemble, naive,",
+        id="misspelled-model",
+    ),
+    pytest.param(
+        ["list", "--model", "xgbost"],
+        "unknown model 'xgbost' (did you mean 'xgboost'?)",
+        id="misspelled-model-filter",
     ),
 ]
 
@@ -141,6 +159,33 @@ def test_bad_input_is_one_line_exit_2_and_changes_nothing(invoke, tracking_uri, 
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert _state(tracking_uri) == before
+
+
+def test_names_are_read_in_any_case(invoke, tracking_uri):
+    def run(*args: str) -> str:
+        result = invoke("models", *args, "--tracking-uri", tracking_uri)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    typed = run("list", "--commodity", "Coffee", "--model", "NAIVE", "--json")
+    assert typed == run("list", "--commodity", "coffee", "--model", "naive", "--json")
+    assert [v["uri"] for v in json.loads(typed)] == [
+        "models:/coffee_naive/1",
+        "models:/coffee_naive/2",
+    ]
+    assert run("show", "Coffee", "Naive", "1").startswith("  models:/coffee_naive/1  ")
+    assert "pinned models:/coffee_naive/1" in run("pin", "COFFEE", "Naive", "1")
+
+
+def test_list_columns_line_up_after_a_long_model_id(invoke, tracking_uri):
+    result = invoke("models", "list", "--tracking-uri", tracking_uri)
+    assert result.exit_code == 0, result.output
+    header, *lines = result.output.splitlines()
+    assert header == "Registered model versions: 4"
+    long_id = f"Sugar_Naive_2024-01-01_{LONG_LABEL}"
+    assert any(long_id in line for line in lines)
+    assert len({line.index(" trained ") for line in lines}) == 1, result.output
+    assert len({line.index("in service") for line in lines}) == 1, result.output
 
 
 def test_a_pinned_version_cannot_be_retired_nor_a_retired_one_pinned(invoke, tracking_uri):

@@ -11,11 +11,11 @@ from forecast_core.cadence import Cadence
 from forecast_core.config import RunConfig
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import TableError
+from forecast_core.forecasts import ACTUALS, Forecast, forecasts_to_frame
 from forecast_core.models.naive import NaiveForecaster
+from forecast_core.names import HORIZON_DAYS
 from forecast_core.pipeline import ForecastPipeline
 from forecast_core.seeds import forecast_seed
-from forecast_core.tables.rows import Forecast, forecasts_to_frame
-from forecast_core.tables.schemas import ACTUALS, HORIZON_DAYS
 from tests.fakes import FailingOnDates, FakeForecastStore, FakeModelStore
 
 D = dt.date

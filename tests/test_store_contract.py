@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 from forecast_core.errors import RegistryError
+from forecast_core.forecasts import ACTUALS, Forecast, forecasts_to_frame
 from forecast_core.models.naive import NaiveForecaster
 from forecast_core.stores import ForecastStore, ModelStore
-from forecast_core.tables.rows import Forecast, forecasts_to_frame
-from forecast_core.tables.schemas import ACTUALS
 from tests.fakes import FakeForecastStore, FakeModelStore
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
@@ -28,7 +27,7 @@ def forecast_store(request, tmp_path) -> ForecastStore:
     location = str(tmp_path / "distributions")
     if request.param == "fake":
         return FakeForecastStore(location)
-    from forecast_core.tables import DistributionsTable
+    from forecast_core.tables.distributions import DistributionsTable
 
     return DistributionsTable(request.getfixturevalue("spark"), location)
 
@@ -124,9 +123,9 @@ def test_versions_carry_their_retirement_and_pin(model_store, coffee_history):
         model_store.retire("models:/coffee_naive/2")
         model_store.pin("coffee_naive", "models:/coffee_naive/1")
     else:
-        from forecast_core.lifecycle import ModelLifecycle
+        from forecast_core.registry.lifecycle import ModelLifecycle
 
-        lifecycle = ModelLifecycle(model_store.tracking_uri)
+        lifecycle = ModelLifecycle(model_store.client.tracking_uri)
         lifecycle.retire("coffee", "naive", "2", "contract")
         lifecycle.pin("coffee", "naive", "1")
     versions = model_store.list_versions("coffee", "naive", "v1")

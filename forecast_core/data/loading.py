@@ -33,6 +33,8 @@ from forecast_core.errors import DataError, first_line
 SUFFIXES: tuple[str, ...] = (".parquet", ".csv.gz", ".csv")
 # Longer than any exchange closure in the sample (the longest is 4 days); more means missing data.
 MAX_PRICE_GAP_DAYS = 14
+# The one accepted text form of a date (calendar validity is checked when parsing).
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 
 
 def sample_data_path() -> Path:
@@ -194,7 +196,7 @@ def validate_prices_by_commodity(
     rejected: dict[str, str] = {}
     for commodity, rows in frame.groupby(keys, sort=True):
         try:
-            valid.append(validate_prices(rows.reset_index(drop=True), source, today))
+            valid.append(validate_prices(rows, source, today))
         except DataError as error:
             rejected[str(commodity)] = str(error)
     if not valid:
@@ -289,16 +291,38 @@ def _with_columns(raw: pd.DataFrame, required: tuple[str, ...], source: str) -> 
 
 
 def _parse_dates(values: pd.Series, source: str) -> pd.Series:
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    """``values`` as dates: typed dates or timestamps (Parquet, Delta), or ISO ``YYYY-MM-DD``
+    text. Anything else is refused, however it could be read: ``11/12/2025`` is a date
+    both ways round, so guessing would corrupt data silently.
+
+    A row is named by its index label plus one: loaders keep the position in the file or
+    frame as the index, so the first row after a CSV header is row 1.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = values if values.dt.tz is None else values.dt.tz_convert(None)
+    else:
+        typed = values.map(lambda value: isinstance(value, dt.date)).astype(bool)
+        text = values.where(~typed).astype("string").str.strip()
+        iso = text.str.fullmatch(_ISO_DATE).fillna(False).astype(bool)
+        parsed = pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce")
+        if typed.any():
+            parsed[typed] = [_naive_timestamp(value) for value in values[typed]]
     bad = parsed.isna()
     if bad.any():
+        label, value = values.index[bad][0], values[bad].iloc[0]
+        row = int(label) + 1 if isinstance(label, int | np.integer) else "?"
+        found = "missing date" if pd.isna(value) else f"{str(value)!r} is not an ISO date"
         raise DataError(
-            f"{source}: column 'date': cannot parse {values[bad].iloc[0]!r} as a date; "
-            f"expected YYYY-MM-DD"
+            f"{source}: column 'date': {found} on row {row}; expected YYYY-MM-DD "
+            f"(or a typed date column)"
         )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(None)
     return parsed.dt.normalize().astype("datetime64[ns]")
+
+
+def _naive_timestamp(value: dt.date) -> pd.Timestamp:
+    """A typed date or timestamp as a naive UTC timestamp."""
+    stamp = pd.Timestamp(value)
+    return stamp.tz_convert(None) if stamp.tzinfo is not None else stamp
 
 
 def _parse_numbers(values: pd.Series, source: str, column: str) -> pd.Series:

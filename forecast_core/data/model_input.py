@@ -64,6 +64,8 @@ def history_from_frame(
 def _from_raw_tables(frame: pd.DataFrame, commodity: str, today: dt.date | None) -> MarketHistory:
     # Rows of each stacked table are those with a value in its key column; without a
     # ``commodity`` column validation names it, without ``region`` there is no weather.
+    # Each keeps its position in ``frame`` as its index, so an error names the caller's row.
+    frame = frame.reset_index(drop=True)
     prices = frame.loc[frame["commodity"].notna()] if "commodity" in frame.columns else frame
     weather = (
         frame.loc[frame["region"].notna()]
@@ -71,8 +73,8 @@ def _from_raw_tables(frame: pd.DataFrame, commodity: str, today: dt.date | None)
         else pd.DataFrame(columns=list(WEATHER_COLUMNS))
     )
     dataset = MarketDataset(
-        validate_prices(prices.reset_index(drop=True), f"{SOURCE} (prices rows)", today),
-        validate_weather(weather.reset_index(drop=True), f"{SOURCE} (weather rows)", today),
+        validate_prices(prices, f"{SOURCE} (prices rows)", today),
+        validate_weather(weather, f"{SOURCE} (weather rows)", today),
         SOURCE,
     )
     return dataset.history(commodity)

@@ -18,7 +18,14 @@ from matplotlib.figure import Figure
 
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import ConfigError, DataError
-from forecast_core.evaluation.compute.aggregate import aggregate_metrics, forecast_counts, headline
+from forecast_core.evaluation.compute.aggregate import (
+    SKILL_OVER_TIME_COLUMNS,
+    aggregate_metrics,
+    forecast_counts,
+    headline,
+    monthly_skill,
+    weekly_skill,
+)
 from forecast_core.evaluation.compute.scoring import (
     Triage,
     empty_scores,
@@ -39,6 +46,9 @@ from forecast_core.tables.distributions import DistributionsTable
 DEFAULT_BENCHMARK = "random_walk"
 # How much history the fan chart draws before the forecast date.
 FAN_CONTEXT_DAYS = 60
+# "Skill over time" of a span up to 13 weeks is drawn by week: by month it would be two or
+# three points joined by straight lines.
+WEEKLY_SKILL_MAX_DAYS = 91
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,24 @@ class Evaluation:
         reported = self.scores[self.scores["model_name"].isin(list(self.config.models))]
         return len(reported[["model_name", "forecast_start_date"]].drop_duplicates())
 
+    @property
+    def skill_period(self) -> str:
+        """``week`` for a span of at most ``WEEKLY_SKILL_MAX_DAYS`` days, else ``month``."""
+        span_days = (self.config.evaluated_to - self.config.evaluated_from).days + 1
+        return "week" if span_days <= WEEKLY_SKILL_MAX_DAYS else "month"
+
+    def skill_over_time(self) -> pd.DataFrame:
+        """CRPS skill per reported model and ``skill_period`` (``SKILL_OVER_TIME_COLUMNS``).
+
+        Empty without a scored benchmark. Months are the metrics table's rows; weeks are
+        computed from the scores by the same rule.
+        """
+        if not self.benchmark_scored or self.config.benchmark is None:
+            return pd.DataFrame(columns=list(SKILL_OVER_TIME_COLUMNS))
+        if self.skill_period == "week":
+            return weekly_skill(self.scores, self.config.models, self.config.benchmark)
+        return monthly_skill(self.metrics)
+
     def figures(self) -> dict[str, Figure]:
         """The evaluation figures by name (``figures.FIGURE_FILES``); none if nothing scored."""
         if self.fan is None:
@@ -138,7 +166,9 @@ class Evaluation:
             "fan_chart": fan_chart_figure(self.fan),
             "coverage_by_horizon": coverage_by_horizon_figure(self.metrics),
             "pit_histogram": pit_histogram_figure(self.scores, self.config.models),
-            "skill_over_time": skill_over_time_figure(self.metrics, benchmark),
+            "skill_over_time": skill_over_time_figure(
+                self.skill_over_time(), benchmark, self.skill_period
+            ),
         }
 
 

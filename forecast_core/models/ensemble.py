@@ -3,7 +3,7 @@
 ``fit`` fits every member on the training data, backtests each member the way calibration
 does (``backtest.rolling_origin``: refits before the training date, origins whose whole
 horizon is realized before it) and scores the backtest with the evaluation's CRPS
-(``evaluation.compute.metrics.crps_samples``, the fair estimator). A member's weight is
+(``crps.crps_samples``, the fair estimator). A member's weight is
 proportional to the inverse of its mean CRPS over every backtest origin and step.
 Sampling draws ``round(weight * n_paths)`` paths from each member (largest remainders,
 ties to the earlier member), each member from its own generator seeded from the date's.
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from forecast_core.crps import crps_samples
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import ConfigError
-from forecast_core.evaluation.compute.metrics import crps_samples
 from forecast_core.models.backtest import rolling_origin
 from forecast_core.models.base import Forecaster
 from forecast_core.models.calibration import FIT_PARAMS, TEST_FIT_PARAMS, backtest_plan

@@ -1,18 +1,5 @@
-"""The forecast tables: schemas, row building, and the Spark reader/writer."""
+"""The forecast tables: the Spark reader/writer, the Delta log, the input tables, the summary.
 
-from forecast_core.tables.distributions import DistributionsTable
-from forecast_core.tables.rows import Forecast, actuals_forecast, forecasts_to_frame
-from forecast_core.tables.schemas import DISTRIBUTIONS_SCHEMA, HORIZON_DAYS
-from forecast_core.tables.spark_table import TABLE_FORMATS, SparkTable, TableSpec
-
-__all__ = [
-    "DISTRIBUTIONS_SCHEMA",
-    "HORIZON_DAYS",
-    "TABLE_FORMATS",
-    "DistributionsTable",
-    "Forecast",
-    "SparkTable",
-    "TableSpec",
-    "actuals_forecast",
-    "forecasts_to_frame",
-]
+Imports nothing: each module is imported where it is used, so that reading the Delta log
+(delta-rs) or the summary never loads Spark, and no caller loads Spark through this package.
+"""

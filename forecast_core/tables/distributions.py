@@ -15,18 +15,16 @@ import pandas as pd
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
+from forecast_core.forecasts import ACTUALS, ForecastKey
 from forecast_core.names import DEFAULT_TABLE_FORMAT
 from forecast_core.tables.kinds import NamedTable
 from forecast_core.tables.schemas import (
-    ACTUALS,
     DISTRIBUTIONS_KEY,
     DISTRIBUTIONS_PARTITIONING,
     DISTRIBUTIONS_SCHEMA,
     SUMMARY_KEYS,
 )
 from forecast_core.tables.spark_table import SparkProvider, TableSpec, date_range_condition
-
-ForecastKey = tuple[str, dt.date]  # (model_name, forecast_start_date) within a commodity/version
 
 
 def has_data_leakage() -> Column:

@@ -1,17 +1,16 @@
-"""The schema, keys and partitioning of the forecast tables, declared once.
+"""The Spark schema, keys and partitioning of the forecast table, declared once.
 
 ``distributions`` keeps the columns of the table this project replaces, plus
-``model_name``, ``training_date`` and ``model_uri``. One row per sample path:
-``day_1`` is the price on the forecast start date, ``day_14`` thirteen calendar days later.
-Actuals rows (``is_actuals``) hold what happened: ``model_name = model_version =
-'actuals'``, ``path_id = 0``, written once a price on or after the horizon's last day
-exists. ``has_data_leakage`` is computed by the writer from the dates, never given.
+``model_name``, ``training_date`` and ``model_uri``; the columns and their order are
+``forecasts.DISTRIBUTIONS_COLUMNS`` (no Spark), typed here. ``has_data_leakage`` is
+computed by the writer from the dates, never given.
 """
 
 from __future__ import annotations
 
 from pyspark.sql.types import (
     BooleanType,
+    DataType,
     DateType,
     DoubleType,
     IntegerType,
@@ -21,29 +20,27 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from forecast_core.names import HORIZON_DAYS
+from forecast_core.forecasts import DAY_COLUMNS, DISTRIBUTIONS_COLUMNS
 
-DAY_COLUMNS: tuple[str, ...] = tuple(f"day_{k}" for k in range(1, HORIZON_DAYS + 1))
-ACTUALS = "actuals"
+_TYPES: dict[str, DataType] = {
+    "path_id": IntegerType(),
+    "forecast_start_date": DateType(),
+    "data_cutoff_date": DateType(),
+    "generation_timestamp": TimestampType(),
+    "model_version": StringType(),
+    "commodity": StringType(),
+    **{day: DoubleType() for day in DAY_COLUMNS},
+    "is_actuals": BooleanType(),
+    "has_data_leakage": BooleanType(),
+    "model_name": StringType(),
+    "training_date": DateType(),
+    "model_uri": StringType(),
+}
+_NULLABLE = ("training_date", "model_uri")  # none for actuals rows
 
 DISTRIBUTIONS_SCHEMA = StructType(
-    [
-        StructField("path_id", IntegerType(), nullable=False),
-        StructField("forecast_start_date", DateType(), nullable=False),
-        StructField("data_cutoff_date", DateType(), nullable=False),
-        StructField("generation_timestamp", TimestampType(), nullable=False),
-        StructField("model_version", StringType(), nullable=False),
-        StructField("commodity", StringType(), nullable=False),
-        *[StructField(day, DoubleType(), nullable=False) for day in DAY_COLUMNS],
-        StructField("is_actuals", BooleanType(), nullable=False),
-        StructField("has_data_leakage", BooleanType(), nullable=False),
-        StructField("model_name", StringType(), nullable=False),
-        StructField("training_date", DateType(), nullable=True),
-        StructField("model_uri", StringType(), nullable=True),
-    ]
+    [StructField(name, _TYPES[name], nullable=name in _NULLABLE) for name in DISTRIBUTIONS_COLUMNS]
 )
-DISTRIBUTIONS_COLUMNS: tuple[str, ...] = tuple(DISTRIBUTIONS_SCHEMA.fieldNames())
-# A forecast is identified by these; a write replaces exactly the keys it holds.
 # What ``forecast inspect`` shows per forecast (with n_paths and has_data_leakage).
 SUMMARY_KEYS: tuple[str, ...] = (
     "commodity",
@@ -55,6 +52,7 @@ SUMMARY_KEYS: tuple[str, ...] = (
     "model_uri",
     "is_actuals",
 )
+# A forecast is identified by these; a write replaces exactly the keys it holds.
 DISTRIBUTIONS_KEY: tuple[str, ...] = (
     "commodity",
     "model_name",

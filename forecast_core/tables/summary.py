@@ -92,7 +92,7 @@ def _dataset(location: str, table_format: str, as_of: str | None) -> ds.Dataset 
     try:
         table = DeltaTable(location)
         if as_of is not None:
-            table.load_as_version(_as_of_version(as_of))
+            table.load_as_version(_existing_version(table, as_of))
     except TableNotFoundError:
         if as_of is None:
             return None
@@ -103,6 +103,24 @@ def _dataset(location: str, table_format: str, as_of: str | None) -> ds.Dataset 
             f"cannot read Delta table {location}{when}: {first_line(error)}"
         ) from error
     return table.to_pyarrow_dataset()
+
+
+def _existing_version(table: DeltaTable, as_of: str) -> int | dt.datetime:
+    """``as_of`` as a version or time to load; a version past the newest is refused.
+
+    delta-rs reports a version it does not hold as a kernel error about log segments.
+
+    Raises:
+        ConfigError: ``as_of`` is malformed, or a version newer than the table's newest.
+    """
+    wanted = _as_of_version(as_of)
+    newest = table.version()
+    if isinstance(wanted, int) and wanted > newest:
+        raise ConfigError(
+            f"--as-of {as_of}: the table's newest version is {newest}; expected a version "
+            f"from 0 to {newest} or a time (`forecast table history` lists them)"
+        )
+    return wanted
 
 
 def _as_of_version(as_of: str) -> int | dt.datetime:

@@ -69,7 +69,7 @@ BAD_PRICES = [
     pytest.param(_prices().drop(columns="close"), "missing column(s) 'close'", id="missing-column"),
     pytest.param(
         _with_value(3, "date", "2020-13-45"),
-        "cannot parse '2020-13-45' as a date",
+        "column 'date': '2020-13-45' is not an ISO date on row 4; expected YYYY-MM-DD",
         id="malformed-date",
     ),
     pytest.param(
@@ -135,3 +135,60 @@ def test_missing_folder_and_missing_prices_file(tmp_path):
 def test_unknown_commodity_lists_the_known_ones(sample_dataset):
     with pytest.raises(DataError, match="unknown commodity 'gold'; expected one of: cocoa, coffee"):
         sample_dataset.history("gold")
+
+
+def _dated(*dates: str) -> pd.DataFrame:
+    frame = _prices(len(dates))
+    frame["date"] = list(dates)
+    return frame
+
+
+# Dates are ISO text or typed: anything else is refused, never guessed (11/12/2025 reads as
+# a date either way round, so a guess corrupts data silently).
+NON_ISO_DATES = [
+    pytest.param(_dated("2025-11-19", "20/11/2025"), "'20/11/2025'", 2, id="day-first"),
+    pytest.param(_dated("11/12/2025"), "'11/12/2025'", 1, id="valid-both-ways-round"),
+    pytest.param(
+        _dated("2025-11-03", "2025-11-04", "04/11/2025", "2025-11-06"),
+        "'04/11/2025'",
+        3,
+        id="mixed-styles",
+    ),
+    pytest.param(_dated("2025/11/14"), "'2025/11/14'", 1, id="slashes"),
+    pytest.param(_dated("14 Nov 2025"), "'14 Nov 2025'", 1, id="words"),
+    pytest.param(_dated("2025-11-14 00:00:00"), "'2025-11-14 00:00:00'", 1, id="with-time"),
+    pytest.param(_dated("2025-02-29"), "'2025-02-29'", 1, id="no-such-day"),
+]
+
+
+@pytest.mark.parametrize(("prices", "shown", "row"), NON_ISO_DATES)
+@pytest.mark.parametrize("name", ["prices.csv", "prices.parquet"])
+def test_dates_other_than_iso_are_refused_naming_file_column_value_and_row(
+    tmp_path, prices, shown, row, name
+):
+    with pytest.raises(DataError) as error:
+        load_dataset(_write(tmp_path, prices, name))
+    assert str(error.value) == (
+        f"{name}: column 'date': {shown} is not an ISO date on row {row}; "
+        "expected YYYY-MM-DD (or a typed date column)"
+    )
+
+
+def test_a_date_on_one_commodity_s_row_names_the_file_row(tmp_path):
+    frame = pd.concat([_prices(3, "sugar"), _prices(3)], ignore_index=True)
+    frame.loc[4, "date"] = "05/01/2020"
+    dataset = load_dataset(_write(tmp_path, frame), isolate_commodities=True)
+    assert dataset.commodities == ["coffee", "sugar"]
+    with pytest.raises(DataError, match=r"'05/01/2020' is not an ISO date on row 5;"):
+        dataset.history("coffee")
+    assert dataset.history("sugar").last_date == dt.date(2020, 1, 3)
+
+
+def test_typed_date_and_timestamp_columns_load_as_their_dates(tmp_path):
+    text = _prices(5)
+    typed = text.assign(date=pd.to_datetime(text["date"]).dt.date)
+    stamped = text.assign(date=pd.to_datetime(text["date"]).dt.tz_localize("UTC"))
+    expected = load_dataset(_write(tmp_path / "text", text)).prices
+    for frame, folder in ((typed, "typed"), (stamped, "stamped")):
+        loaded = load_dataset(_write(tmp_path / folder, frame, "prices.parquet")).prices
+        pd.testing.assert_frame_equal(loaded, expected)

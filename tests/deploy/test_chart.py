@@ -147,11 +147,27 @@ def test_default_pods_read_config_map_and_optional_secret(default_render) -> Non
     assert data["FORECAST_TABLE"]
     # Secrets never go into the ConfigMap.
     assert not any("TOKEN" in key or "SECRET" in key for key in data)
-    # The default table is on s3a://: region and Delta's DynamoDB LogStore table; AWS's
-    # own endpoint (no AWS_ENDPOINT_URL).
+    # The default table is on s3a://, in AWS's own S3 (no AWS_ENDPOINT_URL), committed to by
+    # S3's conditional writes: no DynamoDB table (whose LogStore jar the image lacks).
     assert data["FORECAST_TABLE"].startswith("s3a://")
-    assert data["AWS_REGION"] == "us-east-1" and data["FORECAST_DYNAMODB_TABLE"] == "delta_log"
-    assert "AWS_ENDPOINT_URL" not in data
+    assert data["AWS_REGION"] == "us-east-1"
+    assert "AWS_ENDPOINT_URL" not in data and "FORECAST_DYNAMODB_TABLE" not in data
+
+
+def test_paths_and_seed_reach_every_job_through_the_config_map(
+    default_render, overrides_render
+) -> None:
+    defaults, _ = default_render
+    data = defaults["ConfigMap", "commodity-forecast"]["data"]
+    assert (data["FORECAST_N_PATHS"], data["FORECAST_SEED"]) == ("2000", "0")
+    objects, _ = overrides_render
+    data = objects["ConfigMap", "cf-prod"]["data"]
+    assert (data["FORECAST_N_PATHS"], data["FORECAST_SEED"]) == ("500", "7")
+    # Not as args: a Job of `forecast k8s backfill-job` reads the same ConfigMap.
+    for workload in (objects["CronJob", "cf-prod-daily"], objects["Job", "cf-prod-backfill"]):
+        args = forecast_container(workload)["args"]
+        assert "--n-paths" not in args and "--seed" not in args
+        assert {"configMapRef": {"name": "cf-prod"}} in forecast_container(workload)["envFrom"]
 
 
 def test_s3_values_reach_the_pods_and_notes_say_what_must_exist() -> None:
@@ -177,6 +193,13 @@ def test_s3_values_reach_the_pods_and_notes_say_what_must_exist() -> None:
     assert "s3a://commodity-forecast/tables/distributions (at http://minio.storage:9000)" in notes
     assert "--table-name forecast_delta_log --region eu-west-1" in notes
     assert "lake-keys" in notes
+
+
+def test_by_default_the_notes_ask_for_conditional_writes_not_dynamodb() -> None:
+    objects, notes = render_chart({})
+    assert "FORECAST_DYNAMODB_TABLE" not in objects["ConfigMap", "commodity-forecast"]["data"]
+    assert "If-None-Match" in notes and "HTTP 412" in notes
+    assert "dynamodb create-table" not in notes
 
 
 def test_the_weekly_maintenance_cronjob_optimizes_the_table() -> None:
@@ -289,6 +312,11 @@ def test_default_notes_explain_how_to_plan_and_enable_a_backfill(default_render)
     assert "CronJob commodity-forecast-monitor runs `forecast monitor`" in notes
     assert "backfill.enabled=true" in notes
     assert "port-forward" in notes
+    # A Job built by the CLI needs this release's ConfigMap and ServiceAccount: named.
+    assert (
+        "forecast k8s backfill-job --start ... --end ... --namespace commodity-forecast "
+        "--config-map commodity-forecast --service-account commodity-forecast --image ..."
+    ) in notes
 
 
 BACKFILL_2020 = {"enabled": True, "start": "2020-01-01", "end": "2020-12-31", "shards": 2}
@@ -371,6 +399,9 @@ BAD_VALUES = {
     "all beside commodity names": {"forecast": {"commodity": "all,coffee"}},
     "commodity list with a space": {"forecast": {"commodity": "coffee, sugar"}},
     "upper-case commodity": {"forecast": {"commodity": "Coffee"}},
+    "zero paths": {"forecast": {"nPaths": 0}},
+    "paths not a number": {"forecast": {"nPaths": "2000"}},
+    "negative seed": {"forecast": {"seed": -1}},
     "s3 endpoint without scheme": {"config": {"s3": {"endpoint": "minio:9000"}}},
     "s3 region with spaces": {"config": {"s3": {"region": "eu west 1"}}},
     "dynamodb table name too short": {"config": {"s3": {"dynamodbTable": "ab"}}},

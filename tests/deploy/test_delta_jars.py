@@ -1,6 +1,7 @@
 """The Delta jar folder: fetched once by scripts/fetch_jars.py (offline here, against a local
-Maven repository), staged for the image by scripts/image_inputs.py, proven by
-docker/delta_smoke_test.py, and what a job says without it."""
+Maven repository), the project's S3 LogStore built into it by scripts/build_logstore.py,
+staged for the image by scripts/image_inputs.py, proven by docker/delta_smoke_test.py, and
+what a job says without it."""
 
 from __future__ import annotations
 
@@ -15,19 +16,24 @@ import pytest
 from forecast_core.errors import ConfigError
 from forecast_core.jars import (
     DELTA_JAR,
+    DYNAMODB_LOGSTORE_JAR,
+    DYNAMODB_LOGSTORE_PACKAGES,
     FETCH_COMMAND,
     HADOOP_AWS_JAR,
     HADOOP_VERSION,
+    INSTALL_S3_COMMAND,
+    LOGSTORE_JAR,
     S3_EXCLUDES,
-    S3_LOGSTORE_JAR,
     S3_PACKAGES,
     default_jars_dir,
     jar_paths,
 )
+from forecast_core.s3 import CONDITIONAL_LOGSTORE
 
 from .manifest_checks import REPO_ROOT
 
 FETCH = REPO_ROOT / "scripts" / "fetch_jars.py"
+BUILD = REPO_ROOT / "scripts" / "build_logstore.py"
 SMOKE_TEST = REPO_ROOT / "docker" / "delta_smoke_test.py"
 STAGE = REPO_ROOT / "scripts" / "image_inputs.py"
 POM = """<?xml version="1.0" encoding="UTF-8"?>
@@ -160,10 +166,62 @@ def test_staging_for_the_image_refuses_a_folder_without_the_s3_jars(tmp_path: Pa
     assert f"{tmp_path / HADOOP_AWS_JAR} is missing" in result.stderr
     assert "--with-s3" in result.stderr
     (tmp_path / HADOOP_AWS_JAR).write_bytes(b"")
+    result = _run(STAGE, "jars", "--source", str(tmp_path), "--dest", str(tmp_path / "out"))
+    assert result.returncode == 2  # never an image whose s3a:// commits are unsafe
+    assert f"{tmp_path / LOGSTORE_JAR} is missing" in result.stderr
+    assert INSTALL_S3_COMMAND in result.stderr
+    (tmp_path / LOGSTORE_JAR).write_bytes(b"")
     staged = _run(STAGE, "jars", "--source", str(tmp_path), "--dest", str(tmp_path / "out"))
     assert staged.returncode == 0, staged.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [DELTA_JAR, HADOOP_AWS_JAR]
-    assert S3_LOGSTORE_JAR in staged.stderr  # said, not silent: one writer at a time
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        [DELTA_JAR, HADOOP_AWS_JAR, LOGSTORE_JAR]
+    )
+    assert DYNAMODB_LOGSTORE_JAR in staged.stderr  # said, not silent: no DynamoDB LogStore
+
+
+def _compile_folder(folder: Path) -> Path:
+    """A folder with just the jars the LogStore compiles against (links to the installed)."""
+    folder.mkdir()
+    for jar in default_jars_dir().glob("*.jar"):
+        if jar.name.startswith(("io.delta_delta-storage-", "org.apache.hadoop_hadoop-aws-")) or (
+            jar.name.startswith("software.amazon.awssdk_sdk-core-")
+        ):
+            (folder / jar.name).symlink_to(jar)
+    return folder
+
+
+@pytest.mark.slow
+def test_the_logstore_builds_from_source_and_the_installed_jar_is_that_build(
+    tmp_path: Path,
+) -> None:
+    folder = _compile_folder(tmp_path / "jars")
+    built = _run(BUILD, "--dest", str(folder))
+    assert built.returncode == 0, built.stderr
+    jar = folder / LOGSTORE_JAR
+    with zipfile.ZipFile(jar) as archive:
+        assert CONDITIONAL_LOGSTORE.replace(".", "/") + ".class" in archive.namelist()
+    again = _run(BUILD, "--dest", str(folder))
+    assert again.returncode == 0 and "up to date" in again.stdout  # same source, same bytes
+    # scripts/install.sh --with-s3 built the jar every session loads from this source.
+    assert (default_jars_dir() / LOGSTORE_JAR).read_bytes() == jar.read_bytes()
+
+
+def test_building_the_logstore_without_javac_names_the_jdk_to_install(tmp_path: Path) -> None:
+    folder = _compile_folder(tmp_path / "jars")
+    env = {"PATH": "", "PYTHONPATH": str(REPO_ROOT)}
+    result = _run(BUILD, "--dest", str(folder), env=env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "javac" in result.stderr
+    assert "openjdk-17-jdk-headless" in result.stderr
+    assert not (folder / LOGSTORE_JAR).exists()
+
+
+def test_the_dynamodb_logstore_is_fetched_only_when_asked() -> None:
+    # Maven Central has no delta-storage-s3-dynamodb (404): the default S3 set never asks.
+    assert not any("dynamodb" in package for package in S3_PACKAGES)
+    assert DYNAMODB_LOGSTORE_PACKAGES[0].startswith("io.delta:delta-storage-s3-dynamodb:")
+    usage = _run(FETCH, "--with-dynamodb-logstore")
+    assert usage.returncode == 2 and "--with-dynamodb-logstore needs --with-s3" in usage.stderr
 
 
 def test_the_s3_set_leaves_out_the_sdk_bundle_and_matches_sparks_hadoop() -> None:

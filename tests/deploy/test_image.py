@@ -4,7 +4,9 @@ Inside the image, as user 10001, with only the /scratch volume and the table vol
 writable: ``forecast --version``/``--help``, a daily run and a 2-shard backfill against an
 MLflow server (PostgreSQL-backed) on the host's loopback, and the Delta smoke test. The
 table and registry written inside must equal the same runs made on the host, and no file
-outside the volumes may change in the container's root filesystem.
+outside the volumes may change in the container's root filesystem. Then both shards of a
+backfill at once to an ``s3a://`` table on moto on the host's loopback, committing through
+the image's own S3 LogStore jar.
 
 Needs root, buildah (and podman or mmdebstrap for the Debian base, see .ci/run) and
 ``FORECAST_TEST_POSTGRES_URI``. Deselect with ``-m "not image"``.
@@ -79,6 +81,28 @@ class Container:
     rootfs: Path
     scratch_dirs: list[Path] = field(default_factory=list)
 
+    def command(
+        self,
+        args: list[str],
+        scratch: Path,
+        env: dict[str, str] | None = None,
+        volumes: dict[Path, str] | None = None,
+    ) -> list[str]:
+        """``buildah run`` of ``args`` as user 10001 with ``scratch`` mounted at /scratch (a
+        fresh pod's emptyDir)."""
+        self.scratch_dirs.append(scratch)
+        command = ["buildah", "run", "--isolation", "chroot", "--network", "host", "--user", USER]
+        # A hostname that resolves, as a pod's does (the kubelet writes it into /etc/hosts;
+        # buildah's host network keeps the host's file): Spark resolves it when it copies
+        # AWS_ACCESS_KEY_ID from the environment into S3A's settings.
+        command += ["--hostname", "localhost"]
+        command += ["--volume", f"{scratch}:{SCRATCH_PATH}"]
+        for host, target in (volumes or {}).items():
+            command += ["--volume", f"{host}:{target}"]
+        for key, value in (env or {}).items():
+            command += ["--env", f"{key}={value}"]
+        return [*command, self.name, "--", *args]
+
     def run(
         self,
         args: list[str],
@@ -86,24 +110,21 @@ class Container:
         env: dict[str, str] | None = None,
         volumes: dict[Path, str] | None = None,
     ) -> Run:
-        """``args`` as user 10001 with ``scratch`` mounted at /scratch (a fresh pod's emptyDir)."""
-        self.scratch_dirs.append(scratch)
-        command = ["buildah", "run", "--isolation", "chroot", "--network", "host", "--user", USER]
-        command += ["--volume", f"{scratch}:{SCRATCH_PATH}"]
-        for host, target in (volumes or {}).items():
-            command += ["--volume", f"{host}:{target}"]
-        for key, value in (env or {}).items():
-            command += ["--env", f"{key}={value}"]
+        """``args`` run to the end (``command``)."""
         result = subprocess.run(
-            [*command, self.name, "--", *args],
+            self.command(args, scratch, env, volumes),
             capture_output=True,
             text=True,
             timeout=900,
             check=False,
         )
-        lines = (result.stdout + result.stderr).splitlines(keepends=True)
-        output = "".join(line for line in lines if not BUILDAH_TRAILER.match(line.strip()))
-        return Run(result.returncode, output)
+        return Run(result.returncode, without_trailer(result.stdout + result.stderr))
+
+
+def without_trailer(output: str) -> str:
+    """``output`` without the lines buildah adds when the command exits non-zero."""
+    lines = output.splitlines(keepends=True)
+    return "".join(line for line in lines if not BUILDAH_TRAILER.match(line.strip()))
 
 
 def writable_dir(path: Path) -> Path:
@@ -519,3 +540,65 @@ def test_build_without_a_base_says_which_and_why(tmp_path: Path) -> None:
         "error: no base image: --base debian asks for the Debian base, and the Debian base "
         "cannot be built: mmdebstrap is missing (apt-get install mmdebstrap)"
     )
+
+
+def test_a_two_shard_backfill_at_once_to_s3a_commits_through_the_images_logstore(
+    container: Container, tmp_path: Path
+) -> None:
+    import boto3
+    from deltalake import DeltaTable
+
+    from forecast_core.jars import LOGSTORE_JAR
+    from tests.servers import mlflow_server, moto_server
+
+    assert (container.rootfs / "opt/forecast/jars" / LOGSTORE_JAR).is_file()
+    with (
+        moto_server(writable_dir(tmp_path / "moto")) as moto,
+        mlflow_server(writable_dir(tmp_path / "server")) as tracking_uri,
+    ):
+        # moto takes any key; these are not secrets.
+        s3 = {
+            "AWS_ENDPOINT_URL": moto.url,
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "image-test",
+            "AWS_SECRET_ACCESS_KEY": "image-test",
+        }
+        client = boto3.client(
+            "s3",
+            endpoint_url=moto.url,
+            region_name="us-east-1",
+            aws_access_key_id="image-test",
+            aws_secret_access_key="image-test",
+        )
+        client.create_bucket(Bucket="lake")
+        table = "s3a://lake/tables/distributions"
+        args = job_args(tracking_uri, table)["backfill"]
+        shards = [
+            subprocess.Popen(
+                container.command(
+                    in_image(args),
+                    writable_dir(tmp_path / f"scratch-{shard}"),
+                    env={**s3, **shard_environment(shard)},
+                ),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for shard in (0, 1)
+        ]
+        outputs = [without_trailer(shard.communicate(timeout=1800)[0]) for shard in shards]
+        for shard, output in zip(shards, outputs, strict=True):
+            assert shard.returncode == 0, output[:3000] + "\n...\n" + output[-2000:]
+        options = {**s3, "AWS_ALLOW_HTTP": "true"}
+        rows = DeltaTable("s3://lake/tables/distributions", storage_options=options).to_pandas()
+        listed = client.list_objects_v2(Bucket="lake", Prefix="tables/distributions/_delta_log/")
+        entries = sorted(i["Key"] for i in listed["Contents"] if i["Key"].endswith(".json"))
+        writers = [client.head_object(Bucket="lake", Key=key)["Metadata"] for key in entries]
+    forecasts = rows[~rows["is_actuals"]]
+    per_key = forecasts.groupby(["model_name", "forecast_start_date"])["path_id"]
+    dates = pd.date_range(*BACKFILL).size
+    assert len(per_key) == dates * forecasts["model_name"].nunique()  # every forecast, once
+    assert (per_key.size() == int(N_PATHS)).all() and (per_key.nunique() == int(N_PATHS)).all()
+    versions = [int(Path(key).stem) for key in entries]
+    assert versions == list(range(len(versions)))  # no gap in the log
+    assert all("delta-writer-id" in metadata for metadata in writers)  # the image's LogStore

@@ -27,6 +27,7 @@ from .manifest_checks import (
     forecast_container,
     job_spec,
     option_value,
+    pod_spec,
     validate_strict,
 )
 
@@ -327,6 +328,48 @@ def test_cli_prints_the_job_as_yaml() -> None:
     assert option_value(args, "--train-frequency") == "semiannually"
 
 
+def test_cli_says_what_the_job_needs_and_leaves_paths_seed_and_data_to_the_config_map() -> None:
+    result = CliRunner().invoke(k8s, _cli_args())
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        "# Backfill Job from `forecast k8s backfill-job`. It creates nothing else: its pods",
+        "# read their settings (MLFLOW_TRACKING_URI, FORECAST_TABLE, FORECAST_DATA,",
+        "# FORECAST_N_PATHS, FORECAST_SEED, ...) from the ConfigMap 'commodity-forecast'",
+    ]
+    container = forecast_container(yaml.safe_load(result.stdout))
+    assert container["envFrom"][0] == {"configMapRef": {"name": "commodity-forecast"}}
+    assert not {"--n-paths", "--seed", "--data"} & set(container["args"])
+
+
+def test_cli_paths_seed_data_and_the_chart_release_reach_the_pods() -> None:
+    result = CliRunner().invoke(
+        k8s,
+        _cli_args(
+            "--n-paths",
+            "500",
+            "--seed",
+            "7",
+            "--data",
+            "s3a://lake/inputs",
+            "--config-map",
+            "forecast-commodity-forecast",
+            "--service-account",
+            "forecast-commodity-forecast",
+        ),
+    )
+    assert result.exit_code == 0, result.output
+    assert "from the ConfigMap 'forecast-commodity-forecast'" in result.stdout
+    manifest = yaml.safe_load(result.stdout)
+    validate_strict(manifest)
+    args = forecast_container(manifest)["args"]
+    assert (option_value(args, "--n-paths"), option_value(args, "--seed")) == ("500", "7")
+    assert option_value(args, "--data") == "s3a://lake/inputs"
+    assert forecast_container(manifest)["envFrom"][0] == {
+        "configMapRef": {"name": "forecast-commodity-forecast"}
+    }
+    assert pod_spec(manifest)["serviceAccountName"] == "forecast-commodity-forecast"
+
+
 def test_cli_caps_shards_at_the_number_of_windows() -> None:
     result = CliRunner().invoke(k8s, _cli_args("--shard-count", "50"))
     assert result.exit_code == 0, result.output
@@ -365,6 +408,9 @@ BAD_CLI_ARGS = {
     "bad date": ["--start", "2020-13-01"],
     "zero shards": ["--shard-count", "0"],
     "bad namespace": ["--namespace", "Not_A_Name"],
+    "zero paths": ["--n-paths", "0"],
+    "negative seed": ["--seed", "-1"],
+    "bad config map name": ["--config-map", "Forecast_Config"],
 }
 
 

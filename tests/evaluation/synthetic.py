@@ -10,7 +10,7 @@ import pandas as pd
 
 from forecast_core.data.history import MarketHistory
 from forecast_core.evaluation.storage.reading import INDEX_COLUMNS
-from forecast_core.tables.schemas import HORIZON_DAYS
+from forecast_core.names import HORIZON_DAYS
 
 FIRST_DAY = dt.date(2024, 1, 1)
 LAST_DAY = dt.date(2024, 3, 29)  # a Friday

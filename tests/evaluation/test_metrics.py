@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import scoringrules
 
+from forecast_core.crps import crps_samples
 from forecast_core.evaluation.compute.aggregate import aggregate_metrics
 from forecast_core.evaluation.compute.metrics import (
     QUANTILE_LEVELS,
-    crps_samples,
     direction_hits,
     interval_covers,
     pinball_loss,
@@ -21,7 +21,7 @@ from forecast_core.evaluation.compute.metrics import (
     quantile_column,
 )
 from forecast_core.evaluation.compute.scoring import Outcome, score_forecast
-from forecast_core.tables.schemas import HORIZON_DAYS
+from forecast_core.names import HORIZON_DAYS
 
 # CRPS(N(0, 1), 0) = 2 * phi(0) - 1/sqrt(pi) = (sqrt(2) - 1) / sqrt(pi).
 STANDARD_NORMAL_CRPS_AT_ZERO = (math.sqrt(2.0) - 1.0) / math.sqrt(math.pi)

@@ -15,7 +15,7 @@ from forecast_core.evaluation.compute.realized import (
     last_known_price,
     realized_after_cutoff,
 )
-from forecast_core.tables.rows import realized_prices
+from forecast_core.forecasts import realized_prices
 from tests.evaluation.synthetic import cutoff_of, weekday_history
 
 HISTORY = weekday_history()

@@ -16,8 +16,8 @@ from forecast_core.evaluation.storage.table import (
     metrics_rows,
     metrics_table_location,
 )
-from forecast_core.tables import DistributionsTable, Forecast
-from forecast_core.tables.rows import forecasts_to_frame
+from forecast_core.forecasts import Forecast, forecasts_to_frame
+from forecast_core.tables.distributions import DistributionsTable
 from tests.evaluation.test_scoring import HISTORY, SCORED_DATES, _config, _forecasts
 
 NOW = dt.datetime(2024, 4, 1, 6, 0, tzinfo=dt.UTC)

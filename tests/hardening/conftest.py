@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from forecast_core.config import StoreConfig
-from forecast_core.tables import DistributionsTable
+from forecast_core.tables.distributions import DistributionsTable
+from tests.s3.conftest import s3_jars, s3_server  # noqa: F401  (the s3a:// variants)
 from tests.servers import postgres_database
 
 
@@ -74,9 +75,11 @@ def kill_when(args: list[str], env: dict[str, str], marker: str, delay: float) -
     return Finished(process.returncode, "".join(seen) + rest)
 
 
-def table_rows(spark, home: Path) -> pd.DataFrame:
-    """The whole distributions table of ``home``, sorted by key and path."""
-    table = DistributionsTable(spark, StoreConfig.embedded(home).table_location).read()
+def table_rows(spark, home: Path, location: str | None = None) -> pd.DataFrame:
+    """The whole distributions table at ``location`` (default: that of ``home``), sorted by
+    key and path."""
+    where = location or StoreConfig.embedded(home).table_location
+    table = DistributionsTable(spark, where).read()
     if table is None:
         return pd.DataFrame()
     return (

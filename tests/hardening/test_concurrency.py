@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from forecast_core.mlflow_registry import ModelRegistry
+from forecast_core.registry.store import ModelRegistry
 from tests.cli_args import Q1_2024_MONTHLY
 from tests.hardening.conftest import finish, forecast_env, start, table_rows
 from tests.servers import mlflow_server

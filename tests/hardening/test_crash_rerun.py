@@ -1,14 +1,19 @@
-"""SIGKILL a backfill shard at several points, rerun it, and get the uninterrupted result."""
+"""SIGKILL a backfill shard at several points, rerun it, and get the uninterrupted result:
+with the table in a local folder, and on ``s3a://`` (moto on loopback, the project's
+LogStore)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import pandas as pd
 import pytest
 
 from forecast_core.config import StoreConfig
-from forecast_core.mlflow_registry import ModelRegistry
+from forecast_core.registry.lifecycle import ModelLifecycle
 from tests.cli_args import Q1_2024_MONTHLY
 from tests.hardening.conftest import forecast_env, kill_when, run, table_rows
+from tests.s3.conftest import new_bucket, s3_settings, spark_reads_bucket
 
 pytestmark = pytest.mark.slow
 N_PATHS = 200
@@ -37,6 +42,27 @@ KILL_POINTS = [
 ]
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where the shard writes its table: the home's folder (no location), or ``s3a://``."""
+
+    location: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(params=["local", "s3a"])
+def place(request, spark) -> Place:
+    """The table's place; on ``s3a://`` a new bucket on moto that Spark here reads too."""
+    if request.param == "local":
+        return Place()
+    server = request.getfixturevalue("s3_server")
+    bucket = new_bucket(server)
+    spark_reads_bucket(spark, server, bucket)
+    location = f"s3a://{bucket}/distributions"
+    env = {**s3_settings(server, request.getfixturevalue("s3_jars")), "FORECAST_TABLE": location}
+    return Place(location, env)
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, spark) -> tuple[pd.DataFrame, list[tuple]]:
     home = tmp_path_factory.mktemp("uninterrupted")
@@ -46,11 +72,8 @@ def uninterrupted(tmp_path_factory, spark) -> tuple[pd.DataFrame, list[tuple]]:
 
 
 def _registered(home) -> list[tuple]:
-    registry = ModelRegistry(StoreConfig.embedded(home).tracking_uri)
-    return [
-        (v["name"], v["version"], v["tags"]["training_date"])
-        for v in registry.describe_versions("coffee")
-    ]
+    lifecycle = ModelLifecycle(StoreConfig.embedded(home).tracking_uri)
+    return [(v.name, v.version, v.tags["training_date"]) for v in lifecycle.versions("coffee")]
 
 
 def _assert_no_partial_forecast(rows: pd.DataFrame) -> None:
@@ -63,18 +86,19 @@ def _assert_no_partial_forecast(rows: pd.DataFrame) -> None:
 
 @pytest.mark.parametrize(("marker", "delay"), KILL_POINTS)
 def test_a_killed_shard_rerun_equals_an_uninterrupted_run(
-    tmp_path, spark, uninterrupted, marker, delay
+    tmp_path, spark, uninterrupted, place, marker, delay
 ):
     home = tmp_path / "home"
-    env = forecast_env(home, **SHARD_ENV)
+    env = forecast_env(home, **SHARD_ENV, **place.env)
     killed = kill_when(SHARD, env, marker, delay)
     assert killed.returncode == -9, killed.output  # it really died mid-run
-    _assert_no_partial_forecast(table_rows(spark, home))  # what a reader sees after the crash
+    # What a reader sees after the crash.
+    _assert_no_partial_forecast(table_rows(spark, home, place.location))
 
     rerun = run(SHARD, env)
     assert rerun.returncode == 0, rerun.output
     expected_rows, expected_models = uninterrupted
-    rows = table_rows(spark, home)
+    rows = table_rows(spark, home, place.location)
     pd.testing.assert_frame_equal(
         rows.drop(columns="generation_timestamp"),
         expected_rows.drop(columns="generation_timestamp"),

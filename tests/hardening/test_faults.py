@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 from forecast_core.config import StoreConfig
-from forecast_core.mlflow_registry import ModelRegistry
+from forecast_core.registry.store import ModelRegistry
 from tests.hardening.conftest import forecast_env, run, start, table_rows
 from tests.servers import mlflow_server
 
@@ -24,7 +24,9 @@ def test_a_lost_model_artifact_fails_that_model_and_the_others_go_on(tmp_path, s
     assert run([*DAILY, "--forecast-date", "2024-07-15"], env).returncode == 0
     registry = ModelRegistry(StoreConfig.embedded(home).tracking_uri)
     naive = registry.list_versions("coffee", "naive", "v1.0")[0]
-    artifacts = registry.client.get_model_version_download_uri(naive.name, str(naive.version))
+    artifacts = registry.client.mlflow.get_model_version_download_uri(
+        naive.name, str(naive.version)
+    )
     shutil.rmtree(Path(urlparse(artifacts).path))
 
     result = run([*DAILY, "--forecast-date", "2024-07-16"], env)

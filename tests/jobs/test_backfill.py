@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from forecast_core.config import StoreConfig
-from forecast_core.tables import DistributionsTable
+from forecast_core.tables.distributions import DistributionsTable
 from tests.cli_args import Q1_2024_MONTHLY
 
 pytestmark = pytest.mark.slow

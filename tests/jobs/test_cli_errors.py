@@ -163,6 +163,53 @@ BAD_INPUTS = [
         "shard count",
         id="zero-shards",
     ),
+    pytest.param(
+        ["monitor", "--as-of", "2025-14-01"],
+        "Invalid value for '--as-of': '2025-14-01' does not match the format '%Y-%m-%d'.",
+        id="monitor-malformed-as-of",
+    ),
+    pytest.param(
+        ["monitor", "--as-of", "2999-01-01"],
+        "Error: --as-of 2999-01-01 is after today (",
+        id="monitor-as-of-in-the-future",
+    ),
+    pytest.param(
+        ["monitor", "--as-of", "14/11/2025"],
+        "Invalid value for '--as-of': '14/11/2025' does not match the format '%Y-%m-%d'.",
+        id="monitor-day-first-as-of",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2024-07-15", "--models", "naive,xgbost"],
+        "Error: unknown model 'xgbost' (did you mean 'xgboost'?); expected one of: ensemble, "
+        "naive, naive_cal, random_walk, sarimax, sarimax_cal, xgboost, xgboost_cal",
+        id="misspelled-model",
+    ),
+    pytest.param(
+        ["evaluate", "--from", "2024-01-01", "--to", "2024-03-31", "--models", "Random-Walk"],
+        "Error: unknown model 'random-walk' (did you mean 'random_walk'?)",
+        id="misspelled-model-any-case",
+    ),
+    pytest.param(
+        ["daily", "--forecast-date", "2024-07-15", "--commodity", "Cofee"],
+        "Error: unknown commodity 'cofee' (did you mean 'coffee'?); expected one of: cocoa, "
+        "coffee, sugar (or 'all')",
+        id="misspelled-commodity",
+    ),
+    pytest.param(
+        ["monitor", "--commodity", "coffee,suggar"],
+        "Error: unknown commodity 'suggar' (did you mean 'sugar'?)",
+        id="misspelled-commodity-in-list",
+    ),
+    pytest.param(
+        ["models", "show", "coffee", "xgbost", "1"],
+        "Error: unknown model 'xgbost' (did you mean 'xgboost'?)",
+        id="models-misspelled-model",
+    ),
+    pytest.param(
+        ["inspect", "--commodity", "Co ffee"],
+        "Error: commodity 'co ffee' is not valid; expected a lower-case key like 'coffee'",
+        id="inspect-malformed-commodity",
+    ),
 ]
 
 
@@ -208,8 +255,15 @@ BAD_DATA_FILES = [
     ),
     pytest.param(
         GOOD_CSV.replace("2024-05-12,", "12/05/24x,"),
-        "cannot parse '12/05/24x' as a date",
+        "prices.csv: column 'date': '12/05/24x' is not an ISO date on row 10; "
+        "expected YYYY-MM-DD (or a typed date column)",
         id="bad-date-in-file",
+    ),
+    pytest.param(
+        GOOD_CSV.replace("2024-05-12,", "12/05/2024,"),
+        "prices.csv: column 'date': '12/05/2024' is not an ISO date on row 10; "
+        "expected YYYY-MM-DD (or a typed date column)",
+        id="day-first-date-valid-both-ways",
     ),
 ]
 
@@ -225,6 +279,36 @@ def test_a_bad_data_file_is_one_line_exit_2_and_nothing_written(
     assert result.exit_code == EXIT_USAGE, result.output
     assert "Error: " in result.output and message in result.output
     assert len(result.output.strip().splitlines()) == 1
+    assert not home.exists()
+
+
+BAD_SETTINGS = [
+    pytest.param(
+        {"FORECAST_N_PATHS": "many"},
+        "Invalid value for '--n-paths' (env var: 'FORECAST_N_PATHS'): 'many' is not a valid "
+        "integer.",
+        id="paths-not-a-number",
+    ),
+    pytest.param(
+        {"FORECAST_MODELS": "naive,xgbost"},
+        "Error: unknown model 'xgbost' (did you mean 'xgboost'?)",
+        id="misspelled-model-in-env",
+    ),
+    pytest.param(
+        {"FORECAST_SEED": "0.5"},
+        "Invalid value for '--seed' (env var: 'FORECAST_SEED'): '0.5' is not a valid integer.",
+        id="seed-not-an-integer",
+    ),
+]
+
+
+@pytest.mark.parametrize(("env", "message"), BAD_SETTINGS)
+def test_a_bad_setting_in_the_environment_is_one_line_exit_2(invoke, home, env, message):
+    result = invoke("daily", "--forecast-date", "2024-07-15", env=env)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert [line for line in result.output.splitlines() if line.startswith("Error")] == [
+        line for line in result.output.splitlines() if message in line
+    ]
     assert not home.exists()
 
 

@@ -40,6 +40,11 @@ def test_checking_a_run_config_loads_no_model_library():
     assert loaded.isdisjoint(HEAVY)
 
 
+def test_importing_the_pipeline_loads_neither_storage_nor_mlflow():
+    loaded = _modules_after("import forecast_core.pipeline")
+    assert loaded.isdisjoint(("pyspark", "deltalake", "mlflow"))
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_named_model_builds_under_its_name(name):
     assert get_model_class(name).name == name

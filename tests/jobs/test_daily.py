@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from forecast_core.config import StoreConfig
-from forecast_core.mlflow_registry import ModelRegistry
-from forecast_core.tables import DistributionsTable
+from forecast_core.registry.lifecycle import ModelLifecycle
+from forecast_core.registry.store import ModelRegistry
+from forecast_core.tables.distributions import DistributionsTable
 
 pytestmark = pytest.mark.slow
 ALL_MODELS = ("naive", "random_walk", "sarimax", "xgboost")
@@ -52,7 +53,7 @@ def test_daily_trains_registers_writes_and_a_rerun_writes_nothing(invoke, home, 
     assert second.exit_code == 0, second.output
     assert "trained 0, skipped 4, generated 0, already present 4, failed 0" in second.output
     pd.testing.assert_frame_equal(_table_rows(spark, home), rows)
-    assert len(registry.describe_versions("coffee")) == 4
+    assert len(ModelLifecycle(registry.client.tracking_uri).versions("coffee")) == 4
 
 
 def test_daily_retrains_only_when_the_cadence_is_due(invoke, home):

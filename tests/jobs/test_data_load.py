@@ -108,6 +108,28 @@ BAD_LOADS = [
         id="negative-price",
     ),
     pytest.param(
+        ["20/11/2025,coffee,1,2,1,1.8"],
+        "bad.csv: column 'date': '20/11/2025' is not an ISO date on row 1; "
+        "expected YYYY-MM-DD (or a typed date column)",
+        id="day-first-date",
+    ),
+    pytest.param(
+        [
+            "2025-11-12,coffee,1,2,1,1.8",
+            "11/13/2025,coffee,1,2,1,1.8",
+            "2025-11-14,coffee,1,2,1,1.9",
+        ],
+        "bad.csv: column 'date': '11/13/2025' is not an ISO date on row 2; "
+        "expected YYYY-MM-DD (or a typed date column)",
+        id="mixed-date-styles",
+    ),
+    pytest.param(
+        ["11/12/2025,coffee,1,2,1,1.8"],
+        "bad.csv: column 'date': '11/12/2025' is not an ISO date on row 1; "
+        "expected YYYY-MM-DD (or a typed date column)",
+        id="date-valid-both-ways-round",
+    ),
+    pytest.param(
         ["2025-12-12,coffee,1,2,1,1.8"],
         "bad.csv: column 'date': no coffee prices from 2025-11-11 to 2025-12-12; "
         "expected gaps of at most 14 days",

@@ -40,7 +40,11 @@ def test_history_as_of_and_optimize_after_a_rerun(invoke):
 
 
 BAD_TABLE_INPUT = [
-    pytest.param(["inspect", "--as-of", "99"], "as of 99", id="as-of-unknown-version"),
+    pytest.param(
+        ["inspect", "--as-of", "99"],
+        "--as-of 99: the table's newest version is 1; expected a version from 0 to 1",
+        id="as-of-unknown-version",
+    ),
     pytest.param(["table", "optimize", "--retain-hours", "1"], "1 is not in the range", id="short"),
     pytest.param(
         ["table", "history", "--table-format", "parquet"], "needs a Delta table", id="parquet"

@@ -7,7 +7,7 @@ import datetime as dt
 import mlflow
 import pytest
 
-from forecast_core.mlflow_registry import ModelRegistry
+from forecast_core.registry.store import ModelRegistry
 from tests.servers import mlflow_server
 
 pytestmark = pytest.mark.slow

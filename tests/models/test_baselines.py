@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from forecast_core.data import MarketHistory
+from forecast_core.forecasts import realized_prices
 from forecast_core.models.naive import NaiveForecaster
 from forecast_core.models.random_walk import RandomWalkForecaster
-from forecast_core.tables.rows import realized_prices
 
 
 def _synthetic_walk(drift: float, volatility: float, days: int = 3000) -> MarketHistory:

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from forecast_core.crps import crps_samples
 from forecast_core.data import MarketHistory
 from forecast_core.errors import ConfigError
-from forecast_core.evaluation.compute.metrics import crps_samples
 from forecast_core.models import build_model
 from forecast_core.models.backtest import rolling_origin
 from forecast_core.models.calibration import TEST_FIT_PARAMS, backtest_plan

@@ -100,8 +100,19 @@ def s3_jars() -> Path:
     return folder
 
 
+def s3_settings(server: S3Server, jars: Path) -> dict[str, str]:
+    """What a job's environment needs to write to ``server``: credentials only here."""
+    return {
+        "AWS_ENDPOINT_URL": server.url,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": server.access_key,
+        "AWS_SECRET_ACCESS_KEY": server.secret_key,
+        "FORECAST_SPARK_JARS": str(jars),
+    }
+
+
 def job_env(server: S3Server, jars: Path, home: Path) -> dict[str, str]:
-    """The environment of a job writing to ``server``: credentials only here."""
+    """The environment of a job writing to ``server``, with nothing else of ours inherited."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -109,14 +120,24 @@ def job_env(server: S3Server, jars: Path, home: Path) -> dict[str, str]:
     }
     return {
         **env,
-        "AWS_ENDPOINT_URL": server.url,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": server.access_key,
-        "AWS_SECRET_ACCESS_KEY": server.secret_key,
+        **s3_settings(server, jars),
         "FORECAST_HOME": str(home),
-        "FORECAST_SPARK_JARS": str(jars),
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
+
+
+def spark_reads_bucket(spark, server: S3Server, bucket: str) -> None:
+    """Let the test run's Spark session read ``bucket`` on ``server`` (S3A's per-bucket
+    settings: no other bucket, test or session is affected)."""
+    conf = spark._jsc.hadoopConfiguration()
+    for key, value in {
+        "endpoint": server.url,
+        "endpoint.region": REGION,
+        "path.style.access": "true",
+        "access.key": server.access_key,
+        "secret.key": server.secret_key,
+    }.items():
+        conf.set(f"fs.s3a.bucket.{bucket}.{key}", value)
 
 
 @pytest.fixture

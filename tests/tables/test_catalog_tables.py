@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from forecast_core.errors import ConfigError
-from forecast_core.tables import DistributionsTable, Forecast
-from forecast_core.tables.rows import forecasts_to_frame
+from forecast_core.forecasts import Forecast, forecasts_to_frame
+from forecast_core.tables.distributions import DistributionsTable
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
 JULY = [dt.date(2024, 7, day) for day in range(1, 32)]

@@ -20,11 +20,10 @@ import pytest
 from deltalake import DeltaTable
 
 from forecast_core.errors import ConfigError
-from forecast_core.tables import DistributionsTable, Forecast
+from forecast_core.forecasts import Forecast, forecasts_to_frame
 from forecast_core.tables.delta_tables import DeltaPathTable
-from forecast_core.tables.distributions import DISTRIBUTIONS
+from forecast_core.tables.distributions import DISTRIBUTIONS, DistributionsTable
 from forecast_core.tables.parquet_tables import PARQUET_READER_GLOB
-from forecast_core.tables.rows import forecasts_to_frame
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
 JULY = [dt.date(2024, 7, day) for day in range(1, 32)]

@@ -16,14 +16,11 @@ import pytest
 from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
 from forecast_core.errors import ConfigError, TableError
-from forecast_core.tables import (
-    DISTRIBUTIONS_SCHEMA,
-    DistributionsTable,
-    Forecast,
-    TableSpec,
-)
+from forecast_core.forecasts import Forecast, forecasts_to_frame
+from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.kinds import open_spark_table
-from forecast_core.tables.rows import forecasts_to_frame
+from forecast_core.tables.schemas import DISTRIBUTIONS_SCHEMA
+from forecast_core.tables.spark_table import TableSpec
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.slow

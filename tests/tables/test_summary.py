@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from forecast_core.errors import ConfigError, TableError
-from forecast_core.tables import DistributionsTable, Forecast
-from forecast_core.tables.rows import actuals_forecast, forecasts_to_frame
+from forecast_core.errors import ConfigError
+from forecast_core.forecasts import Forecast, actuals_forecast, forecasts_to_frame
+from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.summary import summarize_forecasts
 from tests.hardening.conftest import forecast_env
 
@@ -74,7 +74,7 @@ def test_as_of_reads_an_older_delta_version_and_is_refused_for_parquet(written):
         return
     assert summarize_forecasts(written.location, "delta", as_of="0") == []  # as created
     assert len(summarize_forecasts(written.location, "delta", as_of="1")) == 5
-    with pytest.raises(TableError, match="as of 9"):
+    with pytest.raises(ConfigError, match="^--as-of 9: the table's newest version is 1; "):
         summarize_forecasts(written.location, "delta", as_of="9")
 
 

@@ -10,6 +10,7 @@ days 1..14 and ``period`` is ``all`` or a month ``YYYY-MM`` of the forecast star
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
@@ -35,6 +36,7 @@ AGGREGATE_COLUMNS: tuple[str, ...] = (
     "value",
     "n_scored",
 )
+SKILL_OVER_TIME_COLUMNS: tuple[str, ...] = ("model_name", "period_start", "value", "n_scored")
 # Cell column -> metric name, for the metrics that are plain means over cells.
 _MEANS: dict[str, str] = {
     "crps": "crps",
@@ -157,6 +159,47 @@ def _aggregate(cells: pd.DataFrame, day_column: str, period_column: str) -> pd.D
     skill["n_scored"] = grouped["crps_matched"].count().to_numpy()
     skill = skill[skill["n_scored"] > 0]
     return pd.concat([long, skill], ignore_index=True)[list(AGGREGATE_COLUMNS)]
+
+
+def weekly_skill(scores: pd.DataFrame, model_names: Sequence[str], benchmark: str) -> pd.DataFrame:
+    """CRPS skill per model and week of the forecast start dates (weeks start on Monday).
+
+    The rule of ``crps_skill``: 1 - sum(CRPS_model) / sum(CRPS_benchmark) over the cells
+    both scored. The metrics table keeps months; a short span reads better by week.
+
+    Returns:
+        ``model_name, period_start`` (the Monday, a date), ``value``, ``n_scored``; one
+        row per model and week with matched cells, sorted by model and week.
+    """
+    if scores.empty:
+        return pd.DataFrame(columns=list(SKILL_OVER_TIME_COLUMNS))
+    cells = cell_metrics(scores, benchmark)
+    cells = cells[cells["model_name"].isin(list(model_names)) & cells["crps_benchmark"].notna()]
+    cells = cells.assign(
+        period_start=[
+            day - dt.timedelta(days=day.weekday()) for day in cells["forecast_start_date"]
+        ]
+    )
+    grouped = cells.groupby(["model_name", "period_start"], sort=True)
+    weekly = (1.0 - grouped["crps"].sum() / grouped["crps_benchmark"].sum()).rename("value")
+    return weekly.to_frame().join(grouped.size().rename("n_scored")).reset_index()
+
+
+def monthly_skill(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The ``crps_skill`` rows of each month (all horizon days) as ``weekly_skill`` gives weeks.
+
+    Returns:
+        ``model_name, period_start`` (the first of the month, a date), ``value``,
+        ``n_scored``, sorted by model and month.
+    """
+    rows = metrics[
+        (metrics["metric"] == "crps_skill")
+        & (metrics["horizon_day"] == ALL_DAYS)
+        & (metrics["period"] != ALL_PERIODS)
+    ]
+    starts = [dt.date.fromisoformat(f"{period}-01") for period in rows["period"]]
+    frame = rows.assign(period_start=starts)[list(SKILL_OVER_TIME_COLUMNS)]
+    return frame.sort_values(["model_name", "period_start"]).reset_index(drop=True)
 
 
 def forecast_counts(

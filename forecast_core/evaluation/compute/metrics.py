@@ -1,23 +1,13 @@
 """Scores of sample forecasts against outcomes: pure functions of arrays.
 
-CRPS comes from ``scoringrules`` (maintained, O(M log M) per forecast). Its default
-estimator (``qd``) is the CRPS of the empirical distribution of the M samples; it is
-biased upwards by E|X - X'| / (2M) for the distribution the samples are drawn from. We use
-the probability-weighted-moment estimator (``pwm``), which equals the "fair" estimator
-E|X - y| - E|X - X'| / 2 with the M(M - 1) pair normalisation: unbiased, so models with
-different path counts compare fairly. ``tests/evaluation/test_metrics.py`` checks both
-identities against scoringrules' own O(M^2) energy-form estimators.
+The CRPS is ``crps.crps_samples`` (shared with the ensemble's weights); here are the
+quantiles, the pinball loss, interval coverage, PIT values and direction hits.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scoringrules
 
-# The probability-weighted-moment form of the fair CRPS estimator (see the module docstring).
-CRPS_ESTIMATOR = "pwm"
-# Pinned so scores do not depend on whether numba happens to be installed.
-CRPS_BACKEND = "numpy"
 PINBALL_LEVELS: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
 # Central intervals: nominal coverage in percent -> (lower, upper) quantile level.
 INTERVALS: dict[int, tuple[float, float]] = {80: (0.10, 0.90), 95: (0.025, 0.975)}
@@ -31,30 +21,6 @@ def quantile_column(level: float) -> str:
     """The score column holding the ``level`` quantile: ``q05``, ``q50``, ``q025``, ``q975``."""
     permille = round(level * 1000)
     return f"q{permille // 10:02d}" if permille % 10 == 0 else f"q{permille:03d}"
-
-
-def crps_samples(observed: np.ndarray, samples: np.ndarray, sample_axis: int = -1) -> np.ndarray:
-    """The CRPS of sample forecasts, one value per observation (lower is better).
-
-    Args:
-        observed: Outcomes, shape ``S`` (any shape).
-        samples: Samples whose shape is ``S`` plus one sample axis at ``sample_axis``.
-        sample_axis: The axis of ``samples`` holding the samples.
-
-    Returns:
-        CRPS values of shape ``S``, in the unit of the prices. A single sample (a point
-        forecast) scores its absolute error.
-    """
-    observed = np.asarray(observed, dtype=np.float64)
-    samples = np.asarray(samples, dtype=np.float64)
-    # The fair estimator divides by M - 1: one sample is a point mass, whose CRPS is the
-    # absolute error, which the empirical-distribution estimator gives exactly.
-    estimator = CRPS_ESTIMATOR if samples.shape[sample_axis] > 1 else "qd"
-    return np.asarray(
-        scoringrules.crps_ensemble(
-            observed, samples, m_axis=sample_axis, estimator=estimator, backend=CRPS_BACKEND
-        )
-    )
 
 
 def sample_quantiles(

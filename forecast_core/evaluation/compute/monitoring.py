@@ -1,8 +1,9 @@
 """Health checks of the recent forecasts: calibration, skill, fresh data, today's forecasts.
 
-Pure functions over an ``Evaluation`` (the scores of the recent realized forecasts), the
-newest price date and the models that wrote today's forecast; ``forecast monitor`` reads
-them and reports one ``Breach`` per failed check.
+Pure functions over an evaluation (``runner.Evaluation``, read as a ``ScoredSpan``: the
+scores of the recent realized forecasts), the newest price date and the models that wrote
+today's forecast; ``forecast monitor`` reads them and reports one ``Breach`` per failed
+check.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from forecast_core.errors import ConfigError
 from forecast_core.names import (
@@ -21,11 +22,34 @@ from forecast_core.names import (
     DEFAULT_MONITOR_LOOKBACK_DAYS,
 )
 
-if TYPE_CHECKING:  # types only: compute/ does no I/O and draws nothing
-    from forecast_core.evaluation.runner import Evaluation
+if TYPE_CHECKING:
+    import pandas as pd
 
 # The figures a monitor logs per model, from the evaluation's pooled headline.
 MONITORED_METRICS: tuple[str, ...] = ("coverage_80", "coverage_95", "crps", "crps_skill")
+
+
+class _ReportedModels(Protocol):
+    """What the checks read of an evaluation's configuration."""
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models reported, in order."""
+        ...
+
+
+class ScoredSpan(Protocol):
+    """What the checks read of an evaluation: ``runner.Evaluation`` (a higher layer) has it."""
+
+    @property
+    def config(self) -> _ReportedModels:
+        """What was evaluated."""
+        ...
+
+    @property
+    def headline(self) -> pd.DataFrame:
+        """One row per model: the metrics pooled over the span and the horizon."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -70,9 +94,13 @@ class Breach:
     threshold: str
 
     def describe(self) -> str:
-        """The one-line alert."""
+        """The one-line alert; a check of the commodity itself names it once.
+
+        ``BREACH coffee xgboost coverage_80 0.58 (...)``, ``BREACH coffee price_age 9 (...)``.
+        """
         shown = "-" if self.value is None else f"{self.value:.3f}".rstrip("0").rstrip(".")
-        return f"BREACH {self.commodity} {self.subject} {self.check} {shown} ({self.threshold})"
+        subject = "" if self.subject == self.commodity else f" {self.subject}"
+        return f"BREACH {self.commodity}{subject} {self.check} {shown} ({self.threshold})"
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready."""
@@ -85,7 +113,7 @@ class Breach:
         }
 
 
-def model_figures(evaluation: Evaluation) -> dict[str, dict[str, float]]:
+def model_figures(evaluation: ScoredSpan) -> dict[str, dict[str, float]]:
     """The monitored figures per reported model (missing ones left out)."""
     headline = evaluation.headline
     figures: dict[str, dict[str, float]] = {}

@@ -1,6 +1,6 @@
 """What happened over a forecast's horizon, from prices after its data cutoff only.
 
-The project's calendar rule (``forecast_core.tables.rows.realized_prices``): horizon day
+The project's calendar rule (``forecast_core.forecasts.realized_prices``): horizon day
 k's value is the last close on or before ``forecast_date + k - 1``. Here it is applied to
 the rows strictly after the forecast's data cutoff, so nothing the model already knew is
 scored as an outcome. A horizon day before the first new price (a Saturday or Sunday
@@ -16,7 +16,7 @@ import numpy as np
 
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import DataError
-from forecast_core.tables.schemas import HORIZON_DAYS
+from forecast_core.names import HORIZON_DAYS
 
 
 def horizon_last_day(forecast_date: dt.date) -> dt.date:

@@ -14,16 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecast_core.crps import crps_samples
 from forecast_core.data.history import MarketHistory
 from forecast_core.evaluation.compute.metrics import (
     QUANTILE_LEVELS,
-    crps_samples,
     pit_values,
     quantile_column,
     sample_quantiles,
 )
 from forecast_core.evaluation.compute.realized import last_known_price, realized_after_cutoff
-from forecast_core.tables.schemas import HORIZON_DAYS
+from forecast_core.names import HORIZON_DAYS
 
 QUANTILE_COLUMNS: tuple[str, ...] = tuple(quantile_column(level) for level in QUANTILE_LEVELS)
 SCORE_COLUMNS: tuple[str, ...] = (

@@ -2,7 +2,7 @@
 
 Four pictures: a fan chart of one forecast date per model with what happened, coverage of
 the 80%/95% intervals by horizon day, PIT histograms per model, and CRPS skill against the
-benchmark month by month.
+benchmark week by week (short spans) or month by month.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from matplotlib.figure import Figure
 
 from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
 from forecast_core.evaluation.compute.metrics import INTERVALS
-from forecast_core.names import MODELS
+from forecast_core.names import HORIZON_DAYS, MODELS
 from forecast_core.plots import draw_fan, price_label
-from forecast_core.tables.schemas import HORIZON_DAYS
 
 FIGURE_FILES: dict[str, str] = {
     "fan_chart": "fan_chart.png",
@@ -131,20 +130,20 @@ def pit_histogram_figure(scores: pd.DataFrame, model_names: Sequence[str]) -> Fi
     return figure
 
 
-def skill_over_time_figure(metrics: pd.DataFrame, benchmark: str | None) -> Figure:
-    """Monthly CRPS skill of each model against the benchmark (above 0 = better)."""
-    monthly = metrics[
-        (metrics["metric"] == "crps_skill")
-        & (metrics["horizon_day"] == ALL_DAYS)
-        & (metrics["period"] != ALL_PERIODS)
-        & (metrics["model_name"] != benchmark)
-    ]
+def skill_over_time_figure(skill: pd.DataFrame, benchmark: str | None, period: str) -> Figure:
+    """CRPS skill of each model against the benchmark by ``period`` (week or month).
+
+    Args:
+        skill: ``Evaluation.skill_over_time()``: model_name, period_start, value.
+        benchmark: The benchmark (its own line, 0, is not drawn), or None.
+        period: ``week`` or ``month``, for the title.
+    """
+    shown = skill[skill["model_name"] != benchmark]
     figure = Figure(figsize=(9, 3.8))
     axes = figure.subplots()
-    for name, line in monthly.groupby("model_name", sort=True):
-        months = pd.to_datetime(line["period"], format="%Y-%m")
+    for name, line in shown.groupby("model_name", sort=True):
         axes.plot(
-            months,
+            pd.to_datetime(line["period_start"]),
             line["value"],
             marker="o",
             markersize=3,
@@ -152,9 +151,9 @@ def skill_over_time_figure(metrics: pd.DataFrame, benchmark: str | None) -> Figu
             color=model_color(str(name)),
         )
     axes.axhline(0.0, color="black", linestyle="--", linewidth=1.0)
-    axes.set_title(f"CRPS skill vs {benchmark or 'no benchmark'} by month of forecast date")
+    axes.set_title(f"CRPS skill vs {benchmark or 'no benchmark'} by {period} of forecast date")
     axes.set_ylabel("1 - CRPS / CRPS benchmark")
-    if not monthly.empty:
+    if not shown.empty:
         axes.legend(fontsize="small")
     figure.autofmt_xdate()
     figure.tight_layout()

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from forecast_core.crps import CRPS_ESTIMATOR
 from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
-from forecast_core.evaluation.compute.metrics import CRPS_ESTIMATOR, PINBALL_LEVELS, quantile_column
+from forecast_core.evaluation.compute.metrics import INTERVALS, PINBALL_LEVELS, quantile_column
 from forecast_core.evaluation.compute.scoring import LEFT_OUT_REASONS
 from forecast_core.evaluation.presentation.figures import figure_png
 from forecast_core.evaluation.runner import Evaluation
@@ -45,7 +46,7 @@ _FIGURE_CAPTIONS = {
     "by horizon day (dashed: nominal).",
     "pit_histogram": "PIT histograms (all horizon days): flat at 1 is calibrated; a U shape "
     "means intervals too narrow, a hump too wide.",
-    "skill_over_time": "CRPS skill against the benchmark by month of forecast date "
+    "skill_over_time": "CRPS skill against the benchmark by {period} of forecast date "
     "(above 0: better than the benchmark).",
 }
 
@@ -92,13 +93,14 @@ def render_report(evaluation: Evaluation, generated_at: dt.datetime) -> str:
         ("fan_chart", "Fan chart", None),
         ("coverage_by_horizon", "Coverage by horizon day", _by_horizon_table(evaluation)),
         ("pit_histogram", "Calibration (PIT)", None),
-        ("skill_over_time", "Skill over time", _monthly_table(evaluation, "crps_skill")),
+        ("skill_over_time", "Skill over time", _skill_table(evaluation)),
     )
     for name, heading, table in sections:
         parts.append(f"<h2>{heading}</h2>")
         if name in figures:
+            caption = _FIGURE_CAPTIONS[name].format(period=evaluation.skill_period)
             parts.append(f'<img alt="{name}" src="{image_data_uri(figure_png(figures[name]))}">')
-            parts.append(f'<p class="note">{html.escape(_FIGURE_CAPTIONS[name])}</p>')
+            parts.append(f'<p class="note">{html.escape(caption)}</p>')
         else:
             parts.append('<p class="note">Nothing scored: no figure.</p>')
         if table:
@@ -131,17 +133,18 @@ def _headline_table(evaluation: Evaluation) -> str:
     table = wide[columns].rename(columns=_HEADLINE_NAMES)
     if "forecasts scored" in table.columns:
         table["forecasts scored"] = table["forecasts scored"].astype(int)
-    return _html(table.rename_axis(index="model"))
+    return _html(table, "model")
 
 
 def _left_out_table(evaluation: Evaluation) -> str:
     counts = evaluation.left_out.pivot(index="model_name", columns="reason", values="n_forecasts")
     counts = counts.reindex(columns=list(LEFT_OUT_REASONS), fill_value=0)
     counts.columns = [LEFT_OUT_REASONS[reason] for reason in counts.columns]
-    return _html(counts.rename_axis(index="model", columns=None))
+    return _html(counts, "model")
 
 
 def _metric_by_horizon_table(evaluation: Evaluation, metric: str) -> str:
+    """One row per model, one column per horizon day (``day 1`` .. ``day 14``)."""
     metrics = evaluation.metrics
     rows = metrics[
         (metrics["metric"] == metric)
@@ -151,26 +154,27 @@ def _metric_by_horizon_table(evaluation: Evaluation, metric: str) -> str:
     if rows.empty:
         return '<p class="note">No values.</p>'
     wide = rows.pivot(index="model_name", columns="horizon_day", values="value")
-    return _html(wide.rename_axis(index="model", columns="day"))
+    wide.columns = [f"day {day}" for day in wide.columns]
+    return _html(wide, "model")
 
 
 def _by_horizon_table(evaluation: Evaluation) -> str:
-    return _metric_by_horizon_table(evaluation, "coverage_80") + _metric_by_horizon_table(
-        evaluation, "coverage_95"
+    return "\n".join(
+        f"<h3>{nominal}% interval coverage by horizon day (nominal {nominal / 100:.2f})</h3>\n"
+        + _metric_by_horizon_table(evaluation, f"coverage_{nominal}")
+        for nominal in INTERVALS
     )
 
 
-def _monthly_table(evaluation: Evaluation, metric: str) -> str:
-    metrics = evaluation.metrics
-    rows = metrics[
-        (metrics["metric"] == metric)
-        & (metrics["horizon_day"] == ALL_DAYS)
-        & (metrics["period"] != ALL_PERIODS)
-    ]
-    if rows.empty:
+def _skill_table(evaluation: Evaluation) -> str:
+    """CRPS skill by week or month (``Evaluation.skill_over_time``): a row per period."""
+    skill = evaluation.skill_over_time()
+    if skill.empty:
         return '<p class="note">No values.</p>'
-    wide = rows.pivot(index="period", columns="model_name", values="value")
-    return _html(wide.rename_axis(index="month", columns=None))
+    wide = skill.pivot(index="period_start", columns="model_name", values="value")
+    if evaluation.skill_period == "month":
+        wide.index = [f"{start:%Y-%m}" for start in wide.index]
+    return _html(wide, "week of" if evaluation.skill_period == "week" else "month")
 
 
 def _pinball_table(evaluation: Evaluation) -> str:
@@ -181,11 +185,16 @@ def _pinball_table(evaluation: Evaluation) -> str:
         return '<p class="note">No values.</p>'
     wide = rows.pivot(index="model_name", columns="metric", values="value")[names]
     wide.columns = [f"q={level:g}" for level in PINBALL_LEVELS]
-    return _html(wide.rename_axis(index="model"))
+    return _html(wide, "model")
 
 
-def _html(frame: pd.DataFrame) -> str:
+def _html(frame: pd.DataFrame, row_label: str) -> str:
+    """``frame`` as one header row: its index becomes the first column, named ``row_label``.
+
+    A named index would print a second, otherwise empty, header row.
+    """
+    flat = frame.rename_axis(index=row_label, columns=None).reset_index()
     # Integer columns (counts) print as integers; float_format only touches floats.
-    return frame.to_html(
-        float_format=lambda value: f"{value:.3f}", border=0, na_rep="-", escape=True
+    return flat.to_html(
+        index=False, float_format=lambda value: f"{value:.3f}", border=0, na_rep="-", escape=True
     )

@@ -1,6 +1,5 @@
 """Where evaluations are read from and written to.
 
 ``reading`` (forecasts from the distributions table), ``table`` (the ``forecast_metrics``
-table), ``tracking`` (the MLflow evaluation run), ``recording`` (write an evaluation:
-files, table rows, MLflow run).
+table). The MLflow evaluation run is ``registry.evaluation_runs``.
 """

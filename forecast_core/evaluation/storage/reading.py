@@ -19,8 +19,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from forecast_core.errors import TableError
+from forecast_core.forecasts import DAY_COLUMNS
 from forecast_core.tables.distributions import DistributionsTable
-from forecast_core.tables.schemas import DAY_COLUMNS
 from forecast_core.tables.spark_table import date_range_condition
 
 INDEX_COLUMNS: tuple[str, ...] = (

@@ -82,9 +82,15 @@ class MetricsTable(NamedTable):
     """The ``forecast_metrics`` table at ``location`` in ``table_format``."""
 
     def __init__(
-        self, spark: SparkProvider, location: str, table_format: str = DEFAULT_TABLE_FORMAT
+        self,
+        spark: SparkProvider,
+        location: str,
+        table_format: str = DEFAULT_TABLE_FORMAT,
+        commit_metadata: dict[str, object] | None = None,
     ) -> None:
-        super().__init__(spark, location, table_format, FORECAST_METRICS)
+        """``commit_metadata`` names the writing run in every Delta commit (as for the
+        distributions table); each write adds its MLflow evaluation run."""
+        super().__init__(spark, location, table_format, FORECAST_METRICS, commit_metadata)
 
     def new_keys(self, rows: pd.DataFrame) -> int:
         """How many rows of ``rows`` have a key the table does not hold yet.

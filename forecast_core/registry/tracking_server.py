@@ -1,6 +1,6 @@
 """Is a tracking URI a server, can this MLflow open it, does it answer: decided here only.
 
-No MLflow import at module level: the CLI imports this to validate settings.
+No MLflow import: the CLI and ``config`` import this to validate settings.
 """
 
 from __future__ import annotations

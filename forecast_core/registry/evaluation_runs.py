@@ -23,9 +23,10 @@ from mlflow.utils.validation import MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_B
 
 from forecast_core.errors import RegistryError, first_line
 from forecast_core.evaluation.compute.aggregate import ALL_DAYS, ALL_PERIODS
-from forecast_core.mlflow_registry import EXPERIMENT_PREFIX, ModelRegistry
-from forecast_core.model_versions import ModelVersionInfo
-from forecast_core.redaction import redact_credentials
+from forecast_core.registry.client import RegistryClient
+from forecast_core.registry.naming import COMMODITY_TAG, MODEL_VERSION_TAG, evaluation_experiment
+from forecast_core.registry.store import ModelRegistry
+from forecast_core.registry.versions import RegisteredVersion
 
 # Per-horizon metrics logged as MLflow metric histories (step = horizon day).
 HORIZON_METRICS: tuple[str, ...] = ("crps", "crps_skill", "coverage_80", "coverage_95")
@@ -47,7 +48,7 @@ class ScoredModel:
     model_name: str
     model_uri: str
     n_forecasts: int
-    registered: ModelVersionInfo | None
+    registered: RegisteredVersion | None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready description."""
@@ -109,33 +110,13 @@ def link_scored_models(
     )
 
 
-def evaluation_experiment_id(registry: ModelRegistry, commodity: str) -> str:
+def evaluation_experiment_id(client: RegistryClient, commodity: str) -> str:
     """The id of the evaluation experiment of ``commodity``, created on first use.
 
     Raises:
         RegistryError: MLflow cannot create or find the experiment.
     """
-    name = f"{EXPERIMENT_PREFIX}/{commodity}/evaluation"
-    client = registry.client
-    try:
-        experiment = client.get_experiment_by_name(name)
-        if experiment is not None:
-            return experiment.experiment_id
-        location = None
-        if registry.artifact_root:
-            location = f"{registry.artifact_root.rstrip('/')}/{commodity}-evaluation"
-        try:
-            return client.create_experiment(name, artifact_location=location)
-        except MlflowException:  # another job created it first
-            experiment = client.get_experiment_by_name(name)
-            if experiment is None:
-                raise
-            return experiment.experiment_id
-    except MlflowException as error:
-        where = redact_credentials(registry.tracking_uri)
-        raise RegistryError(
-            f"cannot create or find experiment {name!r} at {where}: {first_line(error)}"
-        ) from error
+    return client.experiment_id(evaluation_experiment(commodity), f"{commodity}-evaluation")
 
 
 def start_evaluation_run(
@@ -146,14 +127,12 @@ def start_evaluation_run(
     Raises:
         RegistryError: MLflow refused the run.
     """
-    experiment_id = evaluation_experiment_id(registry, commodity)
-    try:
-        run = registry.client.create_run(experiment_id, run_name=run_name, tags=tags)
-    except MlflowException as error:
-        raise RegistryError(
-            f"cannot create evaluation run {run_name!r}: {first_line(error)}"
-        ) from error
-    return run.info.run_id
+    experiment_id = evaluation_experiment_id(registry.client, commodity)
+    run = registry.client.write(
+        lambda mlflow: mlflow.create_run(experiment_id, run_name=run_name, tags=tags),
+        f"create evaluation run {run_name!r}",
+    )
+    return str(run.info.run_id)
 
 
 def run_tags(
@@ -167,8 +146,8 @@ def run_tags(
 ) -> dict[str, str]:
     """Tags that describe and link an evaluation run (URI lists per model)."""
     tags = {
-        "commodity": commodity,
-        "model_version": model_version,
+        COMMODITY_TAG: commodity,
+        MODEL_VERSION_TAG: model_version,
         "evaluated_from": evaluated_from.isoformat(),
         "evaluated_to": evaluated_to.isoformat(),
         "models": ",".join(model_names),
@@ -218,7 +197,7 @@ def log_evaluation(
                 )
             )
     param_entries = [Param(key, value) for key, value in params.items()]
-    client = registry.client
+    client = registry.client.mlflow
     try:
         for first in range(0, len(entries), MAX_METRICS_PER_BATCH):
             client.log_batch(run_id, metrics=entries[first : first + MAX_METRICS_PER_BATCH])
@@ -235,7 +214,7 @@ def log_evaluation(
 def finish_run(registry: ModelRegistry, run_id: str, ok: bool) -> None:
     """Mark the run FINISHED or FAILED (best effort: the result is already logged)."""
     try:
-        registry.client.set_terminated(run_id, "FINISHED" if ok else "FAILED")
+        registry.client.mlflow.set_terminated(run_id, "FINISHED" if ok else "FAILED")
     except MlflowException:
         return
 

@@ -1,6 +1,6 @@
 """What the MLflow UI says about a registered model and each of its versions (Markdown).
 
-No MLflow here: ``mlflow_registry`` sets these texts when it registers a version. A
+No MLflow here: the model store (``store``) sets these texts when it registers a version. A
 registered model says what the model is, how often it is retrained and how to call it; a
 version says what it was trained on and its in-sample figures.
 """
@@ -11,14 +11,22 @@ import datetime as dt
 
 from forecast_core.data.schemas import commodity_info
 from forecast_core.models.base import Forecaster
-from forecast_core.names import CHAMPION_ALIAS, HORIZON_DAYS, PINNED_ALIAS
+from forecast_core.names import HORIZON_DAYS
+from forecast_core.registry.naming import (
+    CHAMPION_ALIAS,
+    PINNED_ALIAS,
+    RETIRED,
+    RETIRED_TAG,
+    registered_model_name,
+    version_uri,
+)
 
 
 def registered_model_description(commodity: str, forecaster: Forecaster) -> str:
     """The description of registered model ``{commodity}_{model}``."""
     info = commodity_info(commodity)
     summary = (type(forecaster).__doc__ or forecaster.name).strip().splitlines()[0]
-    name = f"{commodity}_{forecaster.name}"
+    name = registered_model_name(commodity, forecaster.name)
     return "\n".join(
         [
             f"**{info.display_name} {forecaster.display_name}**: {summary}",
@@ -32,13 +40,15 @@ def registered_model_description(commodity: str, forecaster: Forecaster) -> str:
             "training date, and serves every forecast date from then until the next "
             "version. The daily job forecasts every day.",
             "",
-            f"**Service**: a version tagged `retired=true` never serves; the `{PINNED_ALIAS}` "
-            f"alias serves daily runs instead of the newest version; `{CHAMPION_ALIAS}` marks "
-            "the commodity's best model by CRPS skill (`forecast models list`).",
+            f"**Service**: a version tagged `{RETIRED_TAG}={RETIRED}` never serves; the "
+            f"`{PINNED_ALIAS}` alias serves daily runs instead of the newest version; "
+            f"`{CHAMPION_ALIAS}` marks the commodity's best model by CRPS skill (`forecast "
+            "models list`).",
             "",
-            "**How to call it**: `mlflow.pyfunc.load_model(" + f'"models:/{name}/<version>")'
-            "` (or `@champion`), then `predict(...)` as the project README shows (section "
-            "Model registry), with a `forecast_date` parameter on or after the version's "
+            "**How to call it**: `mlflow.pyfunc.load_model("
+            + f'"{version_uri(name, "<version>")}")'
+            + f"` (or `@{CHAMPION_ALIAS}`), then `predict(...)` as the project README shows "
+            "(section Model registry), with a `forecast_date` parameter on or after the version's "
             "training date.",
         ]
     )

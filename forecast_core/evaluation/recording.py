@@ -2,7 +2,8 @@
 
 PNG figures and CSV/JSON files go to an output folder (and are the run's artifacts), the
 metric rows to the ``forecast_metrics`` table (a rerun replaces its own keys and adds no
-row), and one MLflow evaluation run is linked to the model versions scored.
+row), and one MLflow evaluation run (``registry.evaluation_runs``) is linked to the model
+versions scored.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from forecast_core.evaluation.compute.metrics import CRPS_ESTIMATOR
+from forecast_core.crps import CRPS_ESTIMATOR
 from forecast_core.evaluation.presentation.figures import FIGURE_FILES, figure_png
 from forecast_core.evaluation.runner import Evaluation
 from forecast_core.evaluation.storage.table import MetricsTable, metrics_rows
-from forecast_core.evaluation.storage.tracking import (
+from forecast_core.registry.evaluation_runs import (
     finish_run,
     link_scored_models,
     log_evaluation,
@@ -24,7 +25,7 @@ from forecast_core.evaluation.storage.tracking import (
     start_evaluation_run,
     write_scored_models,
 )
-from forecast_core.mlflow_registry import ModelRegistry
+from forecast_core.registry.store import ModelRegistry
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def record_evaluation(
         rows.to_csv(output_dir / "metrics.csv", index=False)
         files.append(output_dir / "metrics.csv")
         new = metrics_table.new_keys(rows)
-        written = metrics_table.write(rows)
+        written = metrics_table.write(rows, metadata={"evaluation_run_id": run_id})
         log_evaluation(
             registry, run_id, evaluation.metrics, _run_params(evaluation, metrics_table), files
         )

@@ -1,9 +1,10 @@
-"""Registered model versions as the pipeline sees them: ids, names and resolution by date.
+"""Registered model versions as the jobs see them: one record, resolution by date, the choice.
 
-No MLflow here: the registry adapter (``mlflow_registry``) builds these, and the pipeline
-and the in-memory fakes of the tests use them without it. MLflow cannot compare tags with
-``<=``, so a run fetches the versions of a (commodity, model, model_version) once and
-resolves dates in memory (``resolve_model``, ``choose_model``).
+No MLflow here: the registry client (``client``) makes these records, the only mapping
+from MLflow's; the pipeline, ``forecast models`` and the tests' in-memory fakes use them
+without it. MLflow cannot compare tags with ``<=``, so a run fetches the versions of a
+(commodity, model, model_version) once and resolves dates in memory (``resolve_model``,
+``choose_model``).
 
 Lifecycle (``forecast models``): a version tagged ``retired=true`` never serves; the
 registered model's ``pinned`` alias makes its version serve every date it may serve
@@ -14,10 +15,11 @@ with ``--use-pins``).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from forecast_core.data.schemas import commodity_info
-from forecast_core.names import PINNED_ALIAS
+from forecast_core.registry.naming import PINNED_ALIAS, version_uri
 
 
 def model_id(commodity: str, display_name: str, training_date: dt.date, model_version: str) -> str:
@@ -26,14 +28,22 @@ def model_id(commodity: str, display_name: str, training_date: dt.date, model_ve
     return f"{commodity_name}_{display_name}_{training_date}_{model_version}"
 
 
-def registered_model_name(commodity: str, model_name: str) -> str:
-    """The registered model holding every version of ``model_name`` for ``commodity``."""
-    return f"{commodity}_{model_name}"
-
-
 @dataclass(frozen=True)
-class ModelVersionInfo:
-    """A registered model version as the pipeline uses it."""
+class RegisteredVersion:
+    """One registered model version: what its tags say, and its service state.
+
+    Attributes:
+        name: The registered model (``coffee_naive``).
+        version: MLflow's version number.
+        commodity, model_name, model_version, training_date, data_cutoff_date, model_id:
+            The registration tags (``naming``).
+        run_id: The run that trained it.
+        retired: Tagged ``retired=true`` by ``forecast models retire``.
+        aliases: The registered model's aliases naming this version (``pinned``).
+        description: Its description in the MLflow UI.
+        tags: Every tag it carries, sorted by key (not compared: the fields above say
+            what they mean).
+    """
 
     name: str
     version: int
@@ -44,18 +54,44 @@ class ModelVersionInfo:
     data_cutoff_date: dt.date
     model_id: str
     run_id: str
-    retired: bool = False  # tagged retired=true by ``forecast models retire``
-    aliases: tuple[str, ...] = ()  # the registered model's aliases naming this version
+    retired: bool = False
+    aliases: tuple[str, ...] = ()
+    description: str = field(default="", compare=False)
+    tags: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def uri(self) -> str:
         """The registry URI that loads this version (``models:/coffee_naive/3``)."""
-        return f"models:/{self.name}/{self.version}"
+        return version_uri(self.name, self.version)
+
+    @property
+    def status(self) -> str:
+        """``retired`` or ``in service``."""
+        return "retired" if self.retired else "in service"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable JSON form of ``forecast models list/show --json``."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "uri": self.uri,
+            "model_id": self.model_id,
+            "commodity": self.commodity,
+            "model_name": self.model_name,
+            "model_version": self.model_version,
+            "training_date": self.training_date.isoformat(),
+            "data_cutoff_date": self.data_cutoff_date.isoformat(),
+            "status": self.status,
+            "aliases": list(self.aliases),
+            "run_id": self.run_id,
+            "description": self.description,
+            "tags": self.tags,
+        }
 
 
 def resolve_model(
-    versions: list[ModelVersionInfo], forecast_date: dt.date
-) -> ModelVersionInfo | None:
+    versions: list[RegisteredVersion], forecast_date: dt.date
+) -> RegisteredVersion | None:
     """The most recent version with ``training_date <= forecast_date``, or None.
 
     Retired versions never serve. Two versions for the same training date (racing jobs)
@@ -79,12 +115,12 @@ class ModelChoice:
             or no version is left).
     """
 
-    version: ModelVersionInfo | None
+    version: RegisteredVersion | None
     reason: str = ""
 
 
 def choose_model(
-    versions: list[ModelVersionInfo], forecast_date: dt.date, use_pins: bool
+    versions: list[RegisteredVersion], forecast_date: dt.date, use_pins: bool
 ) -> ModelChoice:
     """The version serving ``forecast_date``: the pin if honoured and eligible, else the newest.
 
@@ -115,7 +151,7 @@ def choose_model(
     return ModelChoice(newest, "; ".join(notes))
 
 
-def _nothing_serves(trained: list[ModelVersionInfo], forecast_date: dt.date) -> str:
+def _nothing_serves(trained: list[RegisteredVersion], forecast_date: dt.date) -> str:
     """Why no version serves ``forecast_date``: none trained early enough, or all retired."""
     if not trained:
         return f"no version trained on or before {forecast_date}"
@@ -126,6 +162,6 @@ def _nothing_serves(trained: list[ModelVersionInfo], forecast_date: dt.date) -> 
     )
 
 
-def last_training_date(versions: list[ModelVersionInfo]) -> dt.date | None:
+def last_training_date(versions: list[RegisteredVersion]) -> dt.date | None:
     """The newest training date among ``versions``, or None if there are none."""
     return max((v.training_date for v in versions), default=None)

@@ -13,13 +13,12 @@ import json
 import time
 from collections.abc import Sequence
 
+from mlflow import MlflowClient
 from mlflow.entities import Metric
-from mlflow.exceptions import MlflowException
 
-from forecast_core.errors import RegistryError, first_line
 from forecast_core.evaluation.compute.monitoring import Breach
-from forecast_core.evaluation.storage.tracking import evaluation_experiment_id
-from forecast_core.mlflow_registry import ModelRegistry
+from forecast_core.registry.evaluation_runs import evaluation_experiment_id
+from forecast_core.registry.store import ModelRegistry
 
 
 def log_monitor_run(
@@ -35,8 +34,7 @@ def log_monitor_run(
     Raises:
         RegistryError: MLflow cannot record the run.
     """
-    experiment_id = evaluation_experiment_id(registry, commodity)
-    client = registry.client
+    experiment_id = evaluation_experiment_id(registry.client, commodity)
     stamp = int(time.time() * 1000)
     metrics = [
         Metric(f"{model}/{name}", value, stamp, 0)
@@ -47,20 +45,19 @@ def log_monitor_run(
         Metric("price_age_days", float(price_age_days), stamp, 0),
         Metric("breaches", float(len(breaches)), stamp, 0),
     ]
-    try:
-        run = client.create_run(
+
+    def log(mlflow: MlflowClient) -> str:
+        run = mlflow.create_run(
             experiment_id,
             run_name=f"monitor-{today}",
             tags={"kind": "monitor", "monitored_date": today.isoformat()},
         )
-        run_id = run.info.run_id
-        client.log_batch(run_id, metrics=metrics)
-        client.log_text(
+        run_id = str(run.info.run_id)
+        mlflow.log_batch(run_id, metrics=metrics)
+        mlflow.log_text(
             run_id, json.dumps([b.to_dict() for b in breaches], indent=2), "breaches.json"
         )
-        client.set_terminated(run_id)
-    except MlflowException as error:
-        raise RegistryError(
-            f"cannot log the {commodity} monitor run at {registry.safe_uri}: {first_line(error)}"
-        ) from error
-    return run_id
+        mlflow.set_terminated(run_id)
+        return run_id
+
+    return registry.client.write(log, f"log the {commodity} monitor run")

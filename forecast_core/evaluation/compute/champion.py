@@ -1,9 +1,9 @@
 """A commodity's champion: the model with the best CRPS skill over an evaluated span.
 
 Pure choice, no MLflow: ``evaluate --promote`` picks with ``choose_champion`` before it
-records anything, then ``lifecycle.ModelLifecycle.promote`` points the ``champion`` alias
-at the chosen version and tags it with the evidence. The champion is a pointer for
-consumers; the jobs still forecast with every model.
+records anything, then ``registry.lifecycle.ModelLifecycle.promote`` points the
+``champion`` alias at the chosen version and tags it with the evidence. The champion is a
+pointer for consumers; the jobs still forecast with every model.
 """
 
 from __future__ import annotations

@@ -7,13 +7,13 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from forecast_core.tables.rows import (
+from forecast_core.forecasts import (
+    DISTRIBUTIONS_COLUMNS,
     Forecast,
     actuals_forecast,
     forecasts_to_frame,
     realized_prices,
 )
-from forecast_core.tables.schemas import DISTRIBUTIONS_COLUMNS
 
 
 def test_one_row_per_path_in_table_order():

@@ -1,4 +1,11 @@
-"""Turn sample paths and realized prices into rows of the ``distributions`` table."""
+"""A forecast as the pipeline makes it: its record, its key, and its rows (no Spark).
+
+One row per sample path: ``day_1`` is the price on the forecast start date, ``day_14``
+thirteen calendar days later. Actuals rows hold what happened: ``model_name =
+model_version = 'actuals'``, one path, made once a price on or after the horizon's last
+day exists. The table's Spark schema (``tables.schemas``) types these columns; the
+pipeline and a served model use them without loading Spark.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,26 @@ import pandas as pd
 import pyarrow as pa
 
 from forecast_core.data.history import MarketHistory
-from forecast_core.tables.schemas import ACTUALS, DAY_COLUMNS, DISTRIBUTIONS_COLUMNS, HORIZON_DAYS
+from forecast_core.names import HORIZON_DAYS
+
+ForecastKey = tuple[str, dt.date]  # (model_name, forecast_start_date) within a commodity/version
+ACTUALS = "actuals"
+DAY_COLUMNS: tuple[str, ...] = tuple(f"day_{k}" for k in range(1, HORIZON_DAYS + 1))
+# The rows' columns, in the table's order.
+DISTRIBUTIONS_COLUMNS: tuple[str, ...] = (
+    "path_id",
+    "forecast_start_date",
+    "data_cutoff_date",
+    "generation_timestamp",
+    "model_version",
+    "commodity",
+    *DAY_COLUMNS,
+    "is_actuals",
+    "has_data_leakage",
+    "model_name",
+    "training_date",
+    "model_uri",
+)
 
 
 @dataclass(frozen=True)
