@@ -4,7 +4,7 @@
 # `forecast backfill` (Indexed Job). Build: bash scripts/build_image.sh (it fills the
 # wheelhouse and the jar folder this Dockerfile copies, then runs docker build or buildah).
 #
-# Size goal: at most 1.8 GB uncompressed (about 600 MB compressed); README "Container image"
+# Size goal: at most 1.8 GB uncompressed (about 600 MB compressed); docs/operations.md "The container image"
 # has the measured size and layers. Kept out on purpose: the MLflow server and UI
 # (mlflow-skinny instead of mlflow), the CUDA libraries (xgboost-cpu: no 469 MB
 # nvidia-nccl-cu12), compilers, pip caches, wheelhouse, the libraries' test suites and the

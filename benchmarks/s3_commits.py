@@ -22,11 +22,8 @@ against an object store, not a real one's latency. It prints, it does not judge.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,10 +31,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forecast_core.jars import check_s3_jars, default_jars_dir, jar_paths
+from benchmarks.moto_spark import moto_spark
 from forecast_core.s3 import CONDITIONAL_LOGSTORE
-from forecast_core.spark import build_spark_session
-from tests.servers import moto_server
 
 BUCKET = "bench"
 SINGLE_DRIVER = "io.delta.storage.S3SingleDriverLogStore"
@@ -114,34 +109,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--commits", type=int, default=30, help="Delta appends per store")
     parser.add_argument("--entries", type=int, default=200, help="LogStore writes per store")
     args = parser.parse_args(argv)
-    jars_dir = Path(os.environ.get("FORECAST_SPARK_JARS") or default_jars_dir())
-    check_s3_jars(jars_dir, dynamodb=False)
-    folder = Path(tempfile.mkdtemp(prefix="s3-commits-"))
-    try:
-        with moto_server(folder) as server:
-            # moto takes any key; these are not secrets.
-            os.environ.update(
-                AWS_ENDPOINT_URL=server.url,
-                AWS_REGION="us-east-1",
-                AWS_ACCESS_KEY_ID="benchmark",
-                AWS_SECRET_ACCESS_KEY="benchmark",
-                SPARK_LOCAL_IP="127.0.0.1",
-            )
-            import boto3
-
-            boto3.client("s3").create_bucket(Bucket=BUCKET)
-            spark = build_spark_session(jars=jar_paths(jars_dir, "delta"), table_format="delta")
-            # s3:// on the same S3A file system; Delta's LogStore for it is the single-driver one.
-            hadoop = spark._jsc.hadoopConfiguration()
-            hadoop.set("fs.s3.impl", "org.apache.hadoop.fs.s3a.S3AFileSystem")
-            try:
-                commits = delta_commits(spark, args.commits)
-                check_which_store_wrote(spark)
-                entries = logstore_writes(spark, args.entries)
-            finally:
-                spark.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with moto_spark(BUCKET, "s3-commits-") as (spark, _):
+        # s3:// on the same S3A file system; Delta's LogStore for it is the single-driver one.
+        hadoop = spark._jsc.hadoopConfiguration()
+        hadoop.set("fs.s3.impl", "org.apache.hadoop.fs.s3a.S3AFileSystem")
+        commits = delta_commits(spark, args.commits)
+        check_which_store_wrote(spark)
+        entries = logstore_writes(spark, args.entries)
     print("Commits to S3 (moto, loopback), the two LogStores taken in turn (rate: count over")
     print("the total time; median: of one commit or write):")
     header = f"{'Delta commits/s':>15} {'median ms':>9} {'LogStore writes/s':>17} {'median ms':>9}"

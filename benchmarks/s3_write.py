@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,11 +23,9 @@ if __package__ in (None, ""):  # run as a script: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.floor import random_forecasts
+from benchmarks.moto_spark import moto_spark
 from forecast_core.forecasts import forecasts_to_frame
-from forecast_core.jars import check_s3_jars, default_jars_dir, jar_paths
-from forecast_core.spark import build_spark_session
 from forecast_core.tables.distributions import DistributionsTable
-from tests.servers import moto_server
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
@@ -54,42 +49,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=50, help="forecasts per write")
     parser.add_argument("--n-paths", type=int, default=2000)
     args = parser.parse_args(argv)
-    jars_dir = Path(os.environ.get("FORECAST_SPARK_JARS") or default_jars_dir())
-    check_s3_jars(jars_dir, dynamodb=False)
-    folder = Path(tempfile.mkdtemp(prefix="s3-write-"))
-    try:
-        with moto_server(folder) as server:
-            # moto takes any key; these are not secrets.
-            os.environ.update(
-                AWS_ENDPOINT_URL=server.url,
-                AWS_REGION="us-east-1",
-                AWS_ACCESS_KEY_ID="benchmark",
-                AWS_SECRET_ACCESS_KEY="benchmark",
-                SPARK_LOCAL_IP="127.0.0.1",
-            )
-            import boto3
-
-            boto3.client("s3").create_bucket(Bucket="bench")
-            spark = build_spark_session(jars=jar_paths(jars_dir, "delta"), table_format="delta")
-            try:
-                rates = {
-                    "local disk": write_rate(
-                        DistributionsTable(spark, str(folder / "distributions"), "delta"),
-                        args.batches,
-                        args.batch,
-                        args.n_paths,
-                    ),
-                    "S3 (moto, loopback)": write_rate(
-                        DistributionsTable(spark, "s3a://bench/distributions", "delta"),
-                        args.batches,
-                        args.batch,
-                        args.n_paths,
-                    ),
-                }
-            finally:
-                spark.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with moto_spark("bench", "s3-write-") as (spark, folder):
+        rates = {
+            "local disk": write_rate(
+                DistributionsTable(spark, str(folder / "distributions"), "delta"),
+                args.batches,
+                args.batch,
+                args.n_paths,
+            ),
+            "S3 (moto, loopback)": write_rate(
+                DistributionsTable(spark, "s3a://bench/distributions", "delta"),
+                args.batches,
+                args.batch,
+                args.n_paths,
+            ),
+        }
     rows = args.batch * args.n_paths
     print(
         f"Delta writes of {args.batch} forecasts x {args.n_paths} paths ({rows} rows), "

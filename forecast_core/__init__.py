@@ -1,3 +1,5 @@
 """Leakage-free probabilistic commodity price forecasts: data, cadence, models, registry."""
 
-__version__ = "0.1.0"
+# The release (semantic versioning, CHANGELOG.md): what `forecast --version` prints, what the
+# package's metadata and image tag say, and what every registered version pins.
+__version__ = "0.2.0"

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from forecast_core import __version__
 from forecast_core.cadence import Cadence, TrainingWindow, parse_frequency
-from forecast_core.config import RunConfig, StoreConfig
+from forecast_core.config import RunConfig
 from forecast_core.errors import ConfigError, DataError, ForecastCoreError, TableError
 from forecast_core.names import (
     ALL_COMMODITIES,
@@ -64,11 +65,9 @@ from jobs.reporting import ConsoleReporter
 from jobs.table_commands import table as table_commands
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from forecast_core.data import MarketDataset, MarketHistory
-    from forecast_core.registry.store import ModelRegistry
     from forecast_core.tables.distributions import DistributionsTable
+    from jobs.context import CommandStores
 
 
 def _run_options(command: Callable[..., None]) -> Callable[..., None]:
@@ -102,14 +101,13 @@ def _run(
     several commodities, one whose data is bad or stale fails alone (fail-open, exit 1);
     with one, it is bad input (exit 2, nothing written).
     """
-    from forecast_core.spark import build_spark_session
-    from forecast_core.tables.distributions import DistributionsTable
     from forecast_core.tables.inputs import load_inputs
 
     quiet_libraries()
     requested = parse_commodities(commodity)
     cadence = Cadence(parse_frequency(train_frequency))
-    stores = store.config()  # the jars first: no request to S3 without them
+    opened = store.open()  # the jars first: no request to S3 without them
+    stores = opened.config
     check_object_store(store.table_location)
     today = utc_today()
     started = time.perf_counter()
@@ -140,32 +138,13 @@ def _run(
     histories, refused = _check_commodities(
         dataset, owned, configs, start, end, today, alone=len(commodities) == 1
     )
-    timings: dict[str, float] = {"data_load": data_load_seconds}
-
-    def start_spark() -> SparkSession:
-        # Started on first need: a Delta table's keys are read without Spark, so a run
-        # that finds everything written never starts a JVM.
-        started = time.perf_counter()
-        session = build_spark_session(
-            stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
-        )
-        timings["spark_start"] = time.perf_counter() - started
-        return session
-
-    table = DistributionsTable(
-        start_spark,
-        stores.table_location,
-        stores.table_format,
-        commit_metadata={
-            **run_identity,
-            "forecast_dates": f"{start}..{end}",
-            **dataset.lineage(),
-        },
+    opened.startup_timings["data_load"] = data_load_seconds
+    table = opened.distributions(
+        commit_metadata={**run_identity, "forecast_dates": f"{start}..{end}", **dataset.lineage()}
     )
     table.check()
     check_tracking(stores.tracking_uri)  # unopenable database or unreachable server: exit 2
     store.home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
-    registry = _RegistryOnDemand(stores.tracking_uri, stores.artifact_root)
     failed: dict[str, str] = {}
     if not owned:
         click.echo("Nothing to do: this shard owns no window.")
@@ -181,9 +160,9 @@ def _run(
             f"{config.cadence.frequency}; version {config.model_version}; "
             f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})"
         )
-        error = _run_commodity(config, histories[name], registry, table, windows, timings)
-        if registry.opened is not None:  # a commodity with nothing to do needs no registry
-            click.echo(_champion_line(stores.tracking_uri, name))
+        error = _run_commodity(config, histories[name], opened, table, windows)
+        if opened.registry_opened:  # a commodity with nothing to do needs no registry
+            click.echo(_champion_line(opened, name))
         if error:
             failed[name] = error
     if failed:
@@ -233,45 +212,29 @@ def _check_commodities(
     return histories, refused
 
 
-class _RegistryOnDemand:
-    """The MLflow registry, opened on first need: a run with nothing to do never imports
-    MLflow (most of such a run's time before)."""
-
-    def __init__(self, tracking_uri: str, artifact_root: str | None) -> None:
-        self.tracking_uri = tracking_uri
-        self.artifact_root = artifact_root
-        self.opened: ModelRegistry | None = None
-
-    def __call__(self) -> ModelRegistry:
-        if self.opened is None:
-            from forecast_core.registry.store import ModelRegistry
-
-            self.opened = ModelRegistry(self.tracking_uri, self.artifact_root)
-        return self.opened
-
-
 def _run_commodity(
     config: RunConfig,
     history: MarketHistory,
-    registry: _RegistryOnDemand,
+    stores: CommandStores,
     table: DistributionsTable,
     windows: list[TrainingWindow],
-    timings: dict[str, float],
 ) -> str | None:
     """Run the pipeline for one commodity and print its summary; what failed, or None."""
     from forecast_core.pipeline import ForecastPipeline
 
     reporter = ConsoleReporter()
     try:
-        pipeline = ForecastPipeline(config, history, registry, table, reporter, now=utc_now())
+        pipeline = ForecastPipeline(
+            config, history, stores.registry, table, reporter, now=utc_now()
+        )
         summary = pipeline.run(windows)
     except ForecastCoreError as error:
         reporter.finish()
         click.echo(f"Error: run stopped: {redact_credentials(str(error))}", err=True)
         return f"run stopped: {error}"
     reporter.finish()
-    summary.timings = {**timings, **summary.timings}
-    timings.clear()  # the shared start-up phases count once, in the first summary
+    summary.timings = {**stores.startup_timings, **summary.timings}
+    stores.startup_timings.clear()  # shared start-up phases count once, in the next summary
     click.echo(f"Summary: {summary.describe()}")
     click.echo(f"Timings: {summary.describe_timings()}")
     for failure in summary.failures:
@@ -282,12 +245,10 @@ def _run_commodity(
     return f"{len(summary.failures)} model failure(s): {', '.join(names)}"
 
 
-def _champion_line(tracking_uri: str, commodity: str) -> str:
+def _champion_line(stores: CommandStores, commodity: str) -> str:
     """The commodity's champion for the run log: a pointer for consumers, not a filter."""
-    from forecast_core.registry.lifecycle import ModelLifecycle
-
     try:
-        champion = ModelLifecycle(tracking_uri).champion(commodity)
+        champion = stores.lifecycle().champion(commodity)
     except ForecastCoreError as error:
         return f"{commodity} champion: unknown ({error})"
     if champion is None:
@@ -311,7 +272,7 @@ def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="commodity-forecast")
+@click.version_option(version=__version__, prog_name="forecast")
 def cli() -> None:
     """Leakage-free probabilistic commodity price forecasts.
 
@@ -356,13 +317,8 @@ def daily(forecast_date: dt.date | None, **run_options: Any) -> None:
     default=None,
     help="This shard (0-based); set by a Kubernetes Indexed Job.",
 )
-@click.option(
-    "--shard-count",
-    type=int,
-    envvar="FORECAST_SHARD_COUNT",
-    show_envvar=True,
-    default=None,
-    help="Number of shards; without it one process does everything.",
+@options.shard_count(
+    None, "Number of shards; without it one process does everything.", "FORECAST_SHARD_COUNT"
 )
 @options.use_pins(default=False)
 @_run_options
@@ -409,7 +365,7 @@ def backfill(
 @options.start()
 @options.end()
 @options.train_frequency()
-@click.option("--shard-count", type=int, default=1, show_default=True, help="Number of shards.")
+@options.shard_count(1, "Number of shards.")
 @options.commodities()
 @options.models()
 @options.as_json("Print the plan as JSON.")
@@ -505,9 +461,10 @@ def inspect(
     "registry_error" in JSON), and the exit code is 1, so a script sees the gap.
     """
     quiet_libraries()
-    stores = store.config()
+    opened = store.open()
+    stores = opened.config
     try:
-        forecasts = _summarize(stores, commodity, from_date, to_date, as_of)
+        forecasts = _summarize(opened, commodity, from_date, to_date, as_of)
     except TableError as error:  # with --as-of, most likely a version the table never had
         fail(str(error), EXIT_USAGE if as_of else EXIT_MODEL_FAILED)
     report: dict[str, Any] = {
@@ -517,7 +474,7 @@ def inspect(
         "models": None,
     }
     try:
-        report["models"] = _registered_versions(stores.tracking_uri, commodity)
+        report["models"] = _registered_versions(opened, commodity)
     except ForecastCoreError as error:  # the table part is still worth showing
         report["registry_error"] = redact_credentials(str(error))
     exit_code = EXIT_MODEL_FAILED if "registry_error" in report else EXIT_OK
@@ -548,38 +505,29 @@ def inspect(
 
 
 def _summarize(
-    stores: StoreConfig,
+    stores: CommandStores,
     commodity: str | None,
     from_date: dt.date | None,
     to_date: dt.date | None,
     as_of: str | None,
 ) -> list[dict[str, Any]]:
     """The table's forecasts: delta-rs or pyarrow for a path; Spark only for a catalog table."""
-    if not is_catalog_table(stores.table_location):
+    location, table_format = stores.config.table_location, stores.config.table_format
+    if not is_catalog_table(location):
         from forecast_core.tables.summary import summarize_forecasts
 
-        return summarize_forecasts(
-            stores.table_location, stores.table_format, commodity, from_date, to_date, as_of
-        )
-    from forecast_core.spark import build_spark_session
-    from forecast_core.tables.distributions import DistributionsTable
-
-    spark = build_spark_session(
-        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
-    )
-    table = DistributionsTable(spark, stores.table_location, stores.table_format)
-    return table.summarize(commodity, from_date, to_date, as_of)
+        return summarize_forecasts(location, table_format, commodity, from_date, to_date, as_of)
+    return stores.distributions().summarize(commodity, from_date, to_date, as_of)
 
 
-def _registered_versions(tracking_uri: str, commodity: str | None) -> list[dict[str, Any]]:
+def _registered_versions(stores: CommandStores, commodity: str | None) -> list[dict[str, Any]]:
     """The registry part of ``inspect``, with MLflow's client only; none if no store yet."""
+    tracking_uri = stores.config.tracking_uri
     if (
         tracking_uri.startswith("sqlite:///")
         and not Path(tracking_uri.removeprefix("sqlite:///")).is_file()
     ):
         return []  # reading never creates the embedded store
-    from forecast_core.registry.lifecycle import ModelLifecycle
-
     return [
         {
             "name": v.name,
@@ -588,7 +536,7 @@ def _registered_versions(tracking_uri: str, commodity: str | None) -> list[dict[
             "aliases": list(v.aliases),
             "tags": v.tags,
         }
-        for v in ModelLifecycle(tracking_uri).versions(commodity)
+        for v in stores.lifecycle().versions(commodity)
     ]
 
 

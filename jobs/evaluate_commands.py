@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from forecast_core.config import StoreConfig
 from forecast_core.errors import (
     ConfigError,
     DataError,
@@ -32,11 +31,10 @@ from forecast_core.redaction import redact_credentials
 from jobs import common, options
 
 if TYPE_CHECKING:  # the library (Spark, MLflow) is imported when a command runs
-    from pyspark.sql import SparkSession
-
     from forecast_core.data import MarketDataset
     from forecast_core.evaluation import Evaluation
     from forecast_core.evaluation.compute.champion import Champion
+    from jobs.context import CommandStores
 
 
 # The metrics echoed (all of them are in the table, the CSV and the report).
@@ -108,8 +106,7 @@ class _Evaluated:
     """An evaluation computed by a command, with the stores it came from."""
 
     evaluation: Evaluation
-    stores: StoreConfig
-    spark: SparkSession
+    stores: CommandStores
     metrics_location: str
 
 
@@ -136,8 +133,6 @@ def _evaluate(
         metrics_table_location,
     )
     from forecast_core.registry.tracking_server import check_tracking_server
-    from forecast_core.spark import build_spark_session
-    from forecast_core.tables.distributions import DistributionsTable
 
     common.quiet_libraries()
     config = EvaluationConfig(
@@ -148,15 +143,13 @@ def _evaluate(
         model_version=model_version,
         fan_date=fan_date,
     )
-    stores = store.config()
+    opened = store.open()
+    stores = opened.config
     history = dataset.history(config.commodity)
     check_tracking_server(stores.tracking_uri)  # fail before the long read, not after it
     metrics_location = metrics_table or metrics_table_location(stores.table_location)
     common.check_object_store(metrics_location)
-    spark = build_spark_session(
-        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
-    )
-    distributions = DistributionsTable(spark, stores.table_location, stores.table_format)
+    distributions = opened.distributions()
     click.echo(
         f"{config.commodity}: evaluating {', '.join(config.models)} (version "
         f"{config.model_version}), forecasts {config.evaluated_from}.."
@@ -168,7 +161,7 @@ def _evaluate(
     except TableError as error:
         common.fail(f"cannot read forecasts: {error}", common.EXIT_MODEL_FAILED)
     _echo_summary(evaluation)
-    return _Evaluated(evaluation, stores, spark, metrics_location)
+    return _Evaluated(evaluation, opened, metrics_location)
 
 
 def _load_inputs(data: str | None) -> MarketDataset:
@@ -256,7 +249,6 @@ def _evaluate_and_record(
 ) -> None:
     """Evaluate one commodity and record it: metrics table, MLflow run, files."""
     from forecast_core.evaluation import MetricsTable, record_evaluation
-    from forecast_core.registry.store import ModelRegistry
 
     evaluated = _evaluate(commodity=commodity, dataset=dataset, **selection)
     config = evaluated.evaluation.config
@@ -277,9 +269,9 @@ def _evaluate_and_record(
     )
     stores = evaluated.stores
     table = MetricsTable(
-        evaluated.spark,
+        stores.spark,
         evaluated.metrics_location,
-        stores.table_format,
+        stores.config.table_format,
         commit_metadata={
             "command": "evaluate",
             "commodity": config.commodity,
@@ -291,8 +283,9 @@ def _evaluate_and_record(
         },
     )
     try:
-        registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-        record = record_evaluation(evaluated.evaluation, table, registry, folder, common.utc_now())
+        record = record_evaluation(
+            evaluated.evaluation, table, stores.registry(), folder, common.utc_now()
+        )
     except ForecastCoreError as error:
         common.fail(f"evaluation not recorded: {error}", common.EXIT_MODEL_FAILED)
     click.echo(
@@ -313,7 +306,6 @@ def _champion(evaluated: _Evaluated) -> Champion:
         ConfigError: The best model's version is not registered here, or is retired.
     """
     from forecast_core.evaluation.compute.champion import choose_champion
-    from forecast_core.registry.lifecycle import ModelLifecycle
 
     evaluation = evaluated.evaluation
     config = evaluation.config
@@ -322,16 +314,13 @@ def _champion(evaluated: _Evaluated) -> Champion:
         evaluation.scored_uris,
         f"{config.evaluated_from}..{config.evaluated_to}",
     )
-    ModelLifecycle(evaluated.stores.tracking_uri).promotable(
-        config.commodity, champion.model_name, champion.version
-    )
+    evaluated.stores.lifecycle().promotable(config.commodity, champion.model_name, champion.version)
     return champion
 
 
 def _promote(evaluated: _Evaluated, champion: Champion, run_id: str) -> None:
     """Point the champion alias at ``champion`` with its evidence; exit 1 if MLflow fails."""
     from forecast_core.registry import naming
-    from forecast_core.registry.lifecycle import ModelLifecycle
 
     config = evaluated.evaluation.config
     evidence = {
@@ -343,7 +332,7 @@ def _promote(evaluated: _Evaluated, champion: Champion, run_id: str) -> None:
         naming.CHAMPION_PROMOTED_AT_TAG: common.utc_now().isoformat(timespec="seconds"),
     }
     try:
-        message = ModelLifecycle(evaluated.stores.tracking_uri).promote(
+        message = evaluated.stores.lifecycle().promote(
             config.commodity, champion.model_name, champion.version, evidence
         )
     except ForecastCoreError as error:

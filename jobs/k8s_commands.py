@@ -33,14 +33,8 @@ def k8s() -> None:
 @options.models()
 @options.train_frequency()
 @options.model_version("Model version label.")
+@options.shard_count(4, "Shards asked for; the Job runs at most one per cadence window.")
 # --shard-count and --parallelism are alike in shape only: two counts of shards.
-@click.option(
-    "--shard-count",
-    default=4,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Shards asked for; the Job runs at most one per cadence window.",
-)
 @click.option(
     "--parallelism",
     default=2,
@@ -73,7 +67,7 @@ def k8s() -> None:
     required=True,
     envvar="FORECAST_IMAGE",
     show_envvar=True,
-    help="Job image, e.g. registry/commodity-forecast:0.1.0.",
+    help="Job image, e.g. registry/commodity-forecast:0.2.0.",
 )
 @click.option(
     "--namespace",

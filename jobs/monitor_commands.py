@@ -71,9 +71,6 @@ def monitor(
     "threshold"}]}.
     """
     from forecast_core.evaluation.compute.monitoring import MonitorThresholds
-    from forecast_core.registry.store import ModelRegistry
-    from forecast_core.spark import build_spark_session
-    from forecast_core.tables.distributions import DistributionsTable
     from forecast_core.tables.inputs import load_inputs
 
     common.quiet_libraries()
@@ -90,13 +87,10 @@ def monitor(
     # Rows after the real today are refused as ever; rows after --as-of are cut per commodity.
     dataset = load_inputs(data, today=real_today, isolate_commodities=True)
     commodities = resolve_commodities(parse_commodities(commodity), dataset.commodities)
-    stores = store.config()
-    registry = ModelRegistry(stores.tracking_uri, stores.artifact_root)
-    spark = build_spark_session(
-        stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
+    stores = store.open()
+    watched = _Watch(
+        stores.distributions(), stores.registry(), model_names, model_version, thresholds, today
     )
-    table = DistributionsTable(spark, stores.table_location, stores.table_format)
-    watched = _Watch(table, registry, model_names, model_version, thresholds, today)
     report: dict[str, Any] = {
         "today": today.isoformat(),
         "thresholds": dataclasses.asdict(thresholds),

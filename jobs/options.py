@@ -56,6 +56,7 @@ from forecast_core.names import (
 )
 from forecast_core.s3 import S3Settings, is_s3
 from jobs.common import EXIT_USAGE
+from jobs.context import CommandStores
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
@@ -236,6 +237,23 @@ def use_pins(default: bool) -> Decorator:
     )
 
 
+def shard_count(default: int | None, help: str, envvar: str | None = None) -> Decorator:
+    """``--shard-count``: how many shards a backfill's range is split into (at least 1).
+
+    Its default and help differ by command (a backfill pod reads it from the Indexed
+    Job's environment; ``plan`` and ``k8s backfill-job`` size one), its meaning does not.
+    """
+    return click.option(
+        "--shard-count",
+        type=click.IntRange(min=1),
+        default=default,
+        show_default=default is not None,
+        envvar=envvar,
+        show_envvar=envvar is not None,
+        help=help,
+    )
+
+
 def as_json(help: str) -> Decorator:
     """``--json``: machine-readable output."""
     return click.option("--json", "as_json", is_flag=True, help=help)
@@ -320,6 +338,13 @@ class StoreSettings:
             spark_master=self.spark_master,
             spark_jars=jars,
         )
+
+    def open(self) -> CommandStores:
+        """The command's stores (``config``'s checks first), each opened on first need.
+
+        Also put on click's ``ctx.obj``. Raises as ``config``.
+        """
+        return CommandStores(self.config()).register()
 
 
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:

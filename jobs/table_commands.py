@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 import click
 
-from forecast_core.config import StoreConfig
 from forecast_core.errors import TableError
 from jobs import options
 from jobs.common import (
@@ -17,9 +15,6 @@ from jobs.common import (
     fail,
     quiet_libraries,
 )
-
-if TYPE_CHECKING:
-    from forecast_core.tables.distributions import DistributionsTable
 
 # Delta's own floor for VACUUM: a reader that started a week ago still finds its files.
 MIN_RETAIN_HOURS = 168
@@ -53,16 +48,17 @@ def optimize(retain_hours: int, store: options.StoreSettings) -> None:
     --retain-hours may need.
     """
     quiet_libraries()
-    stores = store.config()
-    check_object_store(stores.table_location)
-    table = _table(stores)
+    opened = store.open()
+    location = opened.config.table_location
+    check_object_store(location)
+    table = opened.distributions()
     table.check()
     try:
         result = table.optimize(retain_hours)
     except TableError as error:
         fail(str(error), EXIT_MODEL_FAILED)
     click.echo(
-        f"Optimized {stores.table_location}: {result['files_removed']} files compacted into "
+        f"Optimized {location}: {result['files_removed']} files compacted into "
         f"{result['files_added']}; files unreferenced for over {retain_hours} h vacuumed"
     )
 
@@ -78,29 +74,15 @@ def history(limit: int, as_json: bool, store: options.StoreSettings) -> None:
     Read from the Delta log without Spark. JSON: [{"version", "timestamp", "operation",
     "predicate", "rows_written", "rows_removed", "files_added", "user_metadata"}].
     """
-    stores = store.config()
-    commits = _table(stores).history(limit)
+    stores = store.open()
+    commits = stores.distributions().history(limit)
     if as_json:
         click.echo(json.dumps(commits, indent=2))
         return
-    click.echo(f"Table {stores.table_location}: {len(commits)} commits shown")
+    click.echo(f"Table {stores.config.table_location}: {len(commits)} commits shown")
     for commit in commits:
         click.echo(
             f"  v{commit['version']} {commit['timestamp']} {commit['operation']}: "
             f"rows +{commit['rows_written'] or 0} -{commit['rows_removed'] or 0}  "
             f"{commit['user_metadata'] or ''}"
         )
-
-
-def _table(stores: StoreConfig) -> DistributionsTable:
-    """The distributions table of ``stores``; Spark starts only if an operation needs it."""
-    from forecast_core.spark import build_spark_session
-    from forecast_core.tables.distributions import DistributionsTable
-
-    return DistributionsTable(
-        lambda: build_spark_session(
-            stores.spark_master, jars=stores.spark_jars, table_format=stores.table_format
-        ),
-        stores.table_location,
-        stores.table_format,
-    )

@@ -21,7 +21,7 @@ OFFICIAL_BASE="docker.io/library/python:3.11-slim-bookworm"
 DEBIAN_BASE="localhost/commodity-forecast-base:bookworm"
 CACHE="${FORECAST_CACHE_DIR:-$HOME/.cache/commodity-forecast}"
 DELTA_VERSION="$(sed -n 's/^ARG DELTA_VERSION=//p' Dockerfile)"
-VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' pyproject.toml)"
+VERSION="$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' forecast_core/__init__.py)"
 base_mode="auto"
 tag="commodity-forecast:${VERSION}"
 

@@ -65,6 +65,48 @@ def _register(registry: ModelRegistry, dataset) -> None:
     registry.register(build_model("naive").fit(sugar, JAN), sugar, LONG_LABEL)
 
 
+@pytest.mark.parametrize(
+    ("commodity", "version", "after"),
+    [
+        pytest.param(
+            "coffee",
+            "2",
+            "jobs fall back to the version before, models:/coffee_naive/1",
+            id="newest",
+        ),
+        pytest.param(
+            "coffee",
+            "1",
+            "nothing serves forecast dates 2024-01-01..2024-06-30 (a run for them fails this "
+            "model (exit 1; the other models still run)); models:/coffee_naive/2 still serves "
+            "from 2024-07-01",
+            id="oldest",
+        ),
+        pytest.param(
+            "sugar",
+            "1",
+            "it was the only v1.0 version in service, so nothing serves sugar_naive now: the "
+            "next daily run fails this model",
+            id="only",
+        ),
+    ],
+)
+def test_retire_says_what_serves_instead(invoke, tracking_uri, commodity, version, after):
+    result = invoke(
+        "models",
+        "retire",
+        commodity,
+        "naive",
+        version,
+        "--reason",
+        "x",
+        "--tracking-uri",
+        tracking_uri,
+    )
+    assert result.exit_code == 0, result.output
+    assert after in result.output
+
+
 def _state(uri: str) -> dict[str, object]:
     """Every version's tags and every registered model's aliases: what a command may change."""
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)

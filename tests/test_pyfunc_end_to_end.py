@@ -1,4 +1,4 @@
-"""The README's pyfunc example, run as written after the quick start's daily run.
+"""The pyfunc example of docs/registry.md, run as written after the quick start's daily run.
 
 Its paths must be the table's rows for that key, bit for bit; the table is read with
 delta-rs, an engine we did not write.
@@ -18,7 +18,7 @@ from deltalake import DeltaTable
 from forecast_core.data import load_dataset
 
 pytestmark = pytest.mark.slow
-README = Path(__file__).resolve().parents[1] / "README.md"
+REGISTRY_DOC = Path(__file__).resolve().parents[1] / "docs" / "registry.md"
 DAYS = [f"day_{k}" for k in range(1, 15)]
 
 
@@ -28,8 +28,8 @@ def home(tmp_path: Path) -> Path:
     return tmp_path / ".forecast"
 
 
-def _readme_pyfunc_block() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+def _documented_pyfunc_block() -> str:
+    blocks = re.findall(r"```python\n(.*?)```", REGISTRY_DOC.read_text(), flags=re.DOTALL)
     (block,) = [b for b in blocks if "mlflow.pyfunc.load_model" in b]
     return block
 
@@ -42,14 +42,14 @@ def _table_paths(home: Path, model_name: str) -> np.ndarray:
     return rows.sort_values("path_id")[DAYS].to_numpy()
 
 
-def test_the_readme_example_runs_and_gives_the_tables_paths(
+def test_the_documented_example_runs_and_gives_the_tables_paths(
     invoke, home, tmp_path, monkeypatch, spark
 ):
     daily = invoke("daily", "--forecast-date", "2025-11-14", "--models", "naive,xgboost")
     assert daily.exit_code == 0, daily.output
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {}
-    exec(compile(_readme_pyfunc_block(), str(README), "exec"), namespace)
+    exec(compile(_documented_pyfunc_block(), str(REGISTRY_DOC), "exec"), namespace)
     paths = namespace["paths"]
     assert isinstance(paths, pd.DataFrame)
     assert paths.shape == (2000, 15)

@@ -13,6 +13,7 @@ runs before the one registry write a command makes: bad input changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from mlflow import MlflowClient
@@ -34,7 +35,7 @@ from forecast_core.registry.naming import (
     registered_model_name,
     version_uri,
 )
-from forecast_core.registry.versions import RegisteredVersion
+from forecast_core.registry.versions import RegisteredVersion, resolve_model
 
 _COMMODITY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 _OURS = f"tag.{MODEL_ID_TAG} != ''"  # every version this project registered
@@ -162,7 +163,36 @@ class ModelLifecycle:
             mlflow.set_model_version_tag(version.name, number, RETIRED_TAG, RETIRED)
 
         self.client.write(tag, f"retire {version.uri}")
-        return f"retired {version.uri} ({version.model_id}): jobs fall back to the version before"
+        return f"retired {version.uri} ({version.model_id}): {self._what_serves_instead(version)}"
+
+    def _what_serves_instead(self, retired: RegisteredVersion) -> str:
+        """What serves the dates ``retired`` served, now that it no longer does."""
+        in_service = [
+            v
+            for v in self.versions(retired.commodity, retired.model_name)
+            if v.model_version == retired.model_version and not v.retired and v != retired
+        ]
+        before = resolve_model(in_service, retired.training_date)
+        if before is not None:
+            return f"jobs fall back to the version before, {before.uri} ({before.model_id})"
+        after = min(
+            (v for v in in_service if v.training_date > retired.training_date),
+            key=lambda v: (v.training_date, v.version),
+            default=None,
+        )
+        fails = "fails this model (exit 1; the other models still run)"
+        if after is not None:
+            return (
+                f"no version in service was trained before it, so nothing serves forecast "
+                f"dates {retired.training_date}..{after.training_date - dt.timedelta(days=1)}"
+                f" (a run for them {fails}); {after.uri} still serves from "
+                f"{after.training_date}"
+            )
+        return (
+            f"it was the only {retired.model_version} version in service, so nothing serves "
+            f"{retired.name} now: the next daily run {fails} until `forecast models restore` "
+            f"puts a version back or the cadence's next training date registers a new one"
+        )
 
     def restore(self, commodity: str, model: str, ref: str) -> str:
         """Put retired version ``ref`` back in service; what happened."""

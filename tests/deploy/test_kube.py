@@ -110,7 +110,7 @@ def kubeconfig(tmp_path: Path, api_server: FakeApiServer) -> Path:
 
 def _options(**changes: Any) -> kube.BackfillJobOptions:
     values: dict[str, Any] = {
-        "image": "registry.example.com/commodity-forecast:0.1.0",
+        "image": "registry.example.com/commodity-forecast:0.2.0",
         "commodity": "coffee",
         "models": ("naive", "random_walk"),
         "frequency": "quarterly",
@@ -308,7 +308,7 @@ def _cli_args(*args: str) -> list[str]:
         "--parallelism",
         "2",
         "--image",
-        "registry.example.com/commodity-forecast:0.1.0",
+        "registry.example.com/commodity-forecast:0.2.0",
         "--namespace",
         "forecast-test",
         *args,

@@ -160,8 +160,14 @@ BAD_INPUTS = [
     ),
     pytest.param(
         ["plan", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-count", "0"],
-        "shard count",
+        "Invalid value for '--shard-count': 0 is not in the range x>=1.",
         id="zero-shards",
+    ),
+    pytest.param(
+        ["backfill", "--start", "2024-01-01", "--end", "2024-03-31", "--shard-count", "0"],
+        "Invalid value for '--shard-count' (env var: 'FORECAST_SHARD_COUNT'): 0 is not in the "
+        "range x>=1.",
+        id="backfill-zero-shards",
     ),
     pytest.param(
         ["monitor", "--as-of", "2025-14-01"],

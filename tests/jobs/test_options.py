@@ -1,6 +1,6 @@
 """Every setting of every command has an environment variable; the per-run options do not.
 
-README says so ("Commands"); this keeps it true as options are added.
+README and docs/commands.md say so; this keeps it true as options are added.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 One home for the module, made by the quick start's own commands read from README.md (a
 daily run, an 8-week backfill, the replayed monitor): real Spark, Delta and SQLite MLflow.
 Then each rough edge of issue 23 answers in its exact line and exit code, and the
-README's readers of the table (pandas, polars, DuckDB) run as printed.
+readers of the table (pandas, polars, DuckDB) in docs/table.md run as printed.
 """
 
 from __future__ import annotations
@@ -28,17 +28,19 @@ from forecast_core.config import StoreConfig
 from tests.conftest import invoke_in
 
 pytestmark = pytest.mark.slow
-README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+TABLE_DOC = (ROOT / "docs" / "table.md").read_text(encoding="utf-8")
 HEALTHY = "Healthy: coffee (as of 2025-11-14, last 56 days)"
 REALIZED_SPAN = ("--from", "2025-09-19", "--to", "2025-10-31")
 
 Run = Callable[..., Result]
 
 
-def _section(start: str, end: str) -> str:
-    """The README text from the line starting with ``start`` to the next one with ``end``."""
-    first = README.index(start)
-    return README[first : README.index(end, first + len(start))]
+def _section(start: str, end: str, text: str = README) -> str:
+    """The text (the README's by default) from ``start`` to the next ``end``."""
+    first = text.index(start)
+    return text[first : text.index(end, first + len(start))]
 
 
 def _quick_start_commands() -> list[list[str]]:
@@ -55,8 +57,8 @@ def _quick_start_commands() -> list[list[str]]:
 
 
 def _reader_snippets() -> list[str]:
-    """The Python blocks of the README's "Reading it" paragraph."""
-    section = _section("**Reading it**", "**Parquet")
+    """The Python blocks of docs/table.md's "Reading it" paragraph."""
+    section = _section("**Reading it**", "**Parquet", TABLE_DOC)
     return re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
 
 
@@ -211,7 +213,7 @@ def test_report_of_six_weeks_titles_its_tables_and_draws_skill_by_week(
     assert mondays == [str(dt.date(2025, 9, 15) + dt.timedelta(weeks=k)) for k in range(7)]
 
 
-def test_the_leakage_rule_holds_as_the_readme_states_it(run: Run, stores) -> None:
+def test_the_leakage_rule_holds_as_the_docs_state_it(run: Run, stores) -> None:
     result = run("inspect", "--json")
     assert result.exit_code == 0, result.output
     entries = json.loads(result.output)["forecasts"]
@@ -228,8 +230,8 @@ def test_the_leakage_rule_holds_as_the_readme_states_it(run: Run, stores) -> Non
         assert not breaks_rule, entry
     # Actuals rows hold realized prices: their cutoff is later than their start by design.
     assert all(e["data_cutoff_date"] > e["forecast_start_date"] for e in actuals)
-    # The README's check, verbatim, selects nothing, as has_data_leakage does.
-    stated = re.search(r"the check of the rule on the\s+table is `([^`]+)`", README)
+    # docs/table.md's check, verbatim, selects nothing, as has_data_leakage does.
+    stated = re.search(r"the check of the rule on the\s+table is `([^`]+)`", TABLE_DOC)
     assert stated is not None
     predicate = " ".join(stated[1].split())
     distributions = DeltaTable(stores.table_location).to_pyarrow_dataset()  # noqa: F841 (duckdb)
@@ -241,7 +243,7 @@ def test_the_leakage_rule_holds_as_the_readme_states_it(run: Run, stores) -> Non
 
 
 @pytest.mark.parametrize("engine", ["pandas", "polars", "duckdb"])
-def test_the_readme_reads_the_table_with_typed_dates(folder: Path, stores, engine: str) -> None:
+def test_the_docs_read_the_table_with_typed_dates(folder: Path, stores, engine: str) -> None:
     snippets = dict(zip(["pandas", "polars", "duckdb"], _reader_snippets(), strict=True))
     finished = subprocess.run(
         [sys.executable, "-c", snippets[engine]],
