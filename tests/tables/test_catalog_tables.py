@@ -74,5 +74,7 @@ def test_a_catalog_table_has_no_history_and_optimizes_only_as_delta(table):
             table.optimize(retain_hours=168)
         return
     table.write(_frame("naive", JULY[1]))
-    assert table.optimize(retain_hours=168) == {"files_added": 1, "files_removed": 2}
+    # One partition per forecast (issue 24): two forecasts are two partitions of one file
+    # each, nothing to compact (test_delta_table compacts a table of the older layout).
+    assert table.optimize(retain_hours=168) == {"files_added": 0, "files_removed": 0}
     assert table.read().count() == 40
