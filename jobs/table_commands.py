@@ -39,10 +39,13 @@ def table() -> None:
 @options.store_options
 @exit_on_setup_errors
 def optimize(retain_hours: int, store: options.StoreSettings) -> None:
-    """Compact small files (Z-ordered by forecast date), then vacuum unreferenced ones.
+    """Compact each partition's files into one, then vacuum unreferenced files.
 
-    Safe while jobs run: compaction is one more Delta commit (a concurrent writer retries),
-    and vacuum keeps every file a reader of the last --retain-hours may need.
+    The table is partitioned by forecast, so a partition holds several files only when a
+    write split a forecast (a table of the older commodity-and-model layout is also
+    Z-ordered by forecast date). Safe while jobs run: compaction is one more Delta commit
+    (a concurrent writer retries), and vacuum keeps every file a reader of the last
+    --retain-hours may need.
     """
     quiet_libraries()
     opened = store.open()

@@ -1,15 +1,15 @@
 """The ``distributions`` table: forecast sample paths, one row per path.
 
-Built on the generic ``SparkTable`` (same formats, same idempotent writes as every table).
-The Delta layout partitions by commodity and model (a few partitions, large files); the
-forecast date is a data column with file statistics, and ``optimize`` Z-orders by it.
+A ``NamedTable``: stored by whichever Spark table kind its location and format make it
+(same formats, same idempotent writes as every table). Both layouts partition by the key,
+one partition per forecast: Delta checks concurrent commits partition by partition, so
+writers of different forecasts never conflict (``delta_tables``; docs/table-layout.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import cast
 
 import pandas as pd
 from pyspark.sql import Column
@@ -17,19 +17,14 @@ from pyspark.sql import functions as F
 
 from forecast_core.forecasts import ACTUALS, ForecastKey
 from forecast_core.names import DEFAULT_TABLE_FORMAT
-from forecast_core.tables import delta_log
+from forecast_core.tables.kinds import NamedTable
 from forecast_core.tables.schemas import (
     DISTRIBUTIONS_KEY,
     DISTRIBUTIONS_PARTITIONING,
     DISTRIBUTIONS_SCHEMA,
     SUMMARY_KEYS,
 )
-from forecast_core.tables.spark_table import (
-    SparkProvider,
-    SparkTable,
-    TableSpec,
-    date_range_condition,
-)
+from forecast_core.tables.spark_table import SparkProvider, TableSpec, date_range_condition
 
 
 def has_data_leakage() -> Column:
@@ -46,13 +41,14 @@ DISTRIBUTIONS = TableSpec(
     schema=DISTRIBUTIONS_SCHEMA,
     key=DISTRIBUTIONS_KEY,
     partitioning=DISTRIBUTIONS_PARTITIONING,
-    delta_partitioning=("commodity", "model_name"),
+    delta_partitioning=DISTRIBUTIONS_PARTITIONING,
+    # Orders the files of tables created partitioned by (commodity, model_name) only.
     cluster_by=("forecast_start_date",),
     derived={"has_data_leakage": has_data_leakage},
 )
 
 
-class DistributionsTable(SparkTable):
+class DistributionsTable(NamedTable):
     """The forecast distributions table at ``location`` in ``table_format``."""
 
     def __init__(
@@ -83,59 +79,16 @@ class DistributionsTable(SparkTable):
         names, wanted = sorted(set(model_names)), sorted(set(dates))
         if not names or not wanted:
             return set()
-        if self.is_delta_path:
-            table = delta_log.open_table(self.location)
-            if table is None:
-                return set()
-            return delta_log.distinct_rows(
-                table,
-                ("model_name", "forecast_start_date"),
-                {
-                    "commodity": [commodity],
-                    "model_name": names,
-                    "model_version": [model_version, ACTUALS],
-                    "forecast_start_date": wanted,
-                },
-            )
-        if not self.is_catalog_table:
-            return self._keys_from_partition_folders(commodity, model_version, names, wanted)
-        where = (
-            (F.col("commodity") == commodity)
-            & F.col("model_name").isin(names)
-            & F.col("model_version").isin(model_version, ACTUALS)
-            & F.col("forecast_start_date").isin(wanted)
+        found = self.stored.distinct_rows(
+            ("model_name", "forecast_start_date"),
+            {
+                "commodity": [commodity],
+                "model_name": names,
+                "model_version": [model_version, ACTUALS],
+                "forecast_start_date": wanted,
+            },
         )
-        return {(str(name), cast(dt.date, day)) for _, name, _, day in self.keys(where)}
-
-    def _keys_from_partition_folders(
-        self, commodity: str, model_version: str, names: list[str], dates: list[dt.date]
-    ) -> set[ForecastKey]:
-        """Keys of a Parquet table from one glob of its partition folders, no data read.
-
-        Every forecast is one partition folder, renamed into place whole at commit, so a
-        folder's existence is the forecast's. A full Spark scan would list every one of
-        the table's folders (12,785 for coffee 2018-2024, tens of seconds). The glob names
-        the commodity, models, version and dates asked for, so the file system filters
-        the folders and only the matches cross to Python: a batch's check before its write
-        costs milliseconds however large the table has grown.
-        """
-        jvm = self.spark.sparkContext._jvm
-        pattern = (
-            f"{self.location.rstrip('/')}/commodity={commodity}"
-            f"/model_name={_glob_any(names)}"
-            f"/model_version={_glob_any([model_version, ACTUALS])}"
-            f"/forecast_start_date={_glob_any([d.isoformat() for d in dates])}"
-        )
-        assert jvm is not None, "a live Spark session has a JVM gateway"
-        path = jvm.org.apache.hadoop.fs.Path(pattern)
-        file_system = path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration())
-        found: set[ForecastKey] = set()
-        for status in file_system.globStatus(path) or []:
-            model_part, _, date_part = str(status.getPath()).rsplit("/", 3)[1:]
-            found.add(
-                (model_part.split("=", 1)[1], dt.date.fromisoformat(date_part.split("=", 1)[1]))
-            )
-        return found
+        return {(str(name), day) for name, day in found}
 
     def summarize(
         self,
@@ -166,8 +119,3 @@ class DistributionsTable(SparkTable):
             .orderBy("commodity", "forecast_start_date", "model_name", "model_version")
         )
         return [row.asDict() for row in grouped.collect()]
-
-
-def _glob_any(values: list[str]) -> str:
-    """A Hadoop glob matching exactly one of ``values`` (no glob syntax in them)."""
-    return values[0] if len(values) == 1 else "{" + ",".join(values) + "}"

@@ -59,6 +59,7 @@ DISTRIBUTIONS_KEY: tuple[str, ...] = (
     "model_version",
     "forecast_start_date",
 )
-# One partition per forecast: a write replaces whole forecasts atomically (partition folder
-# renames) and concurrent writers of different forecasts never touch the same folder.
+# One partition per forecast, in both formats: concurrent writers of different forecasts
+# never touch the same folder (Parquet: a write renames whole folders into place) nor the
+# same partition (Delta: its conflict check compares commits partition by partition).
 DISTRIBUTIONS_PARTITIONING: tuple[str, ...] = DISTRIBUTIONS_KEY

@@ -1,38 +1,30 @@
-"""One Spark reader/writer for every forecast table and format: writes replace exact keys.
+"""What every forecast table is (``TableSpec``) and does through Spark (``SparkTable``).
 
 A table is a path or URI (``/data/distributions``, ``s3a://bucket/distributions``) or, when
-the location has no ``/`` or ``:``, a catalog table name (``forecast.distributions``). Its
-format is ``delta`` (the default; needs the Delta Lake jars on the session) or ``parquet``.
+the location has no ``/`` or ``:``, a catalog table name (``forecast.distributions``), in
+format ``delta`` (the default; needs the Delta Lake jars on the session) or ``parquet``.
+Each combination is a kind of its own, opened by ``tables.kinds.open_spark_table``:
 
-A write replaces exactly the keys it holds and leaves every other key alone:
+- ``delta_tables.DeltaPathTable`` and ``DeltaCatalogTable``: a write is one Delta
+  transaction replacing exactly its keys (``delta_tables`` says how writers stay apart);
+- ``parquet_tables.ParquetPathTable`` and ``ParquetCatalogTable``: a write is a dynamic
+  overwrite of the partitions its rows fall in.
 
-- **delta**: one transaction that overwrites with ``replaceWhere`` = the written keys (a
-  predicate factored from the rows). Readers of every engine see committed snapshots only.
-  Files are partitioned coarsely (``TableSpec.delta_partitioning``) with the rest of the key
-  as data columns. Concurrent writers that collide are retried (``COMMIT_ATTEMPTS``), and
-  each commit carries the run's identity as user metadata. Keys are read from the Delta log
-  with delta-rs, without Spark (``delta_log``).
-- **parquet**: a dynamic partition overwrite of the partitions the rows fall in, rows of
-  other keys sharing those partitions carried over. The distributions table is partitioned
-  by its key (one folder per forecast, renamed into place whole at commit). Spark stages
-  every write in a ``.spark-staging-<job>`` folder; readers must skip hidden folders (Spark,
-  pyarrow and pandas do; DuckDB's ``read_parquet`` does not: give it the glob
-  ``PARQUET_READER_GLOB``).
+This base holds what they share: the session, the checks of written rows, the staging of
+rows for Spark, the reads and the key query. A kind overrides how it loads, commits and
+finds keys; history and optimize exist only where its format has them.
 """
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import functools
-import json
-import random
-import shutil
 import tempfile
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, ClassVar
 
 import pandas as pd
 import pyarrow as pa
@@ -44,41 +36,12 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
 
 from forecast_core.errors import ConfigError, TableError, first_line
-from forecast_core.names import TABLE_FORMATS, is_catalog_table
-from forecast_core.tables import delta_log
-from forecast_core.tables.predicates import key_predicate
+from forecast_core.names import TABLE_FORMATS
 
-# A write's staging folder lives for seconds to minutes; one this old was left by a kill.
-STALE_STAGING_SECONDS = 3600
+__all__ = ["TABLE_FORMATS", "SparkProvider", "SparkTable", "TableSpec", "date_range_condition"]
+
 # Rows per row group of the file a local write stages its rows in (50 forecasts of 2,000).
 _STAGED_ROW_GROUP = 100_000
-# A Delta commit that loses a race to another writer is retried this many times in all,
-# after a jittered pause that doubles from _RETRY_PAUSE seconds.
-COMMIT_ATTEMPTS = 8
-_RETRY_PAUSE = 0.5
-# What Delta raises when another writer committed first (class names and error classes).
-_CONCURRENT_MARKERS = (
-    "ConcurrentAppendException",
-    "ConcurrentDeleteReadException",
-    "ConcurrentDeleteDeleteException",
-    "ConcurrentTransactionException",
-    "ConcurrentWriteException",
-    "MetadataChangedException",
-    "ProtocolChangedException",
-    "DELTA_CONCURRENT",
-    "DELTA_METADATA_CHANGED",
-    "DELTA_PROTOCOL_CHANGED",
-    # Another writer is creating the table: its folder exists, its first commit does not yet.
-    "DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION",
-)
-# Table properties of every Delta table we create: the features every engine reads
-# (no deletion vectors), and statistics on the columns readers filter by, not on paths.
-_DELTA_PROPERTIES = {
-    "delta.enableDeletionVectors": "false",
-    "delta.autoOptimize.optimizeWrite": "false",
-}
-# The files of a Parquet table a reader that does not skip hidden folders should read.
-PARQUET_READER_GLOB = "[!._]*/**/*.parquet"
 
 SparkProvider = SparkSession | Callable[[], SparkSession]
 
@@ -93,8 +56,8 @@ class TableSpec:
         key: Columns identifying one record (a forecast, a metric); a write replaces the
             records of the keys it holds.
         partitioning: Partition columns of the Parquet layout.
-        delta_partitioning: Partition columns of the Delta layout (coarser: the rest of the
-            key lives in data columns with file statistics).
+        delta_partitioning: Partition columns of the Delta layout (the rest of the key
+            lives in data columns with file statistics).
         cluster_by: Columns ``optimize`` Z-orders the Delta files by, within a partition.
         derived: Columns the writer computes from the others (name -> expression), so no
             caller can hard-code them.
@@ -122,95 +85,42 @@ class TableSpec:
         return tuple(c for c in wanted if c not in self.delta_partitioning)
 
 
-class SparkTable:
-    """A table described by ``spec`` at ``location`` in ``table_format``.
+class SparkTable(abc.ABC):
+    """A table described by ``spec`` at ``location``, of one kind (format and location).
 
     ``spark`` may be a session or a function returning one: then the session is started
     only when Spark is first needed (a Delta path's keys are read without it).
-    ``commit_metadata`` identifies the writing run in every Delta commit.
+    ``commit_metadata`` identifies the writing run in every commit that can carry it.
     """
+
+    table_format: ClassVar[str]
 
     def __init__(
         self,
         spark: SparkProvider,
         location: str,
-        table_format: str,
         spec: TableSpec,
         commit_metadata: Mapping[str, object] | None = None,
     ) -> None:
-        if table_format not in TABLE_FORMATS:
-            raise ConfigError(
-                f"table format {table_format!r} is not one of {', '.join(TABLE_FORMATS)}"
-            )
         self._spark = spark
         self.location = location
-        self.table_format = table_format
         self.spec = spec
         self.commit_metadata = dict(commit_metadata or {})
-        self.is_catalog_table = is_catalog_table(location)
-        self._delta_table_created = False
 
     @functools.cached_property
     def spark(self) -> SparkSession:
         """The Spark session, started on first use if a provider was given."""
         return self._spark if isinstance(self._spark, SparkSession) else self._spark()
 
-    @property
-    def is_delta_path(self) -> bool:
-        """A Delta table named by a path or URI: its log can be read without Spark."""
-        return self.table_format == "delta" and not self.is_catalog_table
-
-    @property
-    def _local_root(self) -> Path | None:
-        """The folder of a table on the local disk, or None (catalog or remote table)."""
-        if self.is_catalog_table or "://" in self.location.replace("file://", ""):
-            return None
-        return Path(self.location.removeprefix("file://"))
-
     def check(self) -> None:
         """Refuse a location that holds a table of another format or schema, before writing.
+
+        A catalog keeps its tables' format and schema itself: nothing to check here.
 
         Raises:
             ConfigError: One line naming the location and what was found there.
         """
-        root = self._local_root
-        if root is None or not root.is_dir() or not any(root.iterdir()):
-            return
-        has_log = (root / "_delta_log").is_dir()
-        where = f"table {self.location}"
-        if self.table_format == "parquet":
-            if has_log:
-                raise ConfigError(
-                    f"{where} holds a Delta table; expected Parquet "
-                    f"(use --table-format delta, or another --table)"
-                )
-            first = self.spec.partitioning[0]
-            strays = sorted(
-                p.name for p in root.iterdir() if not p.name.startswith((".", "_", f"{first}="))
-            )
-            if strays:
-                raise ConfigError(
-                    f"{where} holds {strays[0]!r}, not a {self.spec.name} Parquet table; "
-                    f"expected only {first}=... partition folders"
-                )
-            return
-        if not has_log:
-            raise ConfigError(
-                f"{where} holds files but no _delta_log (a Parquet table?); expected a Delta "
-                f"table (use --table-format parquet, or another --table)"
-            )
-        table = delta_log.open_table(str(root))
-        if table is None:  # a log with no commit yet: another writer is creating the table
-            return
-        found = delta_log.schema_types(table)
-        expected = {f.name: f.dataType.typeName() for f in self.spec.schema.fields}
-        if found != expected:
-            missing = [c for c in expected if found.get(c) != expected[c]]
-            extra = [c for c in found if c not in expected]
-            raise ConfigError(
-                f"{where} holds a Delta table of another schema (differs in "
-                f"{', '.join(missing + extra)}); expected the {self.spec.name} schema"
-            )
+        return
 
     def read(self, as_of: str | None = None) -> DataFrame | None:
         """The whole table in schema order, or None if it does not exist.
@@ -219,27 +129,10 @@ class SparkTable:
             as_of: Delta only: a table version (``12``) or a timestamp
                 (``2025-11-14`` or ``2025-11-14T06:00:00``) to read the table as it was.
         """
-        if as_of is not None and self.table_format != "delta":
-            raise ConfigError(f"--as-of {as_of} needs a Delta table; {self.location} is Parquet")
         try:
-            if self.is_catalog_table and as_of is None:
-                table = self.spark.table(self.location)
-            elif self.table_format == "parquet":
-                # The explicit schema also types the partition columns (dates stay dates).
-                table = self.spark.read.schema(self.spec.schema).parquet(self.location)
-            else:
-                reader = self.spark.read.format("delta")
-                if as_of is not None:
-                    option = "versionAsOf" if as_of.isdigit() else "timestampAsOf"
-                    reader = reader.option(option, as_of)
-                table = (
-                    reader.table(self.location)
-                    if self.is_catalog_table
-                    else reader.load(self.location)
-                )
-            return table.select(*self.spec.columns)
+            return self._load(as_of).select(*self.spec.columns)
         except AnalysisException as error:
-            if _is_missing_table(error) and as_of is None:
+            if is_missing_table(error) and as_of is None:
                 return None
             raise TableError(
                 f"cannot read {self.spec.name} table {self.location!r} "
@@ -255,15 +148,31 @@ class SparkTable:
             table = table.where(where)
         return {tuple(row) for row in table.select(*self.spec.key).distinct().collect()}
 
+    def distinct_rows(
+        self, columns: Sequence[str], equal: Mapping[str, Sequence[Any]]
+    ) -> set[tuple[Any, ...]]:
+        """Distinct values of ``columns`` among rows whose column ``c`` is in ``equal[c]``.
+
+        A Spark query here; the path kinds answer from their log or folders instead.
+        """
+        table = self.read()
+        if table is None:
+            return set()
+        where = F.lit(True)
+        for column, values in equal.items():
+            where = where & F.col(column).isin(list(values))
+        return {tuple(row) for row in table.where(where).select(*columns).distinct().collect()}
+
     def history(self, limit: int | None = None) -> list[dict[str, object]]:
         """The Delta table's commits, newest first (empty if there is no table yet)."""
-        if not self.is_delta_path:
-            raise ConfigError(
-                f"table history needs a Delta table named by a path; {self.location} is "
-                f"{'a catalog table' if self.is_catalog_table else 'Parquet'}"
-            )
-        table = delta_log.open_table(self.location)
-        return [] if table is None else delta_log.history(table, limit)
+        raise ConfigError(
+            f"table history needs a Delta table named by a path; {self.location} is "
+            f"{self._kind_text}"
+        )
+
+    def optimize(self, retain_hours: int) -> dict[str, object]:
+        """Compact small files, then vacuum files unreferenced for ``retain_hours`` (Delta)."""
+        raise ConfigError(f"optimize needs a Delta table; {self.location} is Parquet")
 
     def write(self, rows: pd.DataFrame, metadata: Mapping[str, object] | None = None) -> int:
         """Replace the keys in ``rows`` with ``rows``, in one Spark write.
@@ -287,23 +196,12 @@ class SparkTable:
                 f"expected the {self.spec.name} schema"
             )
         rows = rows[list(self.spec.columns)]
-        if self.table_format == "parquet":
-            self._remove_stale_staging()
         with tempfile.TemporaryDirectory(prefix="forecast-rows-") as scratch:
             frame = self._to_spark(rows, Path(scratch))
             for column, expression in self.spec.derived.items():
                 frame = frame.withColumn(column, expression())
             try:
-                if self.table_format == "delta":
-                    user_metadata = json.dumps(
-                        {**self.commit_metadata, **(metadata or {})}, sort_keys=True, default=str
-                    )
-                    self._replace_keys(frame, key_predicate(rows, self.spec.key), user_metadata)
-                else:
-                    carried = self._rows_sharing_partitions(rows)
-                    if carried is not None:
-                        frame = frame.unionByName(carried)
-                    self._overwrite_partitions(frame)
+                self._commit(frame, rows, {**self.commit_metadata, **(metadata or {})})
             except TableError:
                 raise
             except Exception as error:  # Spark raises JVM errors of many kinds; report one line
@@ -313,87 +211,18 @@ class SparkTable:
                 ) from error
         return len(rows)
 
-    def optimize(self, retain_hours: int) -> dict[str, object]:
-        """Compact small files (Z-ordered by ``cluster_by``), then vacuum unreferenced ones.
+    @property
+    def _kind_text(self) -> str:
+        """What this table is, for refusals (``Parquet``, ``a catalog table``)."""
+        return "Parquet"
 
-        Files a reader may still be using are kept: only files unreferenced for longer than
-        ``retain_hours`` are deleted (Delta refuses less than its 7-day default).
-        """
-        if self.table_format != "delta":
-            raise ConfigError(f"optimize needs a Delta table; {self.location} is Parquet")
-        target = self._sql_name()
-        order = f" ZORDER BY ({', '.join(self.spec.cluster_by)})" if self.spec.cluster_by else ""
-        try:
-            compacted = self.spark.sql(f"OPTIMIZE {target}{order}").collect()[0]
-            self.spark.sql(f"VACUUM {target} RETAIN {retain_hours} HOURS").collect()
-        except AnalysisException as error:
-            if _is_missing_table(error):
-                raise ConfigError(f"there is no Delta table at {self.location}") from error
-            raise TableError(f"cannot optimize {self.location}: {first_line(error)}") from error
-        metrics = compacted["metrics"]
-        return {
-            "files_added": int(metrics["numFilesAdded"]),
-            "files_removed": int(metrics["numFilesRemoved"]),
-        }
+    @abc.abstractmethod
+    def _load(self, as_of: str | None) -> DataFrame:
+        """The table as Spark reads it (AnalysisException if it is missing)."""
 
-    def _sql_name(self) -> str:
-        """How SQL names the table: its catalog name, or ``delta.`path```."""
-        if self.is_catalog_table:
-            return self.location
-        return f"delta.`{self.location.replace('`', '``')}`"
-
-    def _create_delta_table(self) -> None:
-        """Create the Delta table with its schema, layout and properties, if it is absent."""
-        columns = ", ".join(
-            f"`{f.name}` {f.dataType.simpleString()}{'' if f.nullable else ' NOT NULL'}"
-            for f in self.spec.schema.fields
-        )
-        properties = {
-            **_DELTA_PROPERTIES,
-            "delta.dataSkippingStatsColumns": ",".join(self.spec.stats_columns),
-        }
-        options = ", ".join(f"'{k}' = '{v}'" for k, v in properties.items())
-        partitioned = (
-            f" PARTITIONED BY ({', '.join(self.spec.delta_partitioning)})"
-            if self.spec.delta_partitioning
-            else ""
-        )
-        self.spark.sql(
-            f"CREATE TABLE IF NOT EXISTS {self._sql_name()} ({columns}) USING DELTA"
-            f"{partitioned} TBLPROPERTIES ({options})"
-        )
-
-    def _replace_keys(self, frame: DataFrame, predicate: str, user_metadata: str) -> None:
-        """One Delta transaction replacing the keys of ``predicate``, retried on conflicts."""
-        for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            try:
-                if not self._delta_table_created:
-                    # delta-rs answers "does it exist" from the log in milliseconds; Spark's
-                    # CREATE TABLE IF NOT EXISTS costs seconds in a fresh JVM.
-                    if not self.is_delta_path or delta_log.open_table(self.location) is None:
-                        self._create_delta_table()
-                    self._delta_table_created = True
-                writer = (
-                    frame.write.format("delta")
-                    .mode("overwrite")
-                    .option("replaceWhere", predicate)
-                    .option("partitionOverwriteMode", "static")
-                    .option("userMetadata", user_metadata)
-                )
-                if self.is_catalog_table:
-                    writer.saveAsTable(self.location)
-                else:
-                    writer.save(self.location)
-                return
-            except Exception as error:  # a JVM error; only Delta's conflicts are retried
-                if not _is_concurrent_commit(error):
-                    raise
-                if attempt == COMMIT_ATTEMPTS:
-                    raise TableError(
-                        f"cannot commit to {self.location!r}: other writers won "
-                        f"{COMMIT_ATTEMPTS} times in a row ({first_line(error)})"
-                    ) from error
-                time.sleep(_RETRY_PAUSE * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+    @abc.abstractmethod
+    def _commit(self, frame: DataFrame, rows: pd.DataFrame, metadata: dict[str, object]) -> None:
+        """Write ``frame`` (``rows`` as Spark rows) so that it replaces exactly its keys."""
 
     def _to_spark(self, rows: pd.DataFrame, scratch: Path) -> DataFrame:
         """``rows`` as a Spark DataFrame of the table's schema.
@@ -406,7 +235,7 @@ class SparkTable:
         executors cannot read the driver's disk, so there the rows go by
         ``createDataFrame``.
         """
-        if not (self.spark.sparkContext.master or "").startswith("local"):
+        if not _runs_in_this_process(self.spark):
             return self.spark.createDataFrame(rows, schema=self.spec.schema)
         # Naive timestamps are session time, as createDataFrame reads them; the session is UTC.
         arrow_schema = to_arrow_schema(self.spec.schema, timezone="UTC")
@@ -432,57 +261,23 @@ class SparkTable:
         )
         return self.spark.read.schema(self.spec.schema).parquet(path.as_uri())
 
-    def _remove_stale_staging(self) -> None:
-        """Delete staging folders a killed writer left (local tables; readers ignore them)."""
-        root = self._local_root
-        if root is None or not root.is_dir():
-            return
-        now = time.time()
-        for staging in root.glob(".spark-staging-*"):
-            if now - staging.stat().st_mtime > STALE_STAGING_SECONDS:
-                shutil.rmtree(staging, ignore_errors=True)
 
-    def _overwrite_partitions(self, frame: DataFrame) -> None:
-        if self.is_catalog_table and self.spark.catalog.tableExists(self.location):
-            # insertInto matches columns by position, partition columns last.
-            ordered = [c for c in frame.columns if c not in self.spec.partitioning]
-            frame.select(*ordered, *self.spec.partitioning).write.insertInto(
-                self.location, overwrite=True
-            )
-            return
-        writer = (
-            frame.write.format(self.table_format)
-            .mode("overwrite")
-            .option("partitionOverwriteMode", "dynamic")
-            .partitionBy(*self.spec.partitioning)
-        )
-        if self.is_catalog_table:
-            writer.saveAsTable(self.location)
-        else:
-            writer.save(self.location)
+def _runs_in_this_process(spark: SparkSession) -> bool:
+    """Whether the session's executors share this machine's disk (a ``local`` master)."""
+    return (spark.sparkContext.master or "").startswith("local")
 
-    def _rows_sharing_partitions(self, rows: pd.DataFrame) -> DataFrame | None:
-        """Rows of other keys in the partitions ``rows`` touch, to carry over the overwrite.
 
-        None when every key is its own partition (the distributions table). The rows are
-        collected first: Spark cannot overwrite a table it is reading in the same job.
-        """
-        if set(self.spec.partitioning) == set(self.spec.key):
-            return None
-        table = self.read()
-        if table is None:
-            return None
-        touched = rows[list(self.spec.partitioning)].drop_duplicates()
-        in_touched = table.join(
-            self.spark.createDataFrame(touched), list(self.spec.partitioning), "left_semi"
-        )
-        written_keys = self.spark.createDataFrame(rows[list(self.spec.key)].drop_duplicates())
-        kept = cast(
-            pd.DataFrame, in_touched.join(written_keys, list(self.spec.key), "left_anti").toPandas()
-        )
-        if kept.empty:
-            return None
-        return self.spark.createDataFrame(kept[list(self.spec.columns)], schema=self.spec.schema)
+def local_root(location: str) -> Path | None:
+    """The folder of a table path on the local disk, or None (a remote URI)."""
+    if "://" in location.replace("file://", ""):
+        return None
+    return Path(location.removeprefix("file://"))
+
+
+def occupied_local_folder(location: str) -> Path | None:
+    """The local folder of a table path if it holds anything (what ``check`` inspects)."""
+    root = local_root(location)
+    return root if root is not None and root.is_dir() and any(root.iterdir()) else None
 
 
 def date_range_condition(column: str, start: dt.date | None, end: dt.date | None) -> Column:
@@ -495,7 +290,8 @@ def date_range_condition(column: str, start: dt.date | None, end: dt.date | None
     return condition
 
 
-def _is_missing_table(error: AnalysisException) -> bool:
+def is_missing_table(error: AnalysisException) -> bool:
+    """Whether Spark says the table is not there (as opposed to unreadable)."""
     text = str(error)
     return any(
         marker in text
@@ -508,9 +304,3 @@ def _is_missing_table(error: AnalysisException) -> bool:
             "DELTA_MISSING_DELTA_TABLE",
         )
     )
-
-
-def _is_concurrent_commit(error: BaseException) -> bool:
-    """Whether ``error`` is Delta saying another writer committed first."""
-    text = f"{type(error).__name__} {error}"
-    return any(marker in text for marker in _CONCURRENT_MARKERS)

@@ -6,6 +6,7 @@ wrote) read. Concurrency is real: threads of the one Spark session commit to one
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -20,8 +21,9 @@ from deltalake import DeltaTable
 
 from forecast_core.errors import ConfigError
 from forecast_core.forecasts import Forecast, forecasts_to_frame
-from forecast_core.tables.distributions import DistributionsTable
-from forecast_core.tables.spark_table import PARQUET_READER_GLOB
+from forecast_core.tables.delta_tables import DeltaPathTable
+from forecast_core.tables.distributions import DISTRIBUTIONS, DistributionsTable
+from forecast_core.tables.parquet_tables import PARQUET_READER_GLOB
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
 JULY = [dt.date(2024, 7, day) for day in range(1, 32)]
@@ -89,13 +91,32 @@ def test_delta_rs_and_duckdb_read_the_rows_spark_wrote_with_typed_dates(table, l
     assert counted == [("naive", 20)]
 
 
-def test_the_layout_is_one_partition_per_commodity_and_model(table, location):
+def test_polars_reads_the_rows_spark_wrote_with_typed_dates(table, location):
+    polars = pytest.importorskip("polars")  # not a dependency: checked where installed
+    table.write(_frame(_forecast("naive", JULY[14]), _forecast("xgboost", JULY[15])))
+    rows = polars.read_delta(location)
+    assert rows.schema["forecast_start_date"] == polars.Date
+    counted = rows.group_by("model_name", "forecast_start_date").len().sort("model_name")
+    assert counted.rows() == [("naive", JULY[14], 20), ("xgboost", JULY[15], 20)]
+
+
+def test_the_layout_is_one_partition_per_forecast(table, location):
+    # Delta checks a commit against concurrent ones partition by partition: writers of
+    # different forecasts never share one (issue 24, benchmarks/concurrent_commits.py).
     table.write(_frame(*[_forecast("naive", day) for day in JULY]))
     delta = DeltaTable(location)
-    assert delta.metadata().partition_columns == ["commodity", "model_name"]
+    assert delta.metadata().partition_columns == [
+        "commodity",
+        "model_name",
+        "model_version",
+        "forecast_start_date",
+    ]
     files = delta.file_uris()
-    assert len(files) <= 2  # 31 forecasts, not 31 folders
-    assert all("commodity=coffee/model_name=naive" in f for f in files)
+    assert len(files) == 31  # one file per forecast
+    assert {tuple(f.rsplit("/", 1)[0].rsplit("/", 4)[1:]) for f in files} == {
+        ("commodity=coffee", "model_name=naive", "model_version=v1.0", f"forecast_start_date={d}")
+        for d in JULY
+    }
     assert delta.metadata().configuration["delta.enableDeletionVectors"] == "false"
 
 
@@ -137,9 +158,8 @@ def test_existing_keys_come_from_the_log_without_spark(location, spark):
     )
 
 
-def test_writers_of_disjoint_keys_in_one_partition_both_commit(spark, location):
-    # Four writers at once, as shards and a daily run: Delta's conflict check makes some
-    # retry; every key ends up there once.
+def test_writers_of_disjoint_keys_of_one_model_all_commit(spark, location):
+    # Four writers at once, as shards and a daily run: every key ends up there once.
     DistributionsTable(spark, location, "delta").write(_frame(_forecast("naive", JULY[0])))
     errors: list[BaseException] = []
 
@@ -184,7 +204,12 @@ def test_two_writers_of_the_same_key_leave_exactly_one_copy(spark, location):
     assert rows.day_1.nunique() == 1  # one writer's copy, whole
 
 
-def test_optimize_compacts_files_and_keeps_every_row(table, location):
+def test_optimize_compacts_files_and_keeps_every_row(spark, location):
+    # A table of the layout before issue 24 (one partition per commodity and model), which
+    # the writer keeps: six writes, six files; one file after, Z-ordered by forecast date.
+    older = dataclasses.replace(DISTRIBUTIONS, delta_partitioning=("commodity", "model_name"))
+    DeltaPathTable(spark, location, older).create()
+    table = DistributionsTable(spark, location, "delta")
     for day in JULY[:6]:
         table.write(_frame(_forecast("naive", day)))
     before = len(DeltaTable(location).file_uris())
@@ -192,6 +217,16 @@ def test_optimize_compacts_files_and_keeps_every_row(table, location):
     after = DeltaTable(location)
     assert before == 6 and len(after.file_uris()) == 1
     assert result == {"files_added": 1, "files_removed": 6}
+    assert after.to_pyarrow_table().num_rows == 6 * 20
+    assert after.history(1)[0]["operation"] == "VACUUM END"
+
+
+def test_optimize_leaves_one_file_per_forecast_and_vacuums(table, location):
+    for day in JULY[:6]:
+        table.write(_frame(_forecast("naive", day)))
+    assert table.optimize(retain_hours=168) == {"files_added": 0, "files_removed": 0}
+    after = DeltaTable(location)
+    assert len(after.file_uris()) == 6
     assert after.to_pyarrow_table().num_rows == 6 * 20
     assert after.history(1)[0]["operation"] == "VACUUM END"
 

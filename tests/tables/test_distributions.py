@@ -18,8 +18,9 @@ from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 from forecast_core.errors import ConfigError, TableError
 from forecast_core.forecasts import Forecast, forecasts_to_frame
 from forecast_core.tables.distributions import DistributionsTable
+from forecast_core.tables.kinds import open_spark_table
 from forecast_core.tables.schemas import DISTRIBUTIONS_SCHEMA
-from forecast_core.tables.spark_table import SparkTable, TableSpec
+from forecast_core.tables.spark_table import TableSpec
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.slow
@@ -179,7 +180,7 @@ def test_a_table_with_coarser_partitions_carries_other_keys_over(spark, tmp_path
         partitioning=("run",),
         delta_partitioning=("run",),
     )
-    table = SparkTable(spark, str(tmp_path / "scores"), table_format, spec)
+    table = open_spark_table(spark, str(tmp_path / "scores"), table_format, spec)
     table.write(
         pd.DataFrame(
             {

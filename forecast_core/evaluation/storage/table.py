@@ -2,9 +2,10 @@
 
 One row per (commodity, model_name, model_version, evaluated_from, evaluated_to, metric,
 horizon_day, period): the key. ``horizon_day`` 0 pools days 1..14; ``period`` is ``all``
-or a month ``YYYY-MM`` of the forecast start dates. Writes go through ``SparkTable``,
-which replaces exactly the keys written: an evaluation rerun over the same span adds no
-row, and its values (more forecasts realized since) replace the old ones.
+or a month ``YYYY-MM`` of the forecast start dates. A ``NamedTable``: writes go through
+the Spark table kind its location and format make it, which replaces exactly the keys
+written: an evaluation rerun over the same span adds no row, and its values (more forecasts
+realized since) replace the old ones.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from pyspark.sql.types import (
 
 from forecast_core.evaluation.compute.aggregate import AGGREGATE_COLUMNS
 from forecast_core.names import DEFAULT_TABLE_FORMAT, is_catalog_table
-from forecast_core.tables.spark_table import SparkProvider, SparkTable, TableSpec
+from forecast_core.tables.kinds import NamedTable
+from forecast_core.tables.spark_table import SparkProvider, TableSpec
 
 # Spark schemas declare one field per line, like the distributions schema.
 FORECAST_METRICS_SCHEMA = StructType(
@@ -76,7 +78,7 @@ FORECAST_METRICS = TableSpec(
 METRICS_TABLE_NAME = "forecast_metrics"
 
 
-class MetricsTable(SparkTable):
+class MetricsTable(NamedTable):
     """The ``forecast_metrics`` table at ``location`` in ``table_format``."""
 
     def __init__(
