@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from forecast_core.redaction import redact_credentials
+
+if TYPE_CHECKING:
+    from forecast_core.errors import ForecastCoreError
+    from forecast_core.pipeline import RunSummary
 
 
 class ConsoleReporter:
     """Prints the run log; on a terminal also draws a progress bar over forecasts.
 
     Not on a terminal (a pod's log, CI), only plain lines are printed, plus a progress
-    line every ``log_every`` forecasts.
+    line every ``log_every`` forecasts. One reporter serves a run's commodities in turn:
+    each pipeline run ``start``s its own count.
     """
 
     def __init__(self, interactive: bool | None = None, log_every: int = 500) -> None:
@@ -31,6 +36,7 @@ class ConsoleReporter:
 
     def start(self, total_forecasts: int) -> None:
         self._total = total_forecasts
+        self._done = 0
         self.line(f"{total_forecasts} forecasts to generate")
         if self.interactive and total_forecasts:
             self._bar = click.progressbar(
@@ -51,3 +57,16 @@ class ConsoleReporter:
         if self._bar is not None:
             self._bar.render_finish()
             self._bar = None
+
+    def stopped(self, error: ForecastCoreError) -> None:
+        """A commodity's run stopped: close the bar, one redacted line on stderr."""
+        self.finish()
+        click.echo(f"Error: run stopped: {redact_credentials(str(error))}", err=True)
+
+    def finished(self, summary: RunSummary) -> None:
+        """A commodity's run ended: close the bar, print its summary, timings and failures."""
+        self.finish()
+        click.echo(f"Summary: {summary.describe()}")
+        click.echo(f"Timings: {summary.describe_timings()}")
+        for failure in summary.failures:
+            click.echo(f"  failed: {failure.model_name} ({failure.scope}): {failure.error}")
