@@ -124,6 +124,11 @@ class RunResult:
         """Why each failed commodity failed, by commodity."""
         return {o.commodity: o.error for o in self.outcomes if o.error is not None}
 
+    @property
+    def refused(self) -> dict[str, str]:
+        """Why each commodity whose data could not serve the dates was refused."""
+        return {o.commodity: o.error for o in self.outcomes if o.refused and o.error}
+
 
 def run_forecasts(
     request: ForecastRequest, stores: CommandStores, reporter: RunReporter

@@ -77,7 +77,7 @@ def test_a_shard_owning_no_window_has_nothing_to_do_and_reports_nothing(tmp_path
     result = run_forecasts(request, stores, reporter)
 
     assert result.nothing_to_do
-    assert result.failed == {}
+    assert result.failed == result.refused == {}
     assert reporter.events == []
     assert not stores.registry_opened
 
@@ -109,7 +109,7 @@ def test_a_refused_commodity_is_an_outcome_beside_the_ones_that_ran(tmp_path, sp
     assert cocoa.error is not None and cocoa.error.startswith("forecast date 2024-07-15 is 17")
     assert (coffee.commodity, coffee.refused, coffee.error) == ("coffee", False, None)
     assert coffee.summary is not None and coffee.summary.generated == 1
-    assert list(result.failed) == ["cocoa"]
+    assert result.failed == result.refused == {"cocoa": cocoa.error}
     # In the order of the run: the refusal, then coffee's header, its work, its end.
     lines = reporter.lines()
     assert lines[0] == f"cocoa: FAILED before the run: {cocoa.error}"
