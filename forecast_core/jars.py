@@ -9,6 +9,7 @@ against Spark 4.2.0, the pinned PySpark.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -68,6 +69,16 @@ def default_jars_dir() -> Path:
     """Where ``scripts/fetch_jars.py`` puts the jars: the user's cache, not the project."""
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "commodity-forecast" / "jars"
+
+
+def add_dest_option(parser: argparse.ArgumentParser) -> None:
+    """The scripts' ``--dest``: the jar folder, FORECAST_SPARK_JARS or the user's cache."""
+    parser.add_argument(
+        "--dest",
+        type=Path,
+        default=Path(os.environ.get("FORECAST_SPARK_JARS") or default_jars_dir()),
+        help="jar folder (default: FORECAST_SPARK_JARS, else ~/.cache/commodity-forecast/jars)",
+    )
 
 
 def jar_paths(folder: Path, table_format: str) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ from forecast_core.jars import (
     HADOOP_AWS_JAR,
     HADOOP_VERSION,
     LOGSTORE_JAR,
-    default_jars_dir,
+    add_dest_option,
     jar_name,
 )
 
@@ -122,12 +122,7 @@ def pack(classes: Path, jar: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and build."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--dest",
-        type=Path,
-        default=Path(os.environ.get("FORECAST_SPARK_JARS") or default_jars_dir()),
-        help="jar folder (default: FORECAST_SPARK_JARS, else ~/.cache/commodity-forecast/jars)",
-    )
+    add_dest_option(parser)
     build(parser.parse_args(argv).dest)
 
 

@@ -40,7 +40,7 @@ from forecast_core.jars import (
     HADOOP_AWS_JAR,
     S3_EXCLUDES,
     S3_PACKAGES,
-    default_jars_dir,
+    add_dest_option,
     jar_name,
 )
 
@@ -158,12 +158,7 @@ def build_logstore(dest: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse the command line and fetch."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--dest",
-        type=Path,
-        default=Path(os.environ.get("FORECAST_SPARK_JARS") or default_jars_dir()),
-        help="jar folder (default: FORECAST_SPARK_JARS, else ~/.cache/commodity-forecast/jars)",
-    )
+    add_dest_option(parser)
     parser.add_argument("--repository", default="", help="a Maven repository to use as well")
     parser.add_argument("--force", action="store_true", help="fetch even if already there")
     parser.add_argument("--package", default=DELTA_PACKAGE, help="the Maven coordinate")

@@ -55,8 +55,8 @@ from forecast_core.models.calibration import (
     LEVELS,
     SCALE_GRID,
     CalibratedForecaster,
-    calibrated,
     volatility_ratio,
+    wrapper_class,
 )
 
 CLASS_PREFIX = "AdaptiveCalibrated_"
@@ -267,26 +267,12 @@ class AdaptiveCalibratedForecaster(CalibratedForecaster):
 def adaptive(base_name: str) -> type[AdaptiveCalibratedForecaster]:
     """The adaptive calibrated model class of the registered model ``base_name``.
 
-    It is reachable as ``forecast_core.models.adaptive.AdaptiveCalibrated_<base_name>``, so
-    pickles (and MLflow pyfunc models) refer to it by name.
+    It is reachable as ``forecast_core.models.adaptive.AdaptiveCalibrated_<base_name>``.
     """
-    calibrated_class = calibrated(base_name)
-    base = calibrated_class.base
-    qualname = f"{CLASS_PREFIX}{base_name}"
-    return type(
-        qualname,
-        (AdaptiveCalibratedForecaster,),
-        {
-            "__module__": __name__,
-            "__qualname__": qualname,
-            "__doc__": (
-                f"``{base_name}_cal`` with level factors tracked online from realized coverage."
-            ),
-            "base": base,
-            "name": f"{base.name}_acal",
-            "display_name": f"{base.display_name}ACal",
-            "min_history": base.min_history,
-        },
+    doc = f"``{base_name}_cal`` with level factors tracked online from realized coverage."
+    suffixes = ("_acal", "ACal")
+    return wrapper_class(
+        AdaptiveCalibratedForecaster, __name__, CLASS_PREFIX, base_name, suffixes, doc
     )
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -312,30 +312,50 @@ class CalibratedForecaster(Forecaster):
         return [self.scales_] * len(knowns)
 
 
-@functools.cache
-def calibrated(base_name: str) -> type[CalibratedForecaster]:
-    """The calibrated model class of the registered model ``base_name`` (one per name).
+Wrapper = TypeVar("Wrapper", bound=CalibratedForecaster)
 
-    It is reachable as ``forecast_core.models.calibration.Calibrated_<base_name>``, so
-    pickles (and MLflow pyfunc models) refer to it by name.
+
+def wrapper_class(
+    parent: type[Wrapper],
+    module: str,
+    prefix: str,
+    base_name: str,
+    suffixes: tuple[str, str],
+    doc: str,
+) -> type[Wrapper]:
+    """The class ``<prefix><base_name>`` of ``module``: ``parent`` over the registered model.
+
+    Named so in ``module`` that pickles (and MLflow pyfunc models) refer to it by name. Its
+    name and display name are the base's plus ``suffixes`` (``("_cal", "Cal")``).
     """
     from forecast_core.models.registry import get_model_class
 
     base = get_model_class(base_name)
-    qualname = f"{CLASS_PREFIX}{base_name}"
+    qualname = f"{prefix}{base_name}"
     return type(
         qualname,
-        (CalibratedForecaster,),
+        (parent,),
         {
-            "__module__": __name__,
+            "__module__": module,
             "__qualname__": qualname,
-            "__doc__": f"``{base_name}`` with volatility-targeted spread, calibrated per level.",
+            "__doc__": doc,
             "base": base,
-            "name": f"{base.name}_cal",
-            "display_name": f"{base.display_name}Cal",
+            "name": f"{base.name}{suffixes[0]}",
+            "display_name": f"{base.display_name}{suffixes[1]}",
             "min_history": base.min_history,
         },
     )
+
+
+@functools.cache
+def calibrated(base_name: str) -> type[CalibratedForecaster]:
+    """The calibrated model class of the registered model ``base_name`` (one per name).
+
+    It is reachable as ``forecast_core.models.calibration.Calibrated_<base_name>``.
+    """
+    doc = f"``{base_name}`` with volatility-targeted spread, calibrated per level."
+    suffixes = ("_cal", "Cal")
+    return wrapper_class(CalibratedForecaster, __name__, CLASS_PREFIX, base_name, suffixes, doc)
 
 
 def __getattr__(name: str) -> type[CalibratedForecaster]:

@@ -47,8 +47,8 @@ def registered_model_description(commodity: str, forecaster: Forecaster) -> str:
             "",
             "**How to call it**: `mlflow.pyfunc.load_model("
             + f'"{version_uri(name, "<version>")}")'
-            + f"` (or `@{CHAMPION_ALIAS}`), then `predict(...)` as the project README shows "
-            "(section Model registry), with a `forecast_date` parameter on or after the version's "
+            + f"` (or `@{CHAMPION_ALIAS}`), then `predict(...)` as the project's docs/registry.md "
+            "shows, with a `forecast_date` parameter on or after the version's "
             "training date.",
         ]
     )

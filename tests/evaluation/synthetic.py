@@ -22,6 +22,11 @@ def weekday_history(
     """Closes on every weekday of [first, last]: a random walk around 100."""
     dates = pd.bdate_range(first, last)
     closes = 100.0 * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, 0.01, len(dates))))
+    return history_of_closes("coffee", dates, closes)
+
+
+def history_of_closes(commodity: str, dates: pd.DatetimeIndex, closes: np.ndarray) -> MarketHistory:
+    """A market history whose open, high, low and close are all ``closes``."""
     frame = pd.DataFrame(
         {
             "date": dates.astype("datetime64[ns]"),
@@ -31,7 +36,7 @@ def weekday_history(
             "close": closes,
         }
     )
-    return MarketHistory("coffee", frame)
+    return MarketHistory(commodity, frame)
 
 
 def cutoff_of(history: MarketHistory, forecast_date: dt.date) -> dt.date:

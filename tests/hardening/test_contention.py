@@ -11,8 +11,9 @@ so the others' commits invalidate it, and the writers lose races to each other (
 enough of them in a row, one fails: issue 24). A second test races two processes for one
 key: exactly one copy survives with the table's write, both with a blind append.
 
-``location`` names the table and the environment a job needs to reach it: a local folder
-for now; an ``s3a://`` table on moto is one more parameter, not yet run.
+``location`` names the table and the environment a job needs to reach it: a local folder,
+and for the writers of different keys also an ``s3a://`` table on moto's server, where
+each commit goes through the project's conditional-put LogStore.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from forecast_core.tables.delta_tables import LOST_RACE, DeltaPathTable
 from forecast_core.tables.distributions import DISTRIBUTIONS, DistributionsTable
 from tests.hardening import same_key_writer
 from tests.hardening.conftest import Finished, finish, forecast_env, start
+from tests.s3.conftest import new_bucket, s3_settings, spark_reads_bucket
 
 pytestmark = pytest.mark.slow
 MODELS = ("naive", "random_walk")
@@ -53,13 +55,24 @@ TIMEOUT = 1800
 BY_MODEL = ("commodity", "model_name")
 
 
-@pytest.fixture(params=["local"])
-def location(request, tmp_path) -> tuple[str, dict[str, str]]:
-    """Where the table is, and what a job's environment needs to reach it.
-
-    Only a local table so far: an ``s3a://`` parameter (moto's ``s3_server``) is to come.
-    """
+@pytest.fixture
+def location(tmp_path) -> tuple[str, dict[str, str]]:
+    """A local table, and what a job's environment needs to reach it (nothing)."""
     return str(tmp_path / "distributions"), {}
+
+
+@pytest.fixture(params=["local", "s3a"])
+def any_location(request, tmp_path, spark, monkeypatch) -> tuple[str, dict[str, str]]:
+    """A local table, or one in a new bucket on moto that Spark and delta-rs here read too."""
+    if request.param == "local":
+        return str(tmp_path / "distributions"), {}
+    server = request.getfixturevalue("s3_server")
+    bucket = new_bucket(server)
+    spark_reads_bucket(spark, server, bucket)
+    settings = s3_settings(server, request.getfixturevalue("s3_jars"))
+    for name, value in settings.items():  # delta-rs here reads them from the environment
+        monkeypatch.setenv(name, value)
+    return f"s3a://{bucket}/distributions", settings
 
 
 def _contend(spark, home: Path, location: str, env: dict[str, str], layout) -> list[Finished]:
@@ -87,8 +100,10 @@ def _copies(rows: pd.DataFrame) -> pd.Series:
     return per_key.count() // per_key.nunique()
 
 
-def test_shards_and_a_daily_run_committing_often_never_fail_each_other(spark, tmp_path, location):
-    table_location, env = location
+def test_shards_and_a_daily_run_committing_often_never_fail_each_other(
+    spark, tmp_path, any_location
+):
+    table_location, env = any_location
     results = _contend(spark, tmp_path / "home", table_location, env, DISTRIBUTIONS.key)
     for result in results:
         assert result.returncode == 0, result.output

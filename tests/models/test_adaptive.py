@@ -18,6 +18,7 @@ from forecast_core.models.adaptive import (
     track,
 )
 from forecast_core.models.calibration import LEVELS, CalibratedForecaster
+from tests.evaluation.synthetic import history_of_closes
 
 VOLATILITY = 0.02
 TRAINING_DATE = dt.date(2021, 1, 4)
@@ -48,10 +49,7 @@ def _synthetic(persistence: float = 0.0, seed: int = 5) -> MarketHistory:
     for index in np.flatnonzero(later):
         returns[index] = persistence * returns[index - 1] + innovation * shocks[index]
     closes = 100.0 * np.exp(np.cumsum(returns))
-    frame = pd.DataFrame(
-        {"date": dates, "open": closes, "high": closes, "low": closes, "close": closes}
-    )
-    return MarketHistory("synthetic", frame)
+    return history_of_closes("synthetic", dates, closes)
 
 
 class Walk(Forecaster):

@@ -23,6 +23,7 @@ from forecast_core.models.calibration import (
     rescale_paths,
     volatility_ratio,
 )
+from tests.evaluation.synthetic import history_of_closes
 
 VOLATILITY = 0.02  # the true daily log-return volatility of the synthetic prices
 TRAINING_DATE = dt.date(2021, 1, 4)
@@ -47,10 +48,7 @@ def _synthetic(
     rng = np.random.default_rng(seed)
     volatility = np.where(dates.date < TRAINING_DATE, VOLATILITY, VOLATILITY * later)
     closes = 100.0 * np.exp(np.cumsum(rng.normal(0.0, volatility)))
-    frame = pd.DataFrame(
-        {"date": dates, "open": closes, "high": closes, "low": closes, "close": closes}
-    )
-    return MarketHistory("synthetic", frame)
+    return history_of_closes("synthetic", dates, closes)
 
 
 class KnownWalk(Forecaster):
