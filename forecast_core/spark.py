@@ -112,8 +112,8 @@ def watch_executors(session: SparkSession, poll_seconds: float = 1.0) -> threadi
     executor; returns the watching (daemon) thread.
 
     On a cluster master, a job whose workers are all gone waits for executors forever:
-    Spark requeues the lost tasks and asks the master for new executors, which never come
-    (measured: a backfill whose only worker was killed waited until it was killed too).
+    Spark requeues the lost tasks (a lost executor counts as no task failure) and waits
+    for the master to grant new executors, which never come.
     Spark bounds the like case of a task set whose every executor is excluded with
     ``spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout``; this applies that
     setting (and its 120 s default) to the case of no executor at all. The cancelled job
@@ -152,7 +152,7 @@ def _cancel_jobs_without_executors(context: Any, limit: float, poll_seconds: flo
         waiting_since = waiting_since or time.monotonic()
         if time.monotonic() - waiting_since >= limit:
             reason = (
-                f"no Spark executor for {limit:g} s (the cluster's workers are gone; "
+                f"because no Spark executor for {limit:g} s (the cluster's workers are gone; "
                 f"{EXECUTOR_WAIT_SETTING} sets the wait)"
             )
             for job in jobs:
