@@ -29,14 +29,15 @@ def write_batches(table: DistributionsTable, batches: list[pd.DataFrame]) -> dic
     than through ``createDataFrame``, as on a cluster): read off the frame's plan.
     """
     staged: list[bool] = []
-    to_spark = table._to_spark
+    stored = table.stored
+    to_spark = stored._to_spark
 
     def recorded(rows: pd.DataFrame, scratch: Path):
         frame = to_spark(rows, scratch)
         staged.append(" parquet" in frame._jdf.queryExecution().logical().toString())
         return frame
 
-    table._to_spark = recorded  # type: ignore[method-assign]
+    stored._to_spark = recorded  # type: ignore[method-assign]
     written = [table.write(batch) for batch in batches]
     return {"written": written, "staged": staged}
 
