@@ -33,8 +33,11 @@ from forecast_core.names import (
 )
 
 # Bounded: an unreachable store fails the run after a few attempts (exit 1), not after
-# S3A's defaults (minutes of retries per call).
+# S3A's defaults (minutes of retries per call). S3A retries a failed call itself, with
+# backoff, so the SDK under it does not retry too: 3 SDK tries inside 3 S3A tries made a
+# paused store fail a run after 267 s (tests/s3/test_s3_outage.py).
 _S3A_ATTEMPTS = "3"
+_S3A_SDK_RETRIES = "0"
 _S3A_TIMEOUT = "10s"
 # The project's LogStore (jvm/, jar forecast_core.jars.LOGSTORE_JAR): commits by S3A's
 # conditional create. Delta's DynamoDB one is used instead when a DynamoDB table is set.
@@ -89,7 +92,7 @@ class S3Settings:
         """
         conf = {
             "spark.hadoop.fs.s3a.endpoint.region": self.region,
-            "spark.hadoop.fs.s3a.attempts.maximum": _S3A_ATTEMPTS,
+            "spark.hadoop.fs.s3a.attempts.maximum": _S3A_SDK_RETRIES,
             "spark.hadoop.fs.s3a.retry.limit": _S3A_ATTEMPTS,
             "spark.hadoop.fs.s3a.connection.establish.timeout": _S3A_TIMEOUT,
             "spark.hadoop.fs.s3a.connection.timeout": _S3A_TIMEOUT,

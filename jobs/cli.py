@@ -14,17 +14,15 @@ import json
 import signal
 import socket
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from forecast_core import __version__
-from forecast_core.cadence import Cadence, TrainingWindow, parse_frequency
-from forecast_core.config import RunConfig
-from forecast_core.errors import ConfigError, DataError, ForecastCoreError, TableError
+from forecast_core.cadence import Cadence, parse_frequency
+from forecast_core.errors import ConfigError, ForecastCoreError, TableError
 from forecast_core.names import (
     ALL_COMMODITIES,
     is_catalog_table,
@@ -35,15 +33,12 @@ from forecast_core.names import (
 from forecast_core.planning import plan_backfill
 from forecast_core.redaction import redact_credentials
 from forecast_core.registry.naming import (
-    CHAMPION_CRPS_SKILL_TAG,
-    CHAMPION_SPAN_TAG,
     DATA_CUTOFF_DATE_TAG,
     MODEL_ID_TAG,
     RETIRED,
     RETIRED_TAG,
     TRAINING_DATE_TAG,
 )
-from forecast_core.registry.tracking_server import check_tracking
 from jobs import options
 from jobs.common import (
     EXIT_MODEL_FAILED,
@@ -53,11 +48,11 @@ from jobs.common import (
     exit_on_setup_errors,
     fail,
     quiet_libraries,
-    utc_now,
     utc_today,
 )
 from jobs.data_commands import data as data_commands
 from jobs.evaluate_commands import evaluate, report
+from jobs.forecast_run import ForecastRequest, run_forecasts
 from jobs.k8s_commands import k8s
 from jobs.models_commands import models as models_commands
 from jobs.monitor_commands import monitor
@@ -65,8 +60,6 @@ from jobs.reporting import ConsoleReporter
 from jobs.table_commands import table as table_commands
 
 if TYPE_CHECKING:
-    from forecast_core.data import MarketDataset, MarketHistory
-    from forecast_core.tables.distributions import DistributionsTable
     from jobs.context import CommandStores
 
 
@@ -80,12 +73,6 @@ def _run(
     commodity: str,
     models: str,
     train_frequency: str,
-    model_version: str,
-    n_paths: int,
-    seed: int,
-    max_staleness_days: int,
-    flush_rows: int,
-    use_pins: bool,
     data: str | None,
     store: options.StoreSettings,
     start: dt.date,
@@ -93,172 +80,38 @@ def _run(
     run_identity: dict[str, object],
     shard_index: int = 0,
     shard_count: int = 1,
-) -> None:
-    """Shared body of daily and backfill: validate everything, then run each commodity.
+    **settings: Any,
+) -> NoReturn:
+    """Shared body of daily and backfill: the request built, run, its failures printed.
 
     ``run_identity`` (command, shard) goes into every table commit, beside the model
-    versions and forecast dates, so the table history says which run wrote what. With
-    several commodities, one whose data is bad or stale fails alone (fail-open, exit 1);
-    with one, it is bad input (exit 2, nothing written).
+    versions and forecast dates, so the table history says which run wrote what.
+    ``settings`` are the other run options (version, paths, seed, pins...), as named in
+    ``ForecastRequest``.
     """
-    from forecast_core.tables.inputs import load_inputs
-
     quiet_libraries()
-    requested = parse_commodities(commodity)
-    cadence = Cadence(parse_frequency(train_frequency))
-    opened = store.open()  # the jars first: no request to S3 without them
-    stores = opened.config
+    request = ForecastRequest(
+        commodities=parse_commodities(commodity),
+        models=tuple(models.split(",")),
+        cadence=Cadence(parse_frequency(train_frequency)),
+        data=data,
+        start=start,
+        end=end,
+        run_identity=run_identity,
+        home=store.home,
+        shard_index=shard_index,
+        shard_count=shard_count,
+        **settings,
+    )
+    stores = store.open()  # the jars first: no request to S3 without them
     check_object_store(store.table_location)
-    today = utc_today()
-    started = time.perf_counter()
-    dataset = load_inputs(data, today=today, isolate_commodities=True)
-    data_load_seconds = time.perf_counter() - started
-    commodities = resolve_commodities(requested, dataset.commodities)
-    configs = {
-        name: RunConfig(
-            commodity=name,
-            models=tuple(models.split(",")),
-            cadence=cadence,
-            model_version=model_version,
-            n_paths=n_paths,
-            seed=seed,
-            max_staleness_days=max_staleness_days,
-            flush_rows=flush_rows,
-            use_pins=use_pins,
-        )
-        for name in commodities
-    }
-    n_models = len(next(iter(configs.values())).models)
-    plan = plan_backfill(cadence, start, end, shard_count, n_models, commodities)
-    units = plan.shard(shard_index)
-    # A shard checks and runs the commodities it owns units of (a daily run owns all).
-    owned = tuple(c for c in commodities if any(u.commodity == c for u in units))
-    if len(commodities) == 1:
-        owned = commodities
-    histories, refused = _check_commodities(
-        dataset, owned, configs, start, end, today, alone=len(commodities) == 1
-    )
-    opened.startup_timings["data_load"] = data_load_seconds
-    table = opened.distributions(
-        commit_metadata={**run_identity, "forecast_dates": f"{start}..{end}", **dataset.lineage()}
-    )
-    table.check()
-    check_tracking(stores.tracking_uri)  # unopenable database or unreachable server: exit 2
-    store.home.mkdir(parents=True, exist_ok=True)  # only now: bad input leaves nothing behind
-    failed: dict[str, str] = {}
-    if not owned:
+    result = run_forecasts(request, stores, ConsoleReporter())
+    if result.nothing_to_do:
         click.echo("Nothing to do: this shard owns no window.")
-    for name in owned:
-        if name in refused:
-            failed[name] = refused[name]
-            click.echo(f"{name}: FAILED before the run: {refused[name]}")
-            continue
-        config = configs[name]
-        windows = [u.window for u in units if u.commodity == name]
-        click.echo(
-            f"{name}: models {', '.join(config.models)}; cadence "
-            f"{config.cadence.frequency}; version {config.model_version}; "
-            f"forecasts {start}..{end}; table {stores.table_location} ({stores.table_format})"
-        )
-        error = _run_commodity(config, histories[name], opened, table, windows)
-        if opened.registry_opened:  # a commodity with nothing to do needs no registry
-            click.echo(_champion_line(opened, name))
-        if error:
-            failed[name] = error
-    if failed:
-        named = "; ".join(f"{c} ({e})" for c, e in failed.items())
+    if result.failed:
+        named = "; ".join(f"{c} ({e})" for c, e in result.failed.items())
         click.echo(redact_credentials(f"Failed commodities: {named}"))
-    sys.exit(EXIT_MODEL_FAILED if failed else EXIT_OK)
-
-
-def _check_commodities(
-    dataset: MarketDataset,
-    commodities: tuple[str, ...],
-    configs: dict[str, RunConfig],
-    start: dt.date,
-    end: dt.date,
-    today: dt.date,
-    alone: bool,
-) -> tuple[dict[str, MarketHistory], dict[str, str]]:
-    """Each commodity's history, or why its data cannot serve [start, end].
-
-    Its data must be fresh and long enough for every requested model from ``start`` on.
-
-    Raises:
-        ConfigError, DataError: The commodity run ``alone`` is refused, or every one is
-            (nothing is written: exit 2).
-    """
-    from forecast_core.servable import check_enough_history, check_forecast_range
-
-    histories: dict[str, MarketHistory] = {}
-    refused: dict[str, str] = {}
-    for name in commodities:
-        try:
-            config = configs[name]
-            history = dataset.history(name)
-            check_forecast_range(history, start, end, today, config.max_staleness_days)
-            check_enough_history(history, config.cadence, config.models, start)
-        except (ConfigError, DataError) as error:
-            if alone:
-                raise
-            refused[name] = str(error)
-            continue
-        histories[name] = history
-    if commodities and not histories:
-        raise DataError(
-            "no commodity can be forecast: "
-            + "; ".join(f"{name}: {error}" for name, error in refused.items())
-        )
-    return histories, refused
-
-
-def _run_commodity(
-    config: RunConfig,
-    history: MarketHistory,
-    stores: CommandStores,
-    table: DistributionsTable,
-    windows: list[TrainingWindow],
-) -> str | None:
-    """Run the pipeline for one commodity and print its summary; what failed, or None."""
-    from forecast_core.pipeline import ForecastPipeline
-
-    reporter = ConsoleReporter()
-    try:
-        pipeline = ForecastPipeline(
-            config, history, stores.registry, table, reporter, now=utc_now()
-        )
-        summary = pipeline.run(windows)
-    except ForecastCoreError as error:
-        reporter.finish()
-        click.echo(f"Error: run stopped: {redact_credentials(str(error))}", err=True)
-        return f"run stopped: {error}"
-    reporter.finish()
-    summary.timings = {**stores.startup_timings, **summary.timings}
-    stores.startup_timings.clear()  # shared start-up phases count once, in the next summary
-    click.echo(f"Summary: {summary.describe()}")
-    click.echo(f"Timings: {summary.describe_timings()}")
-    for failure in summary.failures:
-        click.echo(f"  failed: {failure.model_name} ({failure.scope}): {failure.error}")
-    if summary.ok:
-        return None
-    names = sorted({failure.model_name for failure in summary.failures})
-    return f"{len(summary.failures)} model failure(s): {', '.join(names)}"
-
-
-def _champion_line(stores: CommandStores, commodity: str) -> str:
-    """The commodity's champion for the run log: a pointer for consumers, not a filter."""
-    try:
-        champion = stores.lifecycle().champion(commodity)
-    except ForecastCoreError as error:
-        return f"{commodity} champion: unknown ({error})"
-    if champion is None:
-        return f"{commodity} champion: none yet (`forecast evaluate --promote`)"
-    tags = champion.tags
-    return (
-        f"{commodity} champion: {champion.uri} ({champion.model_id}), CRPS skill "
-        f"{tags.get(CHAMPION_CRPS_SKILL_TAG, '?')} over {tags.get(CHAMPION_SPAN_TAG, '?')}; "
-        f"every model is still forecast"
-    )
+    sys.exit(EXIT_MODEL_FAILED if result.failed else EXIT_OK)
 
 
 def _run_labels(run_options: dict[str, Any]) -> dict[str, object]:

@@ -61,18 +61,27 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
 
 
-def check_object_store(location: str | None, engine: Engine = "spark") -> None:
+def preflight_object_store(location: str | None, engine: Engine = "spark") -> None:
     """Before a command writes to an ``s3a://`` location: bucket, credentials, the store's
     conditional writes (where ``engine``'s commits rely on them) and the DynamoDB table
-    checked (exit 2 through ``exit_on_setup_errors``), an unreachable store after bounded
-    retries (exit 1). Nothing for any other location."""
+    checked. Nothing for any other location.
+
+    Raises:
+        ConfigError: The store refuses the settings (exit 2 through ``exit_on_setup_errors``).
+        TableError: The store is unreachable after bounded retries.
+    """
     from forecast_core import s3
 
     if location and s3.is_s3(location):
-        try:
-            s3.preflight(location, s3.S3Settings.from_env(), engine)
-        except TableError as error:
-            fail(str(error), EXIT_MODEL_FAILED)
+        s3.preflight(location, s3.S3Settings.from_env(), engine)
+
+
+def check_object_store(location: str | None, engine: Engine = "spark") -> None:
+    """``preflight_object_store``, an unreachable store ending the command (exit 1)."""
+    try:
+        preflight_object_store(location, engine)
+    except TableError as error:
+        fail(str(error), EXIT_MODEL_FAILED)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
@@ -94,6 +95,8 @@ def distinct_rows(
     file by a range, not by a set. A backfill's check of one batch reads the files of its
     dates, not the whole table.
     """
+    if set(table.metadata().partition_columns).issuperset([*columns, *equal]):
+        return _distinct_partition_values(table, columns, equal)
     condition = None
     for column, values in equal.items():
         field = ds.field(column)
@@ -102,6 +105,24 @@ def distinct_rows(
     with _store_errors(table.table_uri):
         rows = scan(table.to_pyarrow_dataset(), columns, condition)
     return set(zip(*(rows.column(c).to_pylist() for c in columns), strict=True))
+
+
+def _distinct_partition_values(
+    table: DeltaTable, columns: Sequence[str], equal: Mapping[str, Sequence[Any]]
+) -> set[tuple[Any, ...]]:
+    """``distinct_rows`` over partition columns only: from the log's file list, no file read.
+
+    On a table partitioned by the forecast key, a backfill's key checks opened the footers
+    of every file of a batch's dates (143 s of a 630 s backfill); the add actions already
+    hold each file's partition values, typed.
+    """
+    with _store_errors(table.table_uri):
+        files = pa.table(table.get_add_actions(flatten=True))
+    keep = pc.fill_null(pc.greater(files["num_records"], 0), True)  # no stats: has rows
+    for column, values in equal.items():
+        keep = pc.and_(keep, pc.is_in(files[f"partition.{column}"], pa.array(list(values))))
+    chosen = files.filter(keep)
+    return set(zip(*(chosen[f"partition.{column}"].to_pylist() for column in columns), strict=True))
 
 
 def schema_types(table: DeltaTable) -> dict[str, str]:

@@ -30,15 +30,25 @@ SHARD = [
     "8000",
 ]
 SHARD_ENV = {"JOB_COMPLETION_INDEX": "0", "FORECAST_SHARD_COUNT": "2"}
-KILL_POINTS = [
+# Kill points outside a table write leave no commit half-made, so they run on the local
+# table only; the kill points inside a write run on both places.
+OUTSIDE_A_WRITE = [
     pytest.param("Checking random_walk... retraining needed", 0.0, id="while-training"),
     pytest.param(
         "Trained and registered Coffee_RandomWalk_2024-02-01",
         0.0,
         id="between-registering-and-writing",
     ),
+]
+IN_A_WRITE = [
     pytest.param("Writing ", 1.0, id="early-in-a-table-write"),
     pytest.param("Writing ", 3.0, id="late-in-a-table-write"),
+]
+CASES = [
+    pytest.param(*point.values, place, id=f"{point.id}-{place}")
+    for points, places in ((OUTSIDE_A_WRITE, ["local"]), (IN_A_WRITE, ["local", "s3a"]))
+    for point in points
+    for place in places
 ]
 
 
@@ -50,7 +60,7 @@ class Place:
     env: dict[str, str] = field(default_factory=dict)
 
 
-@pytest.fixture(params=["local", "s3a"])
+@pytest.fixture
 def place(request, spark) -> Place:
     """The table's place; on ``s3a://`` a new bucket on moto that Spark here reads too."""
     if request.param == "local":
@@ -84,7 +94,7 @@ def _assert_no_partial_forecast(rows: pd.DataFrame) -> None:
     assert (sizes == N_PATHS).all(), sizes[sizes != N_PATHS]
 
 
-@pytest.mark.parametrize(("marker", "delay"), KILL_POINTS)
+@pytest.mark.parametrize(("marker", "delay", "place"), CASES, indirect=["place"])
 def test_a_killed_shard_rerun_equals_an_uninterrupted_run(
     tmp_path, spark, uninterrupted, place, marker, delay
 ):
