@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from collections.abc import Sequence
 from importlib import resources
+from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -94,7 +97,67 @@ def build_spark_session(
     builder = SparkSession.builder.config(map=conf)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
+    if not master.startswith("local"):
+        watch_executors(session)
     return session
+
+
+# Spark's own bound on a task set that has no executor it may run on (default 120 s).
+EXECUTOR_WAIT_SETTING = "spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout"
+_EXECUTOR_WAIT_DEFAULT = "120s"
+
+
+def watch_executors(session: SparkSession, poll_seconds: float = 1.0) -> threading.Thread:
+    """Cancel the session's jobs once they have waited ``EXECUTOR_WAIT_SETTING`` with no
+    executor; returns the watching (daemon) thread.
+
+    On a cluster master, a job whose workers are all gone waits for executors forever:
+    Spark requeues the lost tasks (a lost executor counts as no task failure) and waits
+    for the master to grant new executors, which never come.
+    Spark bounds the like case of a task set whose every executor is excluded with
+    ``spark.scheduler.excludeOnFailure.unschedulableTaskSetTimeout``; this applies that
+    setting (and its 120 s default) to the case of no executor at all. The cancelled job
+    fails with "Job N cancelled because no Spark executor for ...", which the write
+    reports as its one-line error (exit 1); a rerun completes the table.
+    """
+    context = session.sparkContext._jsc.sc()
+    limit = float(context.conf().getTimeAsSeconds(EXECUTOR_WAIT_SETTING, _EXECUTOR_WAIT_DEFAULT))
+    thread = threading.Thread(
+        target=_cancel_jobs_without_executors,
+        args=(context, limit, poll_seconds),
+        name="spark-executor-watch",
+        daemon=True,
+    )
+    thread.start()
+    return thread
+
+
+def _cancel_jobs_without_executors(context: Any, limit: float, poll_seconds: float) -> None:
+    """The loop of ``watch_executors``; ends when the session stops."""
+    waiting_since: float | None = None
+    while True:
+        time.sleep(poll_seconds)
+        try:
+            if context.isStopped():
+                return
+            tracker = context.statusTracker()
+            jobs = list(tracker.getActiveJobIds())
+            # The driver is one of the executor infos.
+            executors = len(tracker.getExecutorInfos()) - 1
+        except Exception:  # the JVM is gone: nothing left to watch
+            return
+        if not jobs or executors > 0:
+            waiting_since = None
+            continue
+        waiting_since = waiting_since or time.monotonic()
+        if time.monotonic() - waiting_since >= limit:
+            reason = (
+                f"because no Spark executor for {limit:g} s (the cluster's workers are gone; "
+                f"{EXECUTOR_WAIT_SETTING} sets the wait)"
+            )
+            for job in jobs:
+                context.cancelJob(job, reason)
+            waiting_since = None
 
 
 def _local_cores(master: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,8 @@ from click.testing import CliRunner, Result
 
 from forecast_core.config import StoreConfig
 from forecast_core.data import MarketDataset, MarketHistory, load_dataset
+from tests.spark_cluster import JobResult, SparkCluster, invoke_as_process
+from tests.spark_cluster import spark_cluster as standalone_cluster
 
 
 @pytest.fixture(scope="session")
@@ -90,3 +92,29 @@ def invoke_in(home: Path) -> Callable[..., Result]:
 def invoke(home: Path) -> Callable[..., Result]:
     """Run ``forecast ARGS`` in-process against a private home (SQLite MLflow, Delta)."""
     return invoke_in(home)
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
+    """A Spark standalone master and one worker on loopback, shared by the whole run."""
+    with standalone_cluster(tmp_path_factory.mktemp("spark-cluster")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["local", "cluster"])
+def spark_master(request: pytest.FixtureRequest) -> str:
+    """Where a job's Spark runs: ``local`` (the in-process ``local[2]`` session of the
+    ``spark`` fixture), or the ``spark://`` URL of the loopback cluster."""
+    if request.param == "local":
+        return "local"
+    return request.getfixturevalue("spark_cluster").url
+
+
+@pytest.fixture
+def invoke_on(home: Path, spark_master: str) -> Callable[..., Result | JobResult]:
+    """``invoke`` with the job's Spark on ``spark_master``: in-process on ``local``; on the
+    cluster as its own process with ``FORECAST_SPARK_MASTER`` set (same ``exit_code`` and
+    ``output``)."""
+    if spark_master == "local":
+        return invoke_in(home)
+    return invoke_as_process(home, spark_master)

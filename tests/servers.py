@@ -68,16 +68,10 @@ def mlflow_server(
     )
     uri = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_answering(f"{uri}/health", process, log.name, timeout_seconds)
+        wait_until_answering(f"{uri}/health", process, log.name, timeout_seconds)
         yield uri
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process_group(process)
         log.close()
 
 
@@ -138,7 +132,7 @@ def moto_server(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_answering(f"{url}/moto-api/", process, log.name, timeout_seconds)
+        wait_until_answering(f"{url}/moto-api/", process, log.name, timeout_seconds)
         yield MotoServer(url, process.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -152,7 +146,19 @@ def moto_server(
         log.close()
 
 
-def _wait_until_answering(
+def stop_process_group(process: subprocess.Popen[bytes], timeout_seconds: float = 20) -> None:
+    """SIGTERM the process group of ``process`` (started with ``start_new_session``); SIGKILL
+    it if the process has not exited after ``timeout_seconds``."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def wait_until_answering(
     url: str, process: subprocess.Popen[bytes], log: str, timeout_seconds: float
 ) -> None:
     """Poll ``url`` until the server answers; RuntimeError if it exits or never does."""

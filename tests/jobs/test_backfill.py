@@ -10,6 +10,7 @@ import pytest
 from forecast_core.config import StoreConfig
 from forecast_core.tables.distributions import DistributionsTable
 from tests.cli_args import Q1_2024_MONTHLY
+from tests.conftest import invoke_in
 
 pytestmark = pytest.mark.slow
 RANGE = (*Q1_2024_MONTHLY, "--n-paths", "100")
@@ -25,10 +26,22 @@ def _rows(spark, home) -> pd.DataFrame:
     )
 
 
-def test_two_shards_one_after_another_equal_one_process(invoke, tmp_path, spark):
-    sharded, single = tmp_path / "sharded", tmp_path / "single"
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory, spark) -> pd.DataFrame:
+    """The table of RANGE's backfill in one local process (what both masters' shards equal)."""
+    home = tmp_path_factory.mktemp("single")
+    result = invoke_in(home)("backfill", *RANGE)
+    assert result.exit_code == 0, result.output
+    assert "trained 12," in result.output
+    return _rows(spark, home)
+
+
+def test_two_shards_one_after_another_equal_one_process(invoke_on, tmp_path, spark, one_process):
+    """The shards run on ``spark_master`` (the in-process local session, or the loopback
+    cluster); the one process they are compared with runs locally."""
+    sharded = tmp_path / "sharded"
     for index in ("0", "1"):
-        result = invoke(
+        result = invoke_on(
             "backfill",
             *RANGE,
             env={
@@ -38,11 +51,8 @@ def test_two_shards_one_after_another_equal_one_process(invoke, tmp_path, spark)
             },
         )
         assert result.exit_code == 0, result.output
-    result = invoke("backfill", *RANGE, env={"FORECAST_HOME": str(single)})
-    assert result.exit_code == 0, result.output
-    assert "trained 12," in result.output
 
-    sharded_rows, single_rows = _rows(spark, sharded), _rows(spark, single)
+    sharded_rows, single_rows = _rows(spark, sharded), one_process
     assert len(single_rows) == 4 * 91 * 100 + 91  # 4 models x 91 days x 100 paths + actuals
     pd.testing.assert_frame_equal(
         sharded_rows.drop(columns=PROVENANCE_FREE), single_rows.drop(columns=PROVENANCE_FREE)

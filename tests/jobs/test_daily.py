@@ -30,8 +30,9 @@ def _registry(home) -> ModelRegistry:
     return ModelRegistry(store.tracking_uri, store.artifact_root)
 
 
-def test_daily_trains_registers_writes_and_a_rerun_writes_nothing(invoke, home, spark):
-    first = invoke("daily", "--forecast-date", "2024-07-15")
+def test_daily_trains_registers_writes_and_a_rerun_writes_nothing(invoke_on, home, spark):
+    """On the in-process local session and on the loopback cluster (``spark_master``)."""
+    first = invoke_on("daily", "--forecast-date", "2024-07-15")
     assert first.exit_code == 0, first.output
     assert "Checking xgboost... retraining needed (last: never, next: 2024-07-01)" in first.output
     assert "Using model trained on 2024-07-01" in first.output
@@ -49,7 +50,7 @@ def test_daily_trains_registers_writes_and_a_rerun_writes_nothing(invoke, home, 
         versions = registry.list_versions("coffee", name, "v1.0")
         assert [v.training_date for v in versions] == [dt.date(2024, 7, 1)]
 
-    second = invoke("daily", "--forecast-date", "2024-07-15")
+    second = invoke_on("daily", "--forecast-date", "2024-07-15")
     assert second.exit_code == 0, second.output
     assert "trained 0, skipped 4, generated 0, already present 4, failed 0" in second.output
     pd.testing.assert_frame_equal(_table_rows(spark, home), rows)

@@ -7,8 +7,12 @@ pyarrow for Parquet.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import subprocess
+import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -21,6 +25,8 @@ from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.kinds import open_spark_table
 from forecast_core.tables.schemas import DISTRIBUTIONS_SCHEMA
 from forecast_core.tables.spark_table import TableSpec
+from tests.spark_cluster import REPOSITORY
+from tests.tables import batch_writer
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
 pytestmark = pytest.mark.slow
@@ -75,14 +81,39 @@ def test_rows_that_do_not_fit_the_schema_are_refused_before_any_write(table, tmp
     assert not (tmp_path / "distributions").exists()
 
 
-def test_rewriting_keys_replaces_them_and_keeps_other_keys(table):
+@pytest.fixture
+def write_in_order(table, spark_master, tmp_path) -> Callable[[list[pd.DataFrame]], dict]:
+    """Write batches to ``table``'s location in order, from a driver on ``spark_master``: the
+    test's own local session, or a process of its own on the loopback cluster; returns
+    ``batch_writer.write_batches``'s report."""
+    if spark_master == "local":
+        return lambda batches: batch_writer.write_batches(table, batches)
+    if table.table_format != "delta":
+        pytest.skip("the cluster writes the Delta table only (CI time)")
+
+    def on_cluster(batches: list[pd.DataFrame]) -> dict:
+        pd.to_pickle(batches, tmp_path / "batches.pickle")
+        command = [sys.executable, "-m", "tests.tables.batch_writer", spark_master]
+        command += [table.location, table.table_format, str(tmp_path / "batches.pickle")]
+        done = subprocess.run(
+            command, cwd=REPOSITORY, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return json.loads(done.stdout.splitlines()[-1])
+
+    return on_cluster
+
+
+def test_rewriting_keys_replaces_them_and_keeps_other_keys(table, spark_master, write_in_order):
+    """Through the staged Parquet file on a local master, ``createDataFrame`` on a cluster."""
     first = [_forecast("naive", dt.date(2024, 7, 15)), _forecast("naive", dt.date(2024, 7, 16))]
-    table.write(forecasts_to_frame(first, NOW))
     again = [
         _forecast("naive", dt.date(2024, 7, 16), fill=999.0),
         _forecast("naive", dt.date(2024, 7, 17)),
     ]
-    assert table.write(forecasts_to_frame(again, NOW)) == 40
+    report = write_in_order([forecasts_to_frame(first, NOW), forecasts_to_frame(again, NOW)])
+    assert report["written"] == [40, 40]
+    assert report["staged"] == [spark_master == "local"] * 2
     per_date = {
         r.forecast_start_date: (r.n, r.top)
         for r in table.read()
