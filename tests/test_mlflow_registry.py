@@ -41,6 +41,7 @@ def test_a_registered_version_carries_the_tags_users_know(registered, registry):
         "training_date": "2024-07-01",
         "data_cutoff_date": "2024-06-28",
         "model_id": "Coffee_RandomWalk_2024-07-01_v1.0",
+        "state_format": "state-1",
     }
 
 
