@@ -335,7 +335,8 @@ def wrapper_class(
 ) -> type[Wrapper]:
     """The class ``<prefix><base_name>`` of ``module``: ``parent`` over the registered model.
 
-    Named so in ``module`` that pickles (and MLflow pyfunc models) refer to it by name. Its
+    Named so in ``module`` that saved states (by model name) and versions pickled by 0.2.0
+    and before (by class name) find it. Its
     name and display name are the base's plus ``suffixes`` (``("_cal", "Cal")``).
     """
     from forecast_core.models.registry import get_model_class
