@@ -383,3 +383,35 @@ def test_a_registration_logs_no_cloudpickle_warning(registry, coffee_history):
             name="pickled", python_model=PathSamplerModel(model, "coffee", ()), pip_requirements=[]
         )
     assert "serialized using CloudPickle" in log.getvalue()
+
+
+def test_a_version_pickled_by_an_earlier_release_still_loads(registry, coffee_history):
+    """A version as 0.2.0 registered it: the pickled pyfunc, no ``state_format`` tag."""
+    model = build_model("naive").fit(coffee_history, TRAINING_DATE)
+    registry.register(model, coffee_history, "v0")  # the experiment and registered model
+    experiment = registry.client.mlflow.get_experiment_by_name(training_experiment("coffee"))
+    with mlflow.start_run(experiment_id=experiment.experiment_id):
+        weather = coffee_history.weather_features
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=PathSamplerModel(model, "coffee", weather),
+            pip_requirements=["commodity-forecast==0.2.0"],
+        )
+    tags = {
+        "commodity": "coffee",
+        "model_name": "naive",
+        "model_version": "v0.2",
+        "training_date": "2024-07-01",
+        "data_cutoff_date": "2024-06-28",
+        "model_id": "Coffee_Naive_2024-07-01_v0.2",
+    }
+    mlflow.register_model(info.model_uri, "coffee_naive", tags=tags)
+    (pickled,) = registry.list_versions("coffee", "naive", "v0.2")
+    assert STATE_FORMAT_TAG not in pickled.tags
+    np.testing.assert_array_equal(
+        registry.load(pickled).sample_paths(coffee_history, FORECAST_DATE, seed=3),
+        model.sample_paths(coffee_history, FORECAST_DATE, seed=3),
+    )
+    # Logged here without a signature, so MLflow passes no params: the defaults serve.
+    served = mlflow.pyfunc.load_model(pickled.uri).predict(coffee_history.observations)
+    assert served.shape == (2000, 15)
