@@ -32,7 +32,8 @@ Seed = int | np.random.SeedSequence
 class Forecaster(abc.ABC):
     """Base class of all models: validates, slices history as of a date, samples paths.
 
-    Subclasses set the class attributes and implement ``_fit`` and ``_sample_steps``;
+    Subclasses set the class attributes and implement ``_fit``, ``_sample_steps`` (or
+    ``_sample_steps_batch``), and ``_fitted_state``/``_restore_fitted`` to be registered;
     they add one line to ``forecast_core.names.MODELS``.
 
     Class attributes:
