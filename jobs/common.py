@@ -42,9 +42,7 @@ def quiet_libraries() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # MLflow sets its loggers' level from this when it is imported (after this call: the
     # jobs import it late), overriding setLevel below: its INFO lines ("Creating initial
-    # MLflow database tables") and the CloudPickle warning of every model logged with a
-    # Python object stay out of the log (the pyfunc models are pickled until they are
-    # logged from code).
+    # MLflow database tables") stay out of the log.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     # MLflow prints "View run at <tracking URI>" links, credentials included: never.
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import io
+import json
+import logging
 import socket
 import tempfile
+import warnings
+from collections.abc import Iterator
 
+import cloudpickle
 import mlflow
 import numpy as np
 import pytest
 
+from forecast_core import __version__
 from forecast_core.errors import RegistryError
 from forecast_core.models import build_model
+from forecast_core.models.naive import NaiveForecaster
+from forecast_core.models.state import FittedState
 from forecast_core.redaction import redact_credentials
 from forecast_core.registry.lifecycle import ModelLifecycle
+from forecast_core.registry.naming import STATE_FORMAT_TAG, training_experiment
+from forecast_core.registry.pyfunc import PathSamplerModel
 from forecast_core.registry.store import ModelRegistry
 from forecast_core.registry.tracking_server import check_tracking_server
 from forecast_core.registry.versions import RegisteredVersion, model_id, resolve_model
@@ -21,6 +33,7 @@ from forecast_core.seeds import forecast_seed
 from tests.servers import mlflow_server
 
 TRAINING_DATE = dt.date(2024, 7, 1)
+FORECAST_DATE = dt.date(2024, 8, 20)
 
 
 @pytest.fixture
@@ -41,6 +54,7 @@ def test_a_registered_version_carries_the_tags_users_know(registered, registry):
         "training_date": "2024-07-01",
         "data_cutoff_date": "2024-06-28",
         "model_id": "Coffee_RandomWalk_2024-07-01_v1.0",
+        "state_format": "state-1",
     }
 
 
@@ -241,3 +255,163 @@ def test_calibration_and_ensemble_notes_tag_the_versions_run(registry, coffee_hi
     assert run.data.metrics["weight_naive"] + run.data.metrics["weight_random_walk"] == (
         pytest.approx(1.0)
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        pytest.param("xgboost_acal", None, id="xgboost_acal"),  # native file, arrays, a part
+        pytest.param("ensemble", {"members": "naive,sarimax,xgboost"}, id="ensemble"),
+    ],
+)
+def test_wrapped_models_load_from_the_registry_with_identical_paths(
+    registry, coffee_history, name, params
+):
+    """Inner models' states, arrays and XGBoost's own file travel through MLflow intact."""
+    model_class = build_model(name).__class__
+    model = build_model(name, {**model_class.test_params(), **(params or {})})
+    model.fit(coffee_history, TRAINING_DATE)
+    loaded = registry.load(registry.register(model, coffee_history, "v1.0"))
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(
+        loaded.sample_paths(coffee_history, FORECAST_DATE, n_paths=200, seed=3),
+        model.sample_paths(coffee_history, FORECAST_DATE, n_paths=200, seed=3),
+    )
+
+
+def _changed_naive_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later NaiveForecaster: ``returns_`` renamed ``centred_returns_``, and a new
+    attribute ``block_days`` set by the constructor that sampling needs."""
+    constructor = NaiveForecaster.__init__
+
+    def __init__(self, **params):
+        constructor(self, **params)
+        self.block_days = 1
+
+    def _sample_steps(self, known, n_steps, n_paths, rng):
+        size = (n_paths, n_steps * self.block_days)
+        draws = self.centred_returns_[rng.integers(0, self.centred_returns_.size, size=size)]
+        return known.last_close * np.exp(np.cumsum(draws, axis=1))
+
+    def _fitted_state(self) -> FittedState:
+        return FittedState(arrays={"returns": self.centred_returns_})  # the state's key stays
+
+    def _restore_fitted(self, fitted: FittedState) -> None:
+        self.centred_returns_ = fitted.arrays["returns"]
+
+    monkeypatch.setattr(NaiveForecaster, "__init__", __init__)
+    monkeypatch.setattr(NaiveForecaster, "_sample_steps", _sample_steps)
+    monkeypatch.setattr(NaiveForecaster, "_fitted_state", _fitted_state)
+    monkeypatch.setattr(NaiveForecaster, "_restore_fitted", _restore_fitted)
+
+
+def test_a_version_loads_after_its_model_class_changed(registry, coffee_history, monkeypatch):
+    model = build_model("naive").fit(coffee_history, TRAINING_DATE)
+    version = registry.register(model, coffee_history, "v1.0")
+    pickled = cloudpickle.dumps(PathSamplerModel(model, "coffee", ()))  # what 0.2.0 logged
+    expected = model.sample_paths(coffee_history, FORECAST_DATE, seed=3)
+    _changed_naive_class(monkeypatch)
+
+    loaded = registry.load(version)
+    assert loaded.block_days == 1 and not hasattr(loaded, "returns_")
+    np.testing.assert_array_equal(
+        loaded.sample_paths(coffee_history, FORECAST_DATE, seed=3), expected
+    )
+    served = mlflow.pyfunc.load_model(version.uri).predict(
+        coffee_history.observations, params={"forecast_date": str(FORECAST_DATE), "n_paths": 20}
+    )
+    assert served.shape == (20, 15)
+    # The negative control: the same change breaks the pickled object.
+    unpickled = cloudpickle.loads(pickled).forecaster
+    with pytest.raises(AttributeError, match="block_days"):
+        unpickled.sample_paths(coffee_history, FORECAST_DATE, seed=3)
+
+
+def test_a_state_format_this_release_cannot_read_fails_in_one_line(registered, registry, tmp_path):
+    _, version = registered
+    registry.client.mlflow.set_model_version_tag(
+        version.name, str(version.version), STATE_FORMAT_TAG, "state-99"
+    )
+    (tagged,) = registry.list_versions("coffee", "random_walk", "v1.0")
+    with pytest.raises(RegistryError) as raised:
+        registry.load(tagged)
+    assert str(raised.value) == (
+        "cannot load Coffee_RandomWalk_2024-07-01_v1.0 (models:/coffee_random_walk/1): its "
+        f"model is saved in state format 'state-99', which commodity-forecast {__version__} "
+        "does not read (it reads state-1); load it with "
+        f"commodity-forecast=={__version__}, or train it again under a new --model-version"
+    )
+    # Loaded directly with MLflow, the version's own record of its format refuses it.
+    (record,) = tmp_path.rglob("state/version.json")
+    written = json.loads(record.read_text())
+    record.write_text(json.dumps({**written, "state_format": "state-99", "release": "9.0.0"}))
+    with pytest.raises(RegistryError) as raised:
+        mlflow.pyfunc.load_model(version.uri)
+    message = str(raised.value)
+    assert message.startswith("cannot load Coffee_RandomWalk_2024-07-01_v1.0: its model is saved")
+    assert "load it with commodity-forecast==9.0.0," in message and "\n" not in message
+
+
+@contextlib.contextmanager
+def _mlflow_log() -> Iterator[io.StringIO]:
+    """MLflow's log at WARNING and every Python warning, as text (the jobs hide them)."""
+    text = io.StringIO()
+    handler = logging.StreamHandler(text)
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield text
+        text.writelines(f"{warning.message}\n" for warning in caught)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_a_registration_logs_no_cloudpickle_warning(registry, coffee_history):
+    model = build_model("naive").fit(coffee_history, TRAINING_DATE)
+    with _mlflow_log() as log:
+        registry.register(model, coffee_history, "v1.0")
+    assert "CloudPickle" not in log.getvalue()
+    # The negative control: a Python object logged as the model warns, and the capture sees it.
+    experiment = registry.client.mlflow.get_experiment_by_name(training_experiment("coffee"))
+    with _mlflow_log() as log, mlflow.start_run(experiment_id=experiment.experiment_id):
+        mlflow.pyfunc.log_model(
+            name="pickled", python_model=PathSamplerModel(model, "coffee", ()), pip_requirements=[]
+        )
+    assert "serialized using CloudPickle" in log.getvalue()
+
+
+def test_a_version_pickled_by_an_earlier_release_still_loads(registry, coffee_history):
+    """A version as 0.2.0 registered it: the pickled pyfunc, no ``state_format`` tag."""
+    model = build_model("naive").fit(coffee_history, TRAINING_DATE)
+    registry.register(model, coffee_history, "v0")  # the experiment and registered model
+    experiment = registry.client.mlflow.get_experiment_by_name(training_experiment("coffee"))
+    with mlflow.start_run(experiment_id=experiment.experiment_id):
+        weather = coffee_history.weather_features
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=PathSamplerModel(model, "coffee", weather),
+            pip_requirements=["commodity-forecast==0.2.0"],
+        )
+    tags = {
+        "commodity": "coffee",
+        "model_name": "naive",
+        "model_version": "v0.2",
+        "training_date": "2024-07-01",
+        "data_cutoff_date": "2024-06-28",
+        "model_id": "Coffee_Naive_2024-07-01_v0.2",
+    }
+    mlflow.register_model(info.model_uri, "coffee_naive", tags=tags)
+    (pickled,) = registry.list_versions("coffee", "naive", "v0.2")
+    assert STATE_FORMAT_TAG not in pickled.tags
+    np.testing.assert_array_equal(
+        registry.load(pickled).sample_paths(coffee_history, FORECAST_DATE, seed=3),
+        model.sample_paths(coffee_history, FORECAST_DATE, seed=3),
+    )
+    # Logged here without a signature, so MLflow passes no params: the defaults serve.
+    served = mlflow.pyfunc.load_model(pickled.uri).predict(coffee_history.observations)
+    assert served.shape == (2000, 15)

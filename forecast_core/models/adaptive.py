@@ -58,6 +58,7 @@ from forecast_core.models.calibration import (
     volatility_ratio,
     wrapper_class,
 )
+from forecast_core.models.state import FittedState
 
 CLASS_PREFIX = "AdaptiveCalibrated_"
 # A log factor beyond the calibration's own grid (0.25x .. 4x) is not followed further.
@@ -163,7 +164,8 @@ class AdaptiveCalibratedForecaster(CalibratedForecaster):
     ``fit`` sets, besides the calibrated model's state, ``adaptive_start_``: the log
     factors theta_k on the training date (a float64 array of shape (len(LEVELS),),
     ``None`` in the fallback), from the tracker run over the backtest; they are in-sample
-    metrics too (``adaptive_log_scale_q80`` ...).
+    metrics too (``adaptive_log_scale_q80`` ...), and in its state (the array
+    ``adaptive_start``).
     """
 
     @classmethod
@@ -203,6 +205,16 @@ class AdaptiveCalibratedForecaster(CalibratedForecaster):
         self.training_tags_["calibration_note"] += (
             f"; level factors tracked online from realized coverage at rate {self._rate():g}"
         )
+
+    def _fitted_state(self) -> FittedState:
+        fitted = super()._fitted_state()
+        if self.adaptive_start_ is not None:
+            fitted.arrays["adaptive_start"] = self.adaptive_start_
+        return fitted
+
+    def _restore_fitted(self, fitted: FittedState) -> None:
+        super()._restore_fitted(fitted)
+        self.adaptive_start_ = fitted.arrays.get("adaptive_start")
 
     def _rate(self) -> float:
         return float(self.params["adapt_rate"])

@@ -4,6 +4,8 @@ The public ``fit`` and ``sample_paths`` live here: they slice the history as kno
 the training or forecast date, validate, record state and call the model's private
 ``_fit`` / ``_sample_steps``. A model never sees a row on or after those dates, and it
 never refits when sampling: ``_sample_steps`` updates its state to the newest rows.
+``to_state`` and ``from_state`` give a fitted model as plain data and rebuild it
+(``state``): each model saves and restores what its ``_fit`` set.
 
 Paths are price levels of shape (n_paths, horizon) over calendar days, day 1 being the
 forecast date; see ``forecast_core.data.history.trading_steps`` for the calendar rule.
@@ -20,6 +22,7 @@ import numpy as np
 
 from forecast_core.data.history import MarketHistory, trading_steps
 from forecast_core.errors import ConfigError, DataError, ModelError, NotFittedError
+from forecast_core.models.state import FittedState, ModelState
 from forecast_core.names import DEFAULT_N_PATHS, HORIZON_DAYS
 
 DEFAULT_HORIZON = HORIZON_DAYS
@@ -29,7 +32,8 @@ Seed = int | np.random.SeedSequence
 class Forecaster(abc.ABC):
     """Base class of all models: validates, slices history as of a date, samples paths.
 
-    Subclasses set the class attributes and implement ``_fit`` and ``_sample_steps``;
+    Subclasses set the class attributes and implement ``_fit``, ``_sample_steps`` (or
+    ``_sample_steps_batch``), and ``_fitted_state``/``_restore_fitted`` to be registered;
     they add one line to ``forecast_core.names.MODELS``.
 
     Class attributes:
@@ -231,7 +235,63 @@ class Forecaster(abc.ABC):
             raise ModelError(f"model {self.name!r} produced non-finite prices for {forecast_date}")
         return np.concatenate([start, step_paths], axis=1)[:, steps]
 
+    def to_state(self) -> ModelState:
+        """The fitted model as plain data (``state.ModelState``), rebuilt by ``from_state``.
+
+        Raises:
+            NotFittedError: The model has not been fitted.
+        """
+        if self.training_date_ is None or self.data_cutoff_ is None:
+            raise NotFittedError(f"model {self.name!r} must be fitted before saving its state")
+        return ModelState(
+            model=self.name,
+            params=dict(self.params),
+            training_date=self.training_date_,
+            data_cutoff=self.data_cutoff_,
+            metrics=dict(self.training_metrics_),
+            tags=dict(self.training_tags_),
+            fitted=self._fitted_state(),
+        )
+
+    @classmethod
+    def from_state(cls, state: ModelState) -> Self:
+        """The fitted model ``state`` describes, built through the constructor.
+
+        Same seed, same paths as the model that gave the state.
+
+        Raises:
+            ModelError: ``state`` is another model's.
+        """
+        if state.model != cls.name:
+            raise ModelError(
+                f"a state of model {state.model!r} cannot rebuild model {cls.name!r}; "
+                f"expected a state of {cls.name!r}"
+            )
+        defaults = cls.default_params()
+        # JSON has no tuples: a parameter whose default is one (sarimax's order) is one again.
+        params = {
+            key: tuple(value)
+            if isinstance(defaults.get(key), tuple) and isinstance(value, list)
+            else value
+            for key, value in state.params.items()
+        }
+        model = cls(**params)
+        model.training_date_ = state.training_date
+        model.data_cutoff_ = state.data_cutoff
+        model.training_metrics_ = dict(state.metrics)
+        model.training_tags_ = dict(state.tags)
+        model._restore_fitted(state.fitted)
+        return model
+
     # -- what a model implements ------------------------------------------------------
+
+    def _fitted_state(self) -> FittedState:
+        """What ``_fit`` set, as plain data (``to_state`` adds the rest)."""
+        raise ModelError(f"model {self.name!r} cannot save its fitted state")
+
+    def _restore_fitted(self, fitted: FittedState) -> None:
+        """Set what ``_fit`` sets from ``_fitted_state``'s output."""
+        raise ModelError(f"model {self.name!r} cannot restore a fitted state")
 
     @abc.abstractmethod
     def _fit(self, known: MarketHistory) -> None:

@@ -42,6 +42,7 @@ from forecast_core.data.history import MarketHistory
 from forecast_core.errors import ModelError
 from forecast_core.models.backtest import Backtest, BacktestPlan, rolling_origin
 from forecast_core.models.base import Forecaster
+from forecast_core.models.state import FittedState
 
 CLASS_PREFIX = "Calibrated_"
 # Spread factors tried: 0.25x .. 4x in steps of about 1.7%.
@@ -215,7 +216,8 @@ class CalibratedForecaster(Forecaster):
     ``fit`` sets ``base_`` (the fitted base model), ``scales_`` (the factors s_kj, or
     ``None`` in the fallback) and ``training_tags_["calibration"]`` (``calibrated`` or
     ``fallback``); the factors are in-sample metrics too (``spread_scale_q80_step_01``
-    ...), so they are on the version's run.
+    ...), so they are on the version's run. Its state (``to_state``) is the factors and
+    the base model's state (the part ``base``).
     """
 
     base: ClassVar[type[Forecaster]]
@@ -284,6 +286,14 @@ class CalibratedForecaster(Forecaster):
             for j, scale in enumerate(row)
         }
 
+    def _fitted_state(self) -> FittedState:
+        arrays = {} if self.scales_ is None else {"scales": self.scales_}
+        return FittedState(arrays=arrays, parts={"base": self.base_.to_state()})
+
+    def _restore_fitted(self, fitted: FittedState) -> None:
+        self.base_ = self.base.from_state(fitted.parts["base"])
+        self.scales_ = fitted.arrays.get("scales")
+
     def _sample_steps_batch(
         self,
         knowns: Sequence[MarketHistory],
@@ -325,7 +335,8 @@ def wrapper_class(
 ) -> type[Wrapper]:
     """The class ``<prefix><base_name>`` of ``module``: ``parent`` over the registered model.
 
-    Named so in ``module`` that pickles (and MLflow pyfunc models) refer to it by name. Its
+    Named so in ``module`` that saved states (by model name) and versions pickled by 0.2.0
+    and before (by class name) find it. Its
     name and display name are the base's plus ``suffixes`` (``("_cal", "Cal")``).
     """
     from forecast_core.models.registry import get_model_class

@@ -27,7 +27,8 @@ from forecast_core.errors import ConfigError
 from forecast_core.models.backtest import rolling_origin
 from forecast_core.models.base import Forecaster
 from forecast_core.models.calibration import FIT_PARAMS, TEST_FIT_PARAMS, backtest_plan
-from forecast_core.models.registry import build_model, get_model_class
+from forecast_core.models.registry import build_model, get_model_class, model_from_state
+from forecast_core.models.state import FittedState
 
 DEFAULT_MEMBERS = "naive,random_walk,sarimax,xgboost"
 TEST_MEMBERS = "naive,random_walk,xgboost"
@@ -38,7 +39,8 @@ class EnsembleForecaster(Forecaster):
 
     ``fit`` sets ``members_`` (fitted models, in ``members`` order), ``weights_`` (summing
     to 1), the metrics ``crps_<member>`` and ``weight_<member>`` (on the version's run) and
-    ``training_tags_["ensemble_weights"]``.
+    ``training_tags_["ensemble_weights"]``. Its state (``to_state``) is the weights and
+    each member's state (the parts ``member_0``, ``member_1`` ..., in member order).
     """
 
     name = "ensemble"
@@ -105,6 +107,18 @@ class EnsembleForecaster(Forecaster):
                 for name, weight in zip(names, self.weights_, strict=True)
             },
         }
+
+    def _fitted_state(self) -> FittedState:
+        return FittedState(
+            arrays={"weights": self.weights_},
+            parts={f"member_{i}": member.to_state() for i, member in enumerate(self.members_)},
+        )
+
+    def _restore_fitted(self, fitted: FittedState) -> None:
+        self.weights_ = fitted.arrays["weights"]
+        self.members_ = [
+            model_from_state(fitted.parts[f"member_{i}"]) for i in range(len(self.member_names()))
+        ]
 
     def path_counts(self, n_paths: int) -> np.ndarray:
         """Paths drawn from each member: ``weights_ * n_paths`` rounded by largest remainder."""

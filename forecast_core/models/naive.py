@@ -8,6 +8,7 @@ import numpy as np
 
 from forecast_core.data.history import MarketHistory
 from forecast_core.models.base import Forecaster, log_returns
+from forecast_core.models.state import FittedState
 
 
 class NaiveForecaster(Forecaster):
@@ -44,3 +45,9 @@ class NaiveForecaster(Forecaster):
     ) -> np.ndarray:
         draws = self.returns_[rng.integers(0, self.returns_.size, size=(n_paths, n_steps))]
         return known.last_close * np.exp(np.cumsum(draws, axis=1))
+
+    def _fitted_state(self) -> FittedState:
+        return FittedState(arrays={"returns": self.returns_})
+
+    def _restore_fitted(self, fitted: FittedState) -> None:
+        self.returns_ = fitted.arrays["returns"]

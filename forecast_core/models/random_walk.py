@@ -8,6 +8,7 @@ import numpy as np
 
 from forecast_core.data.history import MarketHistory
 from forecast_core.models.base import Forecaster, log_returns
+from forecast_core.models.state import FittedState
 
 
 class RandomWalkForecaster(Forecaster):
@@ -46,3 +47,10 @@ class RandomWalkForecaster(Forecaster):
     ) -> np.ndarray:
         draws = rng.normal(self.drift_, self.volatility_, size=(n_paths, n_steps))
         return known.last_close * np.exp(np.cumsum(draws, axis=1))
+
+    def _fitted_state(self) -> FittedState:
+        return FittedState(values={"drift": self.drift_, "volatility": self.volatility_})
+
+    def _restore_fitted(self, fitted: FittedState) -> None:
+        self.drift_ = float(fitted.values["drift"])
+        self.volatility_ = float(fitted.values["volatility"])

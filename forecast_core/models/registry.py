@@ -10,6 +10,7 @@ import importlib
 from typing import Any
 
 from forecast_core.models.base import Forecaster
+from forecast_core.models.state import ModelState
 from forecast_core.names import MODELS, check_model_name
 
 
@@ -29,3 +30,8 @@ def get_model_class(name: str) -> type[Forecaster]:
 def build_model(name: str, params: dict[str, Any] | None = None) -> Forecaster:
     """A new, unfitted model ``name`` with ``params`` over its defaults."""
     return get_model_class(name)(**(params or {}))
+
+
+def model_from_state(state: ModelState) -> Forecaster:
+    """The fitted model ``state`` describes, rebuilt by the class registered as its model."""
+    return get_model_class(state.model).from_state(state)

@@ -12,6 +12,7 @@ import numpy as np
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import DataError, ModelError
 from forecast_core.models.base import Forecaster
+from forecast_core.models.state import FittedState
 from forecast_core.models.state_space import (
     PredictedState,
     StateSpace,
@@ -43,7 +44,7 @@ class SarimaxForecaster(Forecaster):
       (training window), reused for every later row so coefficients keep their meaning;
     - ``weather_coefficients_``: the fitted coefficient of each weather feature;
     - ``state_results_``: a filtered results object holding only the last training row,
-      whose end state equals that of the full fit (a few KB to pickle, instead of MB);
+      whose end state equals that of the full fit (``last_row_results``);
     - ``training_metrics_``: aic, bic, sigma2, loglike, in-sample one-step RMSE of the log
       close, whether the optimiser converged, and the weather coefficients.
 
@@ -52,6 +53,10 @@ class SarimaxForecaster(Forecaster):
     (the distribution of ``simulate(anchor="end")``), both in numpy
     (``forecast_core.models.state_space``), so every path starts at the newest close
     before the forecast date. A batch of dates filters each new row once.
+
+    Its state (``to_state``) is the spec (order), the fitted parameters, the last training
+    row and the predicted state before it, from which ``last_row_results`` rebuilds
+    ``state_results_`` as ``fit`` built it, and the weather standardisation.
     """
 
     name = "sarimax"
@@ -96,7 +101,16 @@ class SarimaxForecaster(Forecaster):
             results = model.fit(disp=False, maxiter=int(self.params["maxiter"]))
         converged = bool(results.mle_retvals.get("converged", False))
 
-        self.state_results_ = _last_row_results(results, log_closes, exog)
+        self.state_results_ = last_row_results(
+            self.params["order"],
+            np.asarray(results.params),
+            log_closes[-1:],
+            exog[-1:] if exog is not None else None,
+            PredictedState(
+                np.array(results.predicted_state[:, -2]),
+                np.array(results.predicted_state_cov[:, :, -2]),
+            ),
+        )
         fitted = dict(zip(results.model.param_names, map(float, results.params), strict=True))
         # With array input statsmodels names the regressors x1, x2, ... in column order.
         self.weather_coefficients_ = {
@@ -163,6 +177,48 @@ class SarimaxForecaster(Forecaster):
             paths.append(np.exp(log_paths))
         return paths
 
+    def _fitted_state(self) -> FittedState:
+        results = self.state_results_
+        model = results.model
+        arrays = {
+            "params": np.asarray(results.params),
+            "last_log_close": np.asarray(model.endog[:, 0]),
+            # The predicted state of the last training row: the filter's starting point.
+            "state_mean": np.array(results.predicted_state[:, 0]),
+            "state_cov": np.array(results.predicted_state_cov[:, :, 0]),
+            "feature_means": self.feature_means_,
+            "feature_stds": self.feature_stds_,
+        }
+        if model.exog is not None:
+            arrays["last_exog"] = np.asarray(model.exog)
+        return FittedState(
+            values={
+                "order": list(model.order),
+                "param_names": list(model.param_names),
+                "weather_coefficients": self.weather_coefficients_,
+            },
+            arrays=arrays,
+        )
+
+    def _restore_fitted(self, fitted: FittedState) -> None:
+        arrays = fitted.arrays
+        self.state_results_ = last_row_results(
+            fitted.values["order"],
+            arrays["params"],
+            arrays["last_log_close"],
+            arrays.get("last_exog"),
+            PredictedState(arrays["state_mean"], arrays["state_cov"]),
+        )
+        names = list(self.state_results_.model.param_names)
+        if names != fitted.values["param_names"]:
+            raise ModelError(
+                f"model {self.name!r}: the saved parameters {fitted.values['param_names']} do "
+                f"not match this statsmodels' {names}; expected the same SARIMAX parameters"
+            )
+        self.feature_means_ = arrays["feature_means"]
+        self.feature_stds_ = arrays["feature_stds"]
+        self.weather_coefficients_ = dict(fitted.values["weather_coefficients"])
+
     def _exog_coefficients(self) -> np.ndarray:
         """The fitted weather coefficients, in feature order (statsmodels puts them first)."""
         model = self.state_results_.model
@@ -209,19 +265,30 @@ def _complete_tail(known: MarketHistory, window: int) -> MarketHistory:
     )
 
 
-def _last_row_results(
-    results: MLEResults, log_closes: np.ndarray, exog: np.ndarray | None
+def last_row_results(
+    order: Sequence[int],
+    params: np.ndarray,
+    last_log_close: np.ndarray,
+    last_exog: np.ndarray | None,
+    before: PredictedState,
 ) -> MLEResults:
-    """Filtered results over the last row only, ending in the same state as ``results``.
+    """Filtered results over the last training row only, ending in the fit's final state.
 
-    Starting the Kalman filter at the state predicted for the last row and filtering that
-    row with the fitted parameters reproduces the full fit's final predicted state and
-    covariance exactly; ``extend`` and ``simulate(anchor="end")`` only need those.
+    Starting the Kalman filter at the state predicted for the last row (``before``) and
+    filtering that row with the fitted parameters reproduces the full fit's final predicted
+    state and covariance exactly; ``extend`` and ``simulate(anchor="end")`` only need those.
+    ``fit`` and ``from_state`` both build the results here, from the same numbers.
+
+    Args:
+        order: (p, d, q).
+        params: The fitted parameters, in statsmodels' order.
+        last_log_close: The last training row's log close, shape (1,).
+        last_exog: Its standardised weather features, shape (1, k), or None without weather.
+        before: The predicted state of the last row.
     """
-    last_exog = exog[-1:] if exog is not None else None
-    model = results.model.clone(log_closes[-1:], exog=last_exog)
-    model.ssm.initialize_known(
-        results.predicted_state[:, -2], results.predicted_state_cov[:, :, -2]
-    )
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    model = SARIMAX(last_log_close, exog=last_exog, order=tuple(order), trend="n")
+    model.ssm.initialize_known(before.mean, before.cov)
     # cov_type "none": parameter standard errors from one row are meaningless (and warn).
-    return model.filter(results.params, cov_type="none")
+    return model.filter(params, cov_type="none")

@@ -12,6 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from forecast_core.data.history import MarketHistory
 from forecast_core.errors import DataError
 from forecast_core.models.base import Forecaster
+from forecast_core.models.state import FittedState
 
 # Log closes one feature row needs: 20 returns for the 20-day statistics.
 LOOKBACK_CLOSES = 21
@@ -25,6 +26,8 @@ PRICE_FEATURES: tuple[str, ...] = (
 )
 # Fewer training rows than this make the residual bootstrap and the trees meaningless.
 MIN_FIT_ROWS = 100
+# The booster in XGBoost's own binary JSON (UBJSON): exact floats, read by any XGBoost >= 1.6.
+BOOSTER_FILE = "booster.ubj"
 # Rows simulated together in one prediction call: past ~100,000 the call gains nothing
 # and the feature arrays (~0.5 KB a row) only take memory.
 MAX_ROWS_PER_CALL = 131_072
@@ -52,6 +55,9 @@ class XGBoostForecaster(Forecaster):
     forecast date and, step by step, predicts the mean return of all paths in one call,
     adds a bootstrapped residual and rolls the paths forward. Weather over the horizon is
     ``future_weather`` (persistence), never the realized weather.
+
+    Its state (``to_state``) is the booster in XGBoost's own format (``BOOSTER_FILE``),
+    the residuals, the feature names and their importance.
     """
 
     name = "xgboost"
@@ -210,6 +216,25 @@ class XGBoostForecaster(Forecaster):
             for rank, i in enumerate(order)
         }
         return [by_date[i] for i in range(len(knowns))]
+
+    def _fitted_state(self) -> FittedState:
+        return FittedState(
+            values={
+                "feature_names": list(self.feature_names_),
+                "feature_importance": self.feature_importance_,
+            },
+            arrays={"residuals": self.residuals_},
+            files={BOOSTER_FILE: bytes(self.booster_.save_raw(raw_format="ubj"))},
+        )
+
+    def _restore_fitted(self, fitted: FittedState) -> None:
+        import xgboost as xgb
+
+        self.booster_ = xgb.Booster()
+        self.booster_.load_model(bytearray(fitted.files[BOOSTER_FILE]))
+        self.feature_names_ = tuple(fitted.values["feature_names"])
+        self.feature_importance_ = dict(fitted.values["feature_importance"])
+        self.residuals_ = fitted.arrays["residuals"]
 
     def _predict(self, features: np.ndarray) -> np.ndarray:
         # inplace_predict returns float32; widen so path arithmetic stays float64.

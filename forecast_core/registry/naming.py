@@ -6,7 +6,8 @@ registered before; they are part of the stored format. Imports nothing (the CLI 
 this module at start).
 
 A registered version carries ``commodity``, ``model_name``, ``model_version``,
-``training_date``, ``data_cutoff_date`` and ``model_id`` from its registration, and
+``training_date``, ``data_cutoff_date``, ``model_id`` and ``state_format`` from its
+registration, and
 ``retired``/``retired_reason`` and the ``champion_*`` tags from the lifecycle commands.
 """
 
@@ -19,6 +20,9 @@ MODEL_VERSION_TAG = "model_version"  # the user's label (v1.0), not MLflow's ver
 TRAINING_DATE_TAG = "training_date"
 DATA_CUTOFF_DATE_TAG = "data_cutoff_date"
 MODEL_ID_TAG = "model_id"  # Coffee_XGBoost_2025-01-01_v1.0; every version of ours has one
+# How the version's model is saved (registry.saved_state); none on versions pickled by 0.2.0
+# and before.
+STATE_FORMAT_TAG = "state_format"
 
 # Version tags of the lifecycle (``forecast models``, ``evaluate --promote``).
 RETIRED_TAG = "retired"  # RETIRED on a version taken out of service

@@ -6,6 +6,12 @@ params={"forecast_date": "2025-11-14"})`` takes the raw tables (or a features fr
 pipeline writes for that (commodity, model, date) with the same base seed. The model
 store (``store``) logs and loads it.
 
+A version is logged from code (MLflow's models-from-code): its code is ``served_model``,
+a module of this package that sets a ``PathSamplerModel``, and its model is the artifact
+``state`` (``saved_state``: JSON, numpy arrays, XGBoost's own format) that
+``load_context`` reads. Nothing is pickled. A version pickled by 0.2.0 or before
+unpickles into this class with its fitted model and no state artifact, and still serves.
+
 Loading it needs neither Spark nor Delta: a served model imports MLflow, the models and
 the data checks only (``tests/test_pyfunc_model.py`` checks it in a fresh interpreter).
 """
@@ -15,13 +21,14 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
-from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc import PythonModel, PythonModelContext
 from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 from mlflow.types.schema import AnyType
 
@@ -30,13 +37,17 @@ from forecast_core.config import DEFAULT_MAX_STALENESS_DAYS
 from forecast_core.data.history import MarketHistory
 from forecast_core.data.model_input import history_from_frame
 from forecast_core.data.schemas import PRICE_COLUMNS, WEATHER_COLUMNS
-from forecast_core.errors import ConfigError
+from forecast_core.errors import ConfigError, RegistryError
 from forecast_core.models.base import DEFAULT_HORIZON, DEFAULT_N_PATHS, Forecaster
+from forecast_core.registry.saved_state import STATE_ARTIFACT, read_saved_state
 from forecast_core.seeds import forecast_seed
 from forecast_core.servable import check_forecast_range
 
-# Explicit requirements: MLflow's environment inference costs seconds per model.
-_REQUIREMENT_DISTRIBUTIONS = ("numpy", "pandas", "statsmodels", "xgboost-cpu", "cloudpickle")
+# Explicit requirements: MLflow's environment inference costs seconds per model. Nothing is
+# pickled, so cloudpickle is not one (mlflow-skinny brings its own for MLflow's use).
+_REQUIREMENT_DISTRIBUTIONS = ("numpy", "pandas", "statsmodels", "xgboost-cpu")
+# The code every version is logged from (MLflow's models-from-code): it sets the model.
+SERVED_MODEL_CODE = Path(__file__).with_name("served_model.py")
 # Trading days of the logged input example: enough for every model's lagged features.
 EXAMPLE_ROWS = 60
 EXAMPLE_PATHS = 100
@@ -59,14 +70,46 @@ class PathSamplerModel(PythonModel):
     day_H``. ``seed`` is the base seed of the jobs (``--seed``); the stream of the forecast
     follows their rule, so the paths equal the table's rows for that key. Without
     ``forecast_date`` the day after the newest price is forecast.
+
+    Built empty by ``served_model`` and filled by ``load_context`` from the version's
+    state; built with a fitted model to predict before logging (the output schema). The
+    three attributes keep the names versions pickled by 0.2.0 and before hold.
     """
 
     def __init__(
-        self, forecaster: Forecaster, commodity: str, weather_features: tuple[str, ...]
+        self,
+        forecaster: Forecaster | None = None,
+        commodity: str = "",
+        weather_features: tuple[str, ...] = (),
     ) -> None:
         self.forecaster = forecaster
         self.commodity = commodity
         self.weather_features = weather_features
+
+    def load_context(self, context: PythonModelContext) -> None:
+        """Rebuild the fitted model from the version's ``state`` artifact.
+
+        Raises:
+            RegistryError: The state's format is not one this release reads (one line), or
+                a version logged from code holds no state.
+        """
+        folder = context.artifacts.get(STATE_ARTIFACT)
+        if folder is not None:
+            served = read_saved_state(Path(folder))
+            self.forecaster = served.forecaster
+            self.commodity = served.commodity
+            self.weather_features = served.weather_features
+        elif self.forecaster is None:  # a pickled version arrives with its model
+            raise RegistryError(
+                f"the model holds no {STATE_ARTIFACT!r} artifact; expected the state "
+                f"of a fitted model"
+            )
+
+    def fitted(self) -> Forecaster:
+        """The fitted model served (after ``load_context``)."""
+        if self.forecaster is None:
+            raise RegistryError("the model is not loaded; expected load_context first")
+        return self.forecaster
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
@@ -78,10 +121,9 @@ class PathSamplerModel(PythonModel):
         check_forecast_range(
             history, forecast_date, forecast_date, today, int(params["max_staleness_days"])
         )
-        seed = forecast_seed(
-            int(params["seed"]), self.commodity, self.forecaster.name, forecast_date
-        )
-        paths = self.forecaster.sample_paths(
+        forecaster = self.fitted()
+        seed = forecast_seed(int(params["seed"]), self.commodity, forecaster.name, forecast_date)
+        paths = forecaster.sample_paths(
             history, forecast_date, int(params["horizon"]), int(params["n_paths"]), seed
         )
         days = {f"day_{k + 1}": paths[:, k] for k in range(paths.shape[1])}
@@ -97,11 +139,12 @@ class PathSamplerModel(PythonModel):
             raise ConfigError(
                 f"forecast_date {text!r} is not a date; expected YYYY-MM-DD"
             ) from None
-        training_date = self.forecaster.training_date_
+        forecaster = self.fitted()
+        training_date = forecaster.training_date_
         if training_date is not None and forecast_date < training_date:
             raise ConfigError(
                 f"forecast date {forecast_date} is before the training date of this "
-                f"{self.commodity} {self.forecaster.name} version ({training_date}); expected "
+                f"{self.commodity} {forecaster.name} version ({training_date}); expected "
                 f"{training_date} or later, the first date it can serve"
             )
         return forecast_date

@@ -2,9 +2,10 @@
 
 One registered model per (commodity, model) named ``{commodity}_{model}``; each trained
 model is a version tagged with ``commodity``, ``model_name``, ``model_version``,
-``training_date``, ``data_cutoff_date`` and ``model_id`` (``Coffee_XGBoost_2025-01-01_v1.0``),
-logged in its own run with parameters, in-sample metrics and a fan chart. A version is an
-``mlflow.pyfunc`` model (``pyfunc``): ``mlflow.pyfunc.load_model(uri).predict(pd.concat(
+``training_date``, ``data_cutoff_date``, ``model_id`` (``Coffee_XGBoost_2025-01-01_v1.0``)
+and ``state_format``, logged in its own run with parameters, in-sample metrics and a fan
+chart. A version is an ``mlflow.pyfunc`` model logged from code (``pyfunc``), its fitted
+model saved as state (``saved_state``): ``mlflow.pyfunc.load_model(uri).predict(pd.concat(
 [prices, weather]), params={"forecast_date": "2025-01-15"})`` returns the sample paths.
 """
 
@@ -20,7 +21,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 
 from forecast_core.data.history import MarketHistory
-from forecast_core.errors import RegistryError, first_line
+from forecast_core.errors import ConfigError, ModelError, RegistryError, first_line
 from forecast_core.models.base import Forecaster
 from forecast_core.registry.client import RegistryClient
 from forecast_core.registry.descriptions import registered_model_description, version_description
@@ -30,15 +31,28 @@ from forecast_core.registry.naming import (
     MODEL_ID_TAG,
     MODEL_NAME_TAG,
     MODEL_VERSION_TAG,
+    STATE_FORMAT_TAG,
     TRAINING_DATE_TAG,
     registered_model_name,
     training_experiment,
 )
 from forecast_core.registry.pyfunc import (
+    SERVED_MODEL_CODE,
     PathSamplerModel,
     input_example,
     pip_requirements,
     signature,
+)
+from forecast_core.registry.saved_state import (
+    PACKAGE,
+    PICKLE_FORMAT,
+    READABLE_FORMATS,
+    STATE_ARTIFACT,
+    STATE_FORMAT,
+    ServedModel,
+    check_state_format,
+    pinned_release,
+    write_saved_state,
 )
 from forecast_core.registry.versions import RegisteredVersion, model_id
 
@@ -94,6 +108,7 @@ class ModelRegistry:
             TRAINING_DATE_TAG: training_date.isoformat(),
             DATA_CUTOFF_DATE_TAG: forecaster.data_cutoff_.isoformat(),
             MODEL_ID_TAG: identifier,
+            STATE_FORMAT_TAG: STATE_FORMAT,
         }
         name = registered_model_name(commodity, forecaster.name)
         known = history.as_of(training_date)
@@ -121,13 +136,18 @@ class ModelRegistry:
                 example, example_params = input_example(known, training_date)
                 # One path is enough to infer the output schema.
                 output = python_model.predict(None, example, {**example_params, "n_paths": 1})
-                info = mlflow.pyfunc.log_model(
-                    name="model",
-                    python_model=python_model,
-                    signature=signature(example, output),
-                    input_example=(example, example_params),
-                    pip_requirements=pip_requirements(),
-                )
+                served = ServedModel(forecaster, commodity, known.weather_features, identifier)
+                with tempfile.TemporaryDirectory(prefix="forecast-state-") as folder:
+                    state = Path(folder) / STATE_ARTIFACT
+                    write_saved_state(served, state)
+                    info = mlflow.pyfunc.log_model(
+                        name="model",
+                        python_model=str(SERVED_MODEL_CODE),
+                        artifacts={STATE_ARTIFACT: str(state)},
+                        signature=signature(example, output),
+                        input_example=(example, example_params),
+                        pip_requirements=pip_requirements(),
+                    )
             # register_model prints its progress to stderr; the job log has its own line.
             with contextlib.redirect_stderr(io.StringIO()):
                 version = mlflow.register_model(info.model_uri, name, tags=tags)
@@ -196,23 +216,63 @@ class ModelRegistry:
         return winner
 
     def load(self, version: RegisteredVersion) -> Forecaster:
-        """Load the fitted model of ``version`` from this registry (never another)."""
+        """Load the fitted model of ``version`` from this registry (never another).
+
+        A version is rebuilt from its saved state; one without a ``state_format`` tag (pickled
+        by 0.2.0 and before) is unpickled as then.
+
+        Raises:
+            RegistryError: One line: the version cannot be read from this registry, or its
+                state format is not one this release reads (naming the release that does).
+        """
+        state_format = version.tags.get(STATE_FORMAT_TAG, PICKLE_FORMAT)
+        if state_format not in (*READABLE_FORMATS, PICKLE_FORMAT):
+            where = f"{version.model_id} ({version.uri})"
+            check_state_format(state_format, where, self._pinned_release(version))
         self._activate()
         try:
             # From a server, MLflow downloads the artifacts to a new temporary folder and
-            # leaves it behind (one per load); download them to one removed once unpickled.
+            # leaves it behind (one per load); download them to one removed once loaded.
             with tempfile.TemporaryDirectory(prefix="forecast-model-") as folder:
                 loaded = mlflow.pyfunc.load_model(version.uri, dst_path=folder)
                 model = loaded.unwrap_python_model()
-        except (MlflowException, OSError, EOFError, AttributeError, ModuleNotFoundError) as error:
+        except (
+            MlflowException,
+            OSError,
+            EOFError,
+            AttributeError,
+            ModuleNotFoundError,
+            KeyError,
+            ValueError,
+            ConfigError,
+            ModelError,
+        ) as error:
+            pickled = (
+                f" (pickled by {PACKAGE} 0.2.0 or before: load it with the release it pins, "
+                "or train it again under a new --model-version)"
+                if state_format == PICKLE_FORMAT
+                else ""
+            )
             raise RegistryError(
-                f"cannot load {version.model_id} from {version.uri}: {first_line(error)}"
+                f"cannot load {version.model_id} from {version.uri}: {first_line(error)}{pickled}"
             ) from error
         if not isinstance(model, PathSamplerModel):
             raise RegistryError(
                 f"{version.uri} is a {type(model).__name__}, expected a PathSamplerModel"
             )
-        return model.forecaster
+        return model.fitted()
+
+    def _pinned_release(self, version: RegisteredVersion) -> str | None:
+        """The release ``version`` pins in its requirements (None if it cannot be read)."""
+        self._activate()
+        try:
+            with tempfile.TemporaryDirectory(prefix="forecast-requirements-") as folder:
+                path = mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"{version.uri}/requirements.txt", dst_path=folder
+                )
+                return pinned_release(Path(path).read_text())
+        except (MlflowException, OSError):
+            return None
 
     def _activate(self) -> None:
         """Point MLflow's fluent API (log_model, load_model) at this registry.

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,6 +22,7 @@ from forecast_core.models.calibration import (
     rescale_paths,
     volatility_ratio,
 )
+from forecast_core.models.state_files import write_state
 from tests.evaluation.synthetic import history_of_closes
 
 VOLATILITY = 0.02  # the true daily log-return volatility of the synthetic prices
@@ -244,28 +244,30 @@ def test_calibrated_models_are_registered_under_their_base_name(base):
     model_class = calibrated(base)
     assert model_class.name == f"{base}_cal"
     assert build_model(f"{base}_cal").base is build_model(base).__class__
-    # Pickles refer to the class by name: the module hands out the same class.
+    # Saved states (and versions pickled before) name the class: the module hands out the same one.
     from forecast_core.models import calibration
 
     assert getattr(calibration, f"Calibrated_{base}") is model_class
 
 
-def test_a_pickled_calibrated_model_loads_in_a_fresh_process(tmp_path, coffee_history):
+def test_a_saved_calibrated_model_loads_in_a_fresh_process(tmp_path, coffee_history):
     """The class is made on first use: a new process finds it by name (as MLflow loads it)."""
     model = build_model("naive_cal", calibrated("naive").test_params())
     model.fit(coffee_history, dt.date(2023, 1, 1))
-    pickled = tmp_path / "model.pkl"
-    pickled.write_bytes(cloudpickle.dumps(model))
+    saved = tmp_path / "state"
+    write_state(model.to_state(), saved)
     expected = model.sample_paths(coffee_history, dt.date(2023, 2, 1), 14, 50, seed=3)
     code = (
-        "import sys, pickle, datetime as dt, numpy as np; "
+        "import sys, datetime as dt, numpy as np; from pathlib import Path; "
         "from forecast_core.data.loading import load_dataset; "
-        "model = pickle.loads(open(sys.argv[1], 'rb').read()); "
+        "from forecast_core.models.registry import model_from_state; "
+        "from forecast_core.models.state_files import read_state; "
+        "model = model_from_state(read_state(Path(sys.argv[1]))); "
         "history = load_dataset().history('coffee'); "
         "np.save(sys.argv[2], model.sample_paths(history, dt.date(2023, 2, 1), 14, 50, seed=3))"
     )
     subprocess.run(
-        [sys.executable, "-c", code, str(pickled), str(tmp_path / "paths.npy")],
+        [sys.executable, "-c", code, str(saved), str(tmp_path / "paths.npy")],
         check=True,
         cwd=Path(__file__).resolve().parents[2],
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +11,8 @@ import pytest
 from forecast_core.data import MarketHistory
 from forecast_core.errors import ConfigError, DataError, ModelError, NotFittedError
 from forecast_core.models import MODELS, Forecaster, build_model, get_model_class
+from forecast_core.models.registry import model_from_state
+from forecast_core.models.state_files import read_state, write_state
 
 TRAINING_DATE = dt.date(2023, 1, 1)
 FORECAST_DATE = dt.date(2023, 3, 15)  # a Wednesday, 2.5 months into the window
@@ -138,12 +139,18 @@ def test_forecast_before_the_training_date_is_refused(name, fitted_models, coffe
 
 
 @model_names
-def test_a_pickled_model_gives_identical_paths(name, fitted_models, coffee_history):
-    # The registry stores a fitted model as the cloudpickle of its pyfunc wrapper.
+def test_a_model_rebuilt_from_its_saved_state_gives_identical_paths(
+    name, fitted_models, coffee_history, tmp_path
+):
+    # The registry saves a fitted model's state as files (no pickle) and rebuilds it.
     model = fitted_models[name]
-    loaded = cloudpickle.loads(cloudpickle.dumps(model))
+    write_state(model.to_state(), tmp_path / "state")
+    loaded = model_from_state(read_state(tmp_path / "state"))
     assert type(loaded) is type(model)
-    assert loaded.training_date_ == TRAINING_DATE
+    assert loaded.params == model.params
+    assert (loaded.training_date_, loaded.data_cutoff_) == (TRAINING_DATE, model.data_cutoff_)
+    assert loaded.training_metrics_ == model.training_metrics_
+    assert loaded.training_tags_ == model.training_tags_
     np.testing.assert_array_equal(
         loaded.sample_paths(coffee_history, FORECAST_DATE, HORIZON, N_PATHS, seed=5),
         model.sample_paths(coffee_history, FORECAST_DATE, HORIZON, N_PATHS, seed=5),

@@ -13,6 +13,7 @@ from forecast_core.data import MarketDataset, MarketHistory
 from forecast_core.data.history import trading_steps
 from forecast_core.data.weather import WEATHER_FEATURES
 from forecast_core.models.sarimax import SarimaxForecaster
+from forecast_core.models.state_files import write_state
 from forecast_core.models.state_space import PredictedState, StateSpace, filter_rows
 
 from .path_checks import (
@@ -97,10 +98,12 @@ def test_future_weather_is_persistence_of_the_last_known_value(fitted, coffee_hi
     )
 
 
-def test_pickled_model_is_small(fitted):
+def test_the_fitted_model_and_its_saved_state_are_small(fitted, tmp_path):
     # The full statsmodels results of a 1000-row fit pickle to ~2.3 MB; the model keeps
-    # only a one-row filtered state.
+    # only a one-row filtered state, and saves a few numbers.
     assert len(pickle.dumps(fitted)) < 100_000
+    write_state(fitted.to_state(), tmp_path)
+    assert sum(path.stat().st_size for path in tmp_path.iterdir()) < 10_000
 
 
 def test_day_14_interval_covers_the_realized_price_on_real_coffee(coffee_history):
