@@ -18,7 +18,9 @@ FORECAST_HOME, once per table format of ``--formats``:
    Job runs it.
 
 Then the floor (``floor.py``): numpy drawing the same paths and pyarrow writing the same
-rows to local Parquet, measured in the same run; each backfill's ratio to it is printed.
+rows to local Parquet and, after a Delta backfill, Spark's own floor: one plain Delta
+append of those rows (a fresh session of the jobs' settings). Both are measured in the
+same run; each backfill's ratio to them is printed.
 
 ``--quick`` runs small ranges (about 2 minutes in all). Figures per scenario: wall time,
 CPU time of the process tree (Python job and Spark JVM), peak resident memory of the
@@ -42,13 +44,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 if __package__ in (None, ""):  # run as a script: make ``benchmarks.measure`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.floor import Floor, measure_floor
 from benchmarks.measure import PHASES, RunFigures, run_side_by_side
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 SCENARIOS: tuple[str, ...] = ("backfill", "daily", "shards")
 FORMATS: tuple[str, ...] = ("delta", "parquet")
@@ -384,7 +389,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if files is not None:
                 tables[table_format] = files
         backfills = [run for run in runs if run.label.startswith("backfill [")]
-        floor = measure_floor(backfills[0].forecasts, args.n_paths) if backfills else None
+        floor = (
+            measure_floor(
+                backfills[0].forecasts,
+                args.n_paths,
+                delta_session if "delta" in formats else None,
+            )
+            if backfills
+            else None
+        )
     finally:
         if args.keep:
             print(f"kept {workdir}")
@@ -422,6 +435,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if all(run.ok for run in runs) else 1
 
 
+def delta_session() -> SparkSession:
+    """A Spark session of the jobs' own settings for Delta (the embedded master and jars)."""
+    from forecast_core.jars import default_jars_dir, jar_paths
+    from forecast_core.spark import build_spark_session
+
+    return build_spark_session(jars=jar_paths(default_jars_dir(), "delta"), table_format="delta")
+
+
 def format_floor(floor: Floor, backfills: Sequence[RunFigures]) -> str:
     """The floor of the backfill's work and each backfill's ratio to it."""
     lines = [
@@ -429,11 +450,18 @@ def format_floor(floor: Floor, backfills: Sequence[RunFigures]) -> str:
         f"{floor.sampling_s:.1f}s + pyarrow writing {floor.writing_s:.1f}s = "
         f"{floor.total_s:.1f}s"
     ]
+    if floor.spark_append_s is not None:
+        lines.append(
+            f"Spark's floor: one plain Delta append of those rows {floor.spark_append_s:.1f}s"
+        )
     for run in backfills:
         write = run.phases.get("table_write", 0.0)
+        against_spark = (
+            "" if floor.spark_append_s is None else f", {write / floor.spark_append_s:.2f}x Spark's"
+        )
         lines.append(
             f"  {run.label}: {run.wall_s / floor.total_s:.1f}x the floor "
-            f"(table write {write:.1f}s = {write / floor.writing_s:.1f}x pyarrow's)"
+            f"(table write {write:.1f}s = {write / floor.writing_s:.1f}x pyarrow's{against_spark})"
         )
     return "\n".join(lines)
 

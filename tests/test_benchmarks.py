@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sys
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from deltalake import DeltaTable
 
 from benchmarks import run
+from benchmarks.floor import consecutive_forecasts, random_paths, spark_delta_append
 from benchmarks.measure import RunFigures, parse_summary, parse_timings, run_side_by_side
+from forecast_core.forecasts import forecasts_to_frame
+from forecast_core.tables.schemas import DISTRIBUTIONS_PARTITIONING
 
 TIMINGS = (
     "Timings: data_load 0.07s, spark_start 8.67s, table_read 1.90s, registry 3.89s, "
@@ -137,6 +145,23 @@ def test_the_floor_measures_sampling_and_writing_the_same_rows():
         [RunFigures("backfill [delta]", [["forecast"]], [0], 2 * floor.total_s, 1.0, 1, {}, {})],
     )
     assert "2.0x the floor" in text
+
+
+def test_sparks_floor_appends_the_same_rows_partitioned_as_the_table(spark, tmp_path):
+    floor = run.measure_floor(forecasts=3, n_paths=50, spark_session=lambda: spark)
+    assert floor.spark_append_s is not None and floor.spark_append_s > 0
+    backfill = RunFigures("backfill [delta]", [["forecast"]], [0], 1.0, 1.0, 1, {}, {})
+    backfill.phases["table_write"] = 3 * floor.spark_append_s
+    assert "3.00x Spark's" in run.format_floor(floor, [backfill])
+    # The append writes every row of the floor's file, one partition per forecast.
+    rows = tmp_path / "rows.parquet"
+    forecasts = consecutive_forecasts("naive", 0, random_paths(np.random.default_rng(0), 3, 50))
+    frame = forecasts_to_frame(forecasts, dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), rows)
+    spark_delta_append(spark, rows, str(tmp_path / "delta"))
+    table = DeltaTable(str(tmp_path / "delta"))
+    assert table.metadata().partition_columns == list(DISTRIBUTIONS_PARTITIONING)
+    assert table.to_pyarrow_table().num_rows == 3 * 50
 
 
 def test_jobs_get_the_embedded_defaults_whatever_the_caller_set(tmp_path, monkeypatch):

@@ -38,9 +38,17 @@ def overrides_render() -> tuple[dict[tuple[str, str], Any], str]:
     return render_chart(overrides())
 
 
-@pytest.mark.parametrize("values_name", ["defaults", "overrides"])
+# The values sets that lint and Kubernetes validation cover.
+VALUE_SETS: dict[str, Any] = {
+    "defaults": None,
+    "overrides": overrides(),
+    "spark connect": {"sparkConnect": {"enabled": True}},
+}
+
+
+@pytest.mark.parametrize("values_name", VALUE_SETS)
 def test_chart_passes_strict_lint(values_name: str) -> None:
-    values = overrides() if values_name == "overrides" else None
+    values = VALUE_SETS[values_name]
     report = helm.lint(
         CHART_DIR, values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}"
     )
@@ -61,9 +69,9 @@ def test_lint_reports_a_broken_template(tmp_path) -> None:
     assert report["errors"] or any(m["severity"] >= WARNING for m in report["messages"])
 
 
-@pytest.mark.parametrize("values_name", ["defaults", "overrides"])
+@pytest.mark.parametrize("values_name", VALUE_SETS)
 def test_every_rendered_object_is_valid_for_kubernetes_1_33(values_name: str) -> None:
-    objects, _ = render_chart(overrides() if values_name == "overrides" else None)
+    objects, _ = render_chart(VALUE_SETS[values_name])
     assert objects
     for manifest in objects.values():
         validate_strict(manifest)
@@ -298,6 +306,52 @@ def test_in_chart_mlflow_server_is_reachable_through_its_service(overrides_rende
     assert "cf-prod-mlflow:5001" in allowed_hosts.split(",")
 
 
+def test_with_spark_connect_every_job_pod_is_a_client_of_the_servers_service() -> None:
+    values = {"sparkConnect": {"enabled": True, "port": 15003, "master": "local[3]"}}
+    objects, notes = render_chart(values)
+    deployment = objects["Deployment", "commodity-forecast-spark-connect"]
+    service = objects["Service", "commodity-forecast-spark-connect"]
+    address = f"sc://commodity-forecast-spark-connect.{NAMESPACE}.svc.cluster.local:15003"
+    assert objects["ConfigMap", "commodity-forecast"]["data"]["FORECAST_SPARK_REMOTE"] == address
+    assert address in notes
+    daily = objects["CronJob", "commodity-forecast-daily"]
+    # Every workload reads the ConfigMap, so the daily, monitor and backfill pods connect.
+    assert forecast_container(daily)["envFrom"][0] == {
+        "configMapRef": {"name": "commodity-forecast"}
+    }
+    pod = deployment["spec"]["template"]
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == forecast_container(daily)["image"]
+    assert container["args"] == ["connect-server", "--host", "0.0.0.0", "--port", "15003"]
+    assert container["ports"][0]["containerPort"] == service["spec"]["ports"][0]["port"] == 15003
+    labels = pod["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert service["spec"]["selector"].items() <= labels.items()
+    daily_labels = job_spec(daily)["template"]["metadata"]["labels"]
+    assert not service["spec"]["selector"].items() <= daily_labels.items()
+    # The server writes the table: the same settings, credentials and pod security as the
+    # jobs, its own master, and a scratch volume for Spark.
+    assert container["envFrom"] == forecast_container(daily)["envFrom"]
+    assert pod["spec"]["securityContext"] == pod_spec(daily)["securityContext"]
+    assert container["securityContext"] == forecast_container(daily)["securityContext"]
+    assert env_of(container)["FORECAST_SPARK_MASTER"] == "local[3]"
+    assert env_of(container)["SPARK_LOCAL_DIRS"].startswith("/scratch/")
+
+
+def test_by_default_no_spark_connect_server_and_jobs_start_their_own_spark(
+    default_render,
+) -> None:
+    objects, _ = default_render
+    assert not [key for key in objects if "spark-connect" in key[1]]
+    assert "FORECAST_SPARK_REMOTE" not in objects["ConfigMap", "commodity-forecast"]["data"]
+
+
+def test_rendering_refuses_spark_connect_with_a_table_inside_one_pod() -> None:
+    values = {"sparkConnect": {"enabled": True}, "config": {"table": "/scratch/table"}}
+    with pytest.raises(helm.HelmRenderError, match="config.table must be a URI"):
+        render_chart(values)
+
+
 def test_notes_explain_how_to_follow_a_backfill_and_open_mlflow(overrides_render) -> None:
     _, notes = overrides_render
     assert f"kubectl -n {NAMESPACE} get pods -l job-name=cf-prod-backfill" in notes
@@ -406,6 +460,11 @@ BAD_VALUES = {
     "s3 region with spaces": {"config": {"s3": {"region": "eu west 1"}}},
     "dynamodb table name too short": {"config": {"s3": {"dynamodbTable": "ab"}}},
     "credentials in s3 values": {"config": {"s3": {"accessKey": "AKIA..."}}},
+    "spark connect master not a URL": {"sparkConnect": {"master": "yarn"}},
+    "spark connect port 0": {"sparkConnect": {"port": 0}},
+    "spark connect heap with a unit suffix of two letters": {
+        "sparkConnect": {"driverMemory": "6GB"}
+    },
 }
 
 

@@ -67,6 +67,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "http://%s.%s.svc.cluster.local:%d" (include "commodity-forecast.mlflowName" .) .Release.Namespace (int .Values.mlflow.port) }}
 {{- end }}
 
+{{/* The in-chart Spark Connect server's name and its sc:// address for the job pods. */}}
+{{- define "commodity-forecast.sparkConnectName" -}}
+{{- printf "%s-spark-connect" (include "commodity-forecast.fullname" .) }}
+{{- end }}
+{{- define "commodity-forecast.sparkConnectUrl" -}}
+{{- printf "sc://%s.%s.svc.cluster.local:%d" (include "commodity-forecast.sparkConnectName" .) .Release.Namespace (int .Values.sparkConnect.port) }}
+{{- end }}
+
 {{/* The model names as the CLI takes them: one comma-separated string. */}}
 {{- define "commodity-forecast.models" -}}
 {{- join "," .Values.forecast.models }}
