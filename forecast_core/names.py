@@ -64,6 +64,10 @@ S3_REGION_ENV = "AWS_REGION"
 DEFAULT_S3_REGION = "us-east-1"
 # The DynamoDB table of Delta's S3 multi-cluster LogStore; unset: one writer at a time.
 DYNAMODB_TABLE_ENV = "FORECAST_DYNAMODB_TABLE"
+# Seconds one S3 call may wait for an answer (S3A, delta-rs, the check before a run); a
+# store that stops answering fails the run after a few such waits.
+S3_TIMEOUT_ENV = "FORECAST_S3_TIMEOUT"
+DEFAULT_S3_TIMEOUT_SECONDS = 10
 S3A_SCHEME = "s3a://"
 
 # forecast monitor's thresholds (evaluation.compute.monitoring.MonitorThresholds).

@@ -26,19 +26,21 @@ from urllib.parse import urlparse
 from forecast_core.errors import ConfigError, TableError
 from forecast_core.names import (
     DEFAULT_S3_REGION,
+    DEFAULT_S3_TIMEOUT_SECONDS,
     DYNAMODB_TABLE_ENV,
     S3_ENDPOINT_ENV,
     S3_REGION_ENV,
+    S3_TIMEOUT_ENV,
     S3A_SCHEME,
 )
 
 # Bounded: an unreachable store fails the run after a few attempts (exit 1), not after
 # S3A's defaults (minutes of retries per call). S3A retries a failed call itself, with
 # backoff, so the SDK under it does not retry too: 3 SDK tries inside 3 S3A tries made a
-# paused store fail a run after 267 s (tests/s3/test_s3_outage.py).
+# paused store fail a run after 267 s (tests/s3/test_s3_outage.py). Each call waits at
+# most ``S3Settings.timeout_seconds`` (FORECAST_S3_TIMEOUT) for an answer.
 _S3A_ATTEMPTS = "3"
 _S3A_SDK_RETRIES = "0"
-_S3A_TIMEOUT = "10s"
 # The project's LogStore (jvm/, jar forecast_core.jars.LOGSTORE_JAR): commits by S3A's
 # conditional create. Delta's DynamoDB one is used instead when a DynamoDB table is set.
 CONDITIONAL_LOGSTORE = "commodityforecast.delta.S3ConditionalLogStore"
@@ -56,18 +58,21 @@ def is_s3(location: str | None) -> bool:
 
 @dataclass(frozen=True)
 class S3Settings:
-    """Where the S3 (and DynamoDB) API is: endpoint (None: AWS), region, LogStore table."""
+    """Where the S3 (and DynamoDB) API is: endpoint (None: AWS), region, LogStore table,
+    and how long one call waits for an answer."""
 
     endpoint: str | None
     region: str
     dynamodb_table: str | None
+    timeout_seconds: int = DEFAULT_S3_TIMEOUT_SECONDS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> S3Settings:
         """The settings of ``environ`` (default: the process's environment).
 
         Raises:
-            ConfigError: The endpoint is not an http(s) URL.
+            ConfigError: The endpoint is not an http(s) URL, or the timeout not a whole
+                number of seconds of at least 1.
         """
         env = os.environ if environ is None else environ
         endpoint = env.get(S3_ENDPOINT_ENV) or None
@@ -82,7 +87,12 @@ class S3Settings:
             endpoint=endpoint,
             region=env.get(S3_REGION_ENV) or env.get("AWS_DEFAULT_REGION") or DEFAULT_S3_REGION,
             dynamodb_table=env.get(DYNAMODB_TABLE_ENV) or None,
+            timeout_seconds=_timeout_seconds(env.get(S3_TIMEOUT_ENV) or None),
         )
+
+    @property
+    def _timeout(self) -> str:
+        return f"{self.timeout_seconds}s"
 
     def spark_conf(self) -> dict[str, str]:
         """Spark settings of S3A and of Delta's LogStore for ``s3a://``: the project's
@@ -94,8 +104,8 @@ class S3Settings:
             "spark.hadoop.fs.s3a.endpoint.region": self.region,
             "spark.hadoop.fs.s3a.attempts.maximum": _S3A_SDK_RETRIES,
             "spark.hadoop.fs.s3a.retry.limit": _S3A_ATTEMPTS,
-            "spark.hadoop.fs.s3a.connection.establish.timeout": _S3A_TIMEOUT,
-            "spark.hadoop.fs.s3a.connection.timeout": _S3A_TIMEOUT,
+            "spark.hadoop.fs.s3a.connection.establish.timeout": self._timeout,
+            "spark.hadoop.fs.s3a.connection.timeout": self._timeout,
             # Uploads buffer in memory: the disk buffer needs Hadoop's checksummed local
             # file system, which the session replaces by the raw one (forecast_core.spark).
             "spark.hadoop.fs.s3a.fast.upload.buffer": "bytebuffer",
@@ -135,16 +145,32 @@ class S3Settings:
         options = {
             "conditional_put": "etag",
             "AWS_REGION": self.region,
-            "timeout": _S3A_TIMEOUT,
-            "connect_timeout": _S3A_TIMEOUT,
+            "timeout": self._timeout,
+            "connect_timeout": self._timeout,
             "max_retries": _S3A_ATTEMPTS,
-            "retry_timeout": "30s",
+            "retry_timeout": f"{int(_S3A_ATTEMPTS) * self.timeout_seconds}s",
         }
         if self.endpoint:
             options["AWS_ENDPOINT_URL"] = self.endpoint
             options["AWS_ALLOW_HTTP"] = str(self.endpoint.startswith("http://")).lower()
             options["AWS_VIRTUAL_HOSTED_STYLE_REQUEST"] = "false"
         return options
+
+
+def _timeout_seconds(value: str | None) -> int:
+    """``FORECAST_S3_TIMEOUT``'s seconds (unset: the default).
+
+    Raises:
+        ConfigError: Not a whole number of seconds of at least 1.
+    """
+    if value is None:
+        return DEFAULT_S3_TIMEOUT_SECONDS
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            f"{S3_TIMEOUT_ENV} {value!r} is not valid; expected a whole number of seconds, "
+            f"at least 1 (default {DEFAULT_S3_TIMEOUT_SECONDS})"
+        )
+    return int(value)
 
 
 def delta_rs_uri(location: str) -> str:
@@ -179,8 +205,8 @@ def preflight(location: str, settings: S3Settings, engine: Engine = "spark") -> 
     bucket = bucket_of(location)
     config = Config(
         retries={"max_attempts": int(_S3A_ATTEMPTS), "mode": "standard"},
-        connect_timeout=10,
-        read_timeout=10,
+        connect_timeout=settings.timeout_seconds,
+        read_timeout=settings.timeout_seconds,
     )
     session = boto3.session.Session(region_name=settings.region)
     s3 = session.client("s3", endpoint_url=settings.endpoint, config=config)

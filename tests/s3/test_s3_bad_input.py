@@ -139,6 +139,27 @@ def test_a_bad_endpoint_names_the_variable():
     assert "AWS_ENDPOINT_URL '127.0.0.1:9000'" in str(refused.value)
 
 
+@pytest.mark.parametrize("value", ["0", "2.5", "ten", "-1"])
+def test_a_bad_s3_timeout_names_the_variable(value):
+    with pytest.raises(ConfigError) as refused:
+        S3Settings.from_env({"FORECAST_S3_TIMEOUT": value})
+    assert f"FORECAST_S3_TIMEOUT {value!r}" in str(refused.value)
+    assert "whole number of seconds" in str(refused.value)
+
+
+def test_the_s3_timeout_bounds_every_client():
+    default = S3Settings.from_env({})
+    assert default.spark_conf()["spark.hadoop.fs.s3a.connection.timeout"] == "10s"
+    assert default.storage_options()["retry_timeout"] == "30s"
+    settings = S3Settings.from_env({"FORECAST_S3_TIMEOUT": "4"})
+    conf = settings.spark_conf()
+    assert conf["spark.hadoop.fs.s3a.connection.timeout"] == "4s"
+    assert conf["spark.hadoop.fs.s3a.connection.establish.timeout"] == "4s"
+    options = settings.storage_options()  # delta-rs
+    assert options["timeout"] == options["connect_timeout"] == "4s"
+    assert options["retry_timeout"] == "12s"
+
+
 def test_spark_settings_hold_no_credential():
     env = {
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9000",

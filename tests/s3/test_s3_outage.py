@@ -33,6 +33,15 @@ BACKFILL = (
     "--n-paths", str(N_PATHS),
     "--flush-rows", str(8 * (N_PATHS + 1)),
 )  # fmt: skip
+# The run that loses its store gives up sooner than with the defaults (about 100 s after
+# the pause, most of it S3A retrying the PUT of Delta's post-commit checksum file, then
+# delta-rs retrying its read of the log for 30 s): each call waits 5 s for an answer, not
+# 10 (FORECAST_S3_TIMEOUT, delta-rs's retries then stop after 15 s), and S3A tries a call
+# twice, not 4 times (its per-bucket setting, which takes precedence over the session's,
+# read by Spark from the conf folder a pod would mount). Two tries of 5 s still ride out
+# a slow answer of a loaded machine before the pause. The rerun keeps the defaults.
+OUTAGE_TIMEOUT = {"FORECAST_S3_TIMEOUT": "5"}
+OUTAGE_S3A = {"retry.limit": "1"}
 
 
 def _commits(server: S3Server, bucket: str) -> list[str]:
@@ -52,8 +61,21 @@ def test_a_store_that_stops_answering_fails_the_run_and_a_rerun_completes_it(
         table = f"s3a://{bucket}/distributions"
         command = [sys.executable, "-m", "jobs", *BACKFILL, "--table", table]
         root = Path(__file__).resolve().parents[2]
+        conf = tmp_path / "spark-conf"
+        conf.mkdir()
+        (conf / "spark-defaults.conf").write_text(
+            "".join(
+                f"spark.hadoop.fs.s3a.bucket.{bucket}.{key} {value}\n"
+                for key, value in OUTAGE_S3A.items()
+            )
+        )
         run = subprocess.Popen(
-            command, env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command,
+            env={**env, **OUTAGE_TIMEOUT, "SPARK_CONF_DIR": str(conf)},
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         deadline = time.monotonic() + 600
         while len(_commits(server, bucket)) < 2:  # the table exists and holds a batch
