@@ -50,8 +50,6 @@ SESSION_SETTINGS: SparkConf = {
     "spark.sql.parquet.compression.codec": "zstd",
 }
 CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
-# How long opening a Connect session waits for its server's first answer.
-CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 def spark_settings(
@@ -138,19 +136,25 @@ def connect_session(remote: str) -> SparkSession:
     runtime settings of ``SESSION_SETTINGS``: no JVM in this process.
 
     The server owns the JVM, its master and executors, the jars, the Delta extension and
-    every static setting (``connect_server_command`` starts one with them).
+    every static setting (``connect_server_command`` starts one with them). A server that
+    stops answering is retried for about 25 s (the client's default waits 10
+    minutes), then the call fails: a job stops with one line rather than hang.
 
     Raises:
-        TableError: The server does not answer within ``CONNECT_TIMEOUT_SECONDS``.
+        TableError: The server does not answer.
     """
     # Imported here: the gRPC client loads only where a remote is set.
-    from pyspark.errors.exceptions.connect import SparkConnectException
+    from pyspark.errors import PySparkException
+    from pyspark.sql.connect.client.retries import DefaultPolicy
 
     session = SparkSession.builder.remote(remote).getOrCreate()
+    # Retried after 50 ms, then 4 times longer each time up to 10 s, 6 times: about 25 s.
+    retries = DefaultPolicy(max_retries=6, initial_backoff=50, max_backoff=10_000)
+    session.client.set_retry_policies([retries])
     try:
         for key, value in SESSION_SETTINGS.items():
             session.conf.set(key, str(value))
-    except SparkConnectException as error:
+    except PySparkException as error:
         raise TableError(
             f"Spark Connect server {remote!r} did not answer: {first_line(error)}"
         ) from error
