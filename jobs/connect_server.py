@@ -13,8 +13,7 @@ from pathlib import Path
 
 import click
 
-from forecast_core.jars import check_s3_jars, jar_paths
-from forecast_core.s3 import S3Settings
+from forecast_core.jars import jar_paths
 from jobs import options
 from jobs.common import exit_on_setup_errors
 
@@ -42,29 +41,19 @@ DEFAULT_PORT = 15002  # Spark Connect's own default
 @options.SPARK_MASTER_OPTION
 @options.SPARK_JARS_OPTION
 @options.TABLE_FORMAT_OPTION
-@click.option(
-    "--with-s3/--without-s3",
-    default=False,
-    show_default=True,
-    envvar="FORECAST_CONNECT_S3",
-    show_envvar=True,
-    help="Check that --spark-jars holds the S3 jars (s3a:// tables); S3A and the LogStore "
-    "are set from the FORECAST_S3_* environment whenever they are there.",
-)
 @exit_on_setup_errors
 def connect_server(
-    host: str, port: int, spark_master: str, spark_jars: Path, table_format: str, with_s3: bool
+    host: str, port: int, spark_master: str, spark_jars: Path, table_format: str
 ) -> None:
     """Run a Spark Connect server with the jobs' jars and settings, until stopped.
 
     Jobs given --spark-remote sc://HOST:PORT (FORECAST_SPARK_REMOTE) run their Spark here
-    instead of starting a JVM of their own; --spark-master is this server's master.
+    instead of starting a JVM of their own; --spark-master is this server's master. With
+    the S3 jars in --spark-jars, S3A is set from the environment, as for a job.
     """
     from forecast_core.spark import SPARK_HOME, connect_server_command
 
     jars = jar_paths(spark_jars, table_format)
-    if with_s3:
-        check_s3_jars(spark_jars, dynamodb=S3Settings.from_env().dynamodb_table is not None)
     argv = connect_server_command(spark_master, jars, table_format, host, port)
     environment = {**os.environ, "SPARK_HOME": str(SPARK_HOME)}
     environment.setdefault("PYSPARK_PYTHON", sys.executable)
