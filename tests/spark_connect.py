@@ -41,10 +41,10 @@ class ConnectServer:
         environment = {
             key: value for key, value in os.environ.items() if not key.startswith("FORECAST_")
         }
+        command = ["connect-server", "--port", str(self.port), "--table-format", "delta"]
         with log.open("w") as output:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "jobs", "connect-server", "--port", str(self.port)]
-                + ["--table-format", "delta"],
+                [sys.executable, "-m", "jobs", *command],
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 env={**environment, "SPARK_LOCAL_IP": "127.0.0.1"},
