@@ -62,7 +62,7 @@ BACKFILL = [
     "--n-paths",
     str(N_PATHS),
     "--flush-rows",
-    str(8 * (N_PATHS + 1)),  # about a dozen writes
+    str(25 * (N_PATHS + 1)),  # four writes: the kill lands among them
 ]
 KEY = ["model_name", "forecast_start_date", "path_id"]
 
