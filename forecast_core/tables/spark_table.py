@@ -138,7 +138,11 @@ class SparkTable(abc.ABC):
                 (``2025-11-14`` or ``2025-11-14T06:00:00``) to read the table as it was.
         """
         try:
-            return self._load(as_of).select(*self.spec.columns)
+            frame = self._load(as_of).select(*self.spec.columns)
+            # A Spark Connect session analyses a plan only when asked: ask here, so that a
+            # missing table is found now, as a classic session finds it at load.
+            frame.schema  # noqa: B018
+            return frame
         except AnalysisException as error:
             if is_missing_table(error) and as_of is None:
                 return None

@@ -21,10 +21,11 @@ import pytest
 from deltalake import DeltaTable
 
 from forecast_core.config import StoreConfig
+from forecast_core.evaluation.storage.table import metrics_table_location
 from tests.cli_args import Q1_2024_MONTHLY
 from tests.hardening.conftest import forecast_env, run, table_rows
 from tests.servers import free_loopback_port
-from tests.spark_cluster import REPOSITORY
+from tests.spark_cluster import REPOSITORY, invoke_as_process
 
 DAILY = ["daily", "--forecast-date", "2024-07-15", "--models", "naive", "--n-paths", "20"]
 
@@ -120,3 +121,27 @@ def test_a_killed_server_stops_the_run_in_one_line_and_a_rerun_completes_it(
     pd.testing.assert_frame_equal(
         by_delta_rs[columns], by_spark[columns], check_dtype=False, check_index_type=False
     )
+
+
+@pytest.mark.slow
+def test_evaluate_monitor_and_optimize_run_through_the_server(spark_connect, spark, tmp_path):
+    """Beside the writes: evaluate creates its metrics table (a table that is missing must
+    read as missing, though Connect analyses plans lazily), monitor and optimize read."""
+    home = tmp_path / "home"
+    invoke = invoke_as_process(home, spark_connect.url)
+    naive = ["--models", "naive"]
+    for day in ("2024-07-15", "2024-07-16"):
+        written = invoke("daily", "--forecast-date", day, *naive, "--n-paths", "20")
+        assert written.exit_code == 0, written.output
+    evaluated = invoke(
+        "evaluate", "--from", "2024-07-15", "--to", "2024-07-16", *naive, "--output", str(tmp_path)
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = DeltaTable(metrics_table_location(StoreConfig.embedded(home).table_location))
+    assert len(metrics.to_pandas()) > 0
+    monitored = invoke("monitor", "--as-of", "2024-07-16", *naive)
+    assert monitored.exit_code in (0, 1), monitored.output
+    assert not [line for line in monitored.output.splitlines() if line.startswith("Error")]
+    optimized = invoke("table", "optimize")
+    assert optimized.exit_code == 0, optimized.output
+    assert optimized.output.startswith("Optimized")
