@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from forecast_core.cadence import Cadence
+from forecast_core.connect import parse_remote
 from forecast_core.errors import ConfigError
 from forecast_core.names import (
     DEFAULT_MODEL_VERSION,
@@ -73,6 +74,8 @@ class StoreConfig:
         table_location: Path, URI or catalog name of the distributions table.
         table_format: ``delta`` or ``parquet``.
         spark_master: Spark master URL.
+        spark_remote: Spark Connect server (``sc://host:port``) whose session replaces a
+            JVM of this process; its master and jars are then the server's.
         spark_jars: Extra jars for the session (Delta Lake).
     """
 
@@ -81,9 +84,12 @@ class StoreConfig:
     table_location: str
     table_format: str = DEFAULT_TABLE_FORMAT
     spark_master: str = DEFAULT_SPARK_MASTER
+    spark_remote: str | None = None
     spark_jars: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
+        if self.spark_remote is not None:
+            parse_remote(self.spark_remote)
         if self.table_format not in TABLE_FORMATS:
             raise ConfigError(
                 f"table format {self.table_format!r} is not one of {', '.join(TABLE_FORMATS)}"

@@ -1,4 +1,5 @@
-"""Build the Spark session the table writer uses: local by default, any master by setting."""
+"""Build the Spark session the table writer uses: local by default, any master by setting,
+or a Spark Connect server's session; and the command that starts such a server."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import threading
 import time
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+import pyspark
 from pyspark.sql import SparkSession
 
+from forecast_core.errors import TableError, first_line
 from forecast_core.forecasts import DAY_COLUMNS
 from forecast_core.jars import HADOOP_AWS_JAR
 from forecast_core.jvm_console import start_jvm
@@ -26,19 +30,36 @@ SparkConf = dict[str, bool | float | int | str | None]
 _PARQUET_PATH_COLUMNS: SparkConf = {
     f"spark.hadoop.parquet.enable.dictionary#{day}": "false" for day in DAY_COLUMNS
 }
+# pyspark's own Spark distribution: its launcher scripts and jars (the Connect server's too).
+SPARK_HOME = Path(pyspark.__file__).parent
 _DELTA_CONF: SparkConf = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
 }
 
 
-def build_spark_session(
+# Runtime SQL settings the jobs rely on, set on every session: the embedded one at its
+# start, a Spark Connect session once it is open (a server started by others may lack them).
+SESSION_SETTINGS: SparkConf = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # Fewer, larger Arrow batches and files: the table write is the largest cost.
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    "spark.sql.parquet.compression.codec": "zstd",
+}
+CONNECT_SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+
+def spark_settings(
     master: str = DEFAULT_MASTER,
     app_name: str = "commodity-forecast",
     jars: Sequence[str] = (),
     table_format: str = "parquet",
-) -> SparkSession:
-    """Get or create the process's Spark session, configured for the forecast tables.
+) -> SparkConf:
+    """Every Spark setting of a JVM that writes the forecast tables: the embedded session's,
+    or a Spark Connect server's (``connect_server_command``), so the two cannot drift.
 
     Args:
         master: Spark master URL (``local[2]``, ``spark://...``, ``k8s://...``).
@@ -46,7 +67,6 @@ def build_spark_session(
         jars: Extra jar files (the Delta Lake jars baked into the image).
         table_format: ``delta`` adds the Delta SQL extension and catalog.
 
-    Spark's scratch folder comes from ``SPARK_LOCAL_DIRS`` (a writable volume in pods).
     With the S3 jars among ``jars``, S3A and Delta's S3 LogStore are set up from the
     environment (``forecast_core.s3``); credentials stay in the environment.
     """
@@ -59,13 +79,7 @@ def build_spark_session(
         "spark.app.name": app_name,
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": "4",
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
-        # Fewer, larger Arrow batches and files: the table write is the largest cost.
-        "spark.sql.execution.arrow.maxRecordsPerBatch": "100000",
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
-        "spark.sql.parquet.compression.codec": "zstd",
+        **SESSION_SETTINGS,
         # Local paths without Hadoop's .crc side files: each table file is one file, not
         # two, and one forked chmod instead of two (no native Hadoop library here): 15%
         # off a million-row write. Parquet pages carry their own checksums.
@@ -92,6 +106,21 @@ def build_spark_session(
         conf.update(S3Settings.from_env().spark_conf())
     if table_format == "delta":
         conf.update(_DELTA_CONF)
+    return conf
+
+
+def build_spark_session(
+    master: str = DEFAULT_MASTER,
+    app_name: str = "commodity-forecast",
+    jars: Sequence[str] = (),
+    table_format: str = "parquet",
+) -> SparkSession:
+    """Get or create the process's Spark session, configured for the forecast tables.
+
+    Arguments as ``spark_settings``. Spark's scratch folder comes from
+    ``SPARK_LOCAL_DIRS`` (a writable volume in pods).
+    """
+    conf = spark_settings(master, app_name, jars, table_format)
     # The JVM's own console lines that are not news stay out of the job log.
     start_jvm({key: str(value) for key, value in conf.items()})
     builder = SparkSession.builder.config(map=conf)
@@ -100,6 +129,56 @@ def build_spark_session(
     if not master.startswith("local"):
         watch_executors(session)
     return session
+
+
+def connect_session(remote: str) -> SparkSession:
+    """A Spark Connect session on the server at ``remote`` (``sc://host:port``), with the
+    runtime settings of ``SESSION_SETTINGS``: no JVM in this process.
+
+    The server owns the JVM, its master and executors, the jars, the Delta extension and
+    every static setting (``connect_server_command`` starts one with them). A server that
+    stops answering is retried for about 25 s (the client's default waits 10
+    minutes), then the call fails: a job stops with one line rather than hang.
+
+    Raises:
+        TableError: The server does not answer.
+    """
+    # Imported here: the gRPC client loads only where a remote is set.
+    from pyspark.errors import PySparkException
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    session = SparkSession.builder.remote(remote).getOrCreate()
+    # Retried after 50 ms, then 4 times longer each time up to 10 s, 6 times: about 25 s.
+    retries = DefaultPolicy(max_retries=6, initial_backoff=50, max_backoff=10_000)
+    session.client.set_retry_policies([retries])
+    try:
+        for key, value in SESSION_SETTINGS.items():
+            session.conf.set(key, str(value))
+    except PySparkException as error:
+        raise TableError(
+            f"Spark Connect server {remote!r} did not answer: {first_line(error)}"
+        ) from error
+    return session
+
+
+def connect_server_command(
+    master: str,
+    jars: Sequence[str],
+    table_format: str,
+    host: str,
+    port: int,
+) -> list[str]:
+    """The argv of pyspark's ``spark-submit`` that runs a Spark Connect server on
+    ``host:port`` with ``master``, ``jars`` and the settings of ``spark_settings``."""
+    conf = {
+        **spark_settings(master, "commodity-forecast-connect", jars, table_format),
+        "spark.connect.grpc.binding.address": host,
+        "spark.connect.grpc.binding.port": str(port),
+    }
+    argv = [str(SPARK_HOME / "bin" / "spark-submit"), "--class", CONNECT_SERVER_CLASS]
+    for key, value in conf.items():
+        argv += ["--conf", f"{key}={value}"]
+    return argv
 
 
 # Spark's own bound on a task set that has no executor it may run on (default 120 s).

@@ -50,6 +50,7 @@ from jobs.common import (
     quiet_libraries,
     utc_today,
 )
+from jobs.connect_server import connect_server
 from jobs.data_commands import data as data_commands
 from jobs.evaluate_commands import evaluate, report
 from jobs.forecast_run import ForecastRequest, run_forecasts
@@ -399,6 +400,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 
 cli.add_command(k8s)
+cli.add_command(connect_server)
 cli.add_command(evaluate)
 cli.add_command(report)
 cli.add_command(monitor)

@@ -57,6 +57,9 @@ def quiet_libraries() -> None:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("py4j").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"mlflow(\..*)?")
+    # A Spark Connect client that gives up on its server warns before it raises; the
+    # error is the job's one line.
+    warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
 
 
 def preflight_object_store(location: str | None, engine: Engine = "spark") -> None:

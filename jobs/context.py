@@ -52,16 +52,20 @@ class CommandStores:
         return self
 
     def spark(self) -> SparkSession:
-        """The Spark session of the configured master, jars and table format."""
+        """The Spark session of the configured master, jars and table format, or of the
+        configured Spark Connect server (no JVM in this process)."""
         if self._spark is None:
-            from forecast_core.spark import build_spark_session
+            from forecast_core.spark import build_spark_session, connect_session
 
             started = time.perf_counter()
-            self._spark = build_spark_session(
-                self.config.spark_master,
-                jars=self.config.spark_jars,
-                table_format=self.config.table_format,
-            )
+            if self.config.spark_remote is not None:
+                self._spark = connect_session(self.config.spark_remote)
+            else:
+                self._spark = build_spark_session(
+                    self.config.spark_master,
+                    jars=self.config.spark_jars,
+                    table_format=self.config.table_format,
+                )
             self.startup_timings["spark_start"] = time.perf_counter() - started
         return self._spark
 

@@ -31,6 +31,7 @@ from forecast_core.config import (
     DEFAULT_MAX_STALENESS_DAYS,
     StoreConfig,
 )
+from forecast_core.connect import check_reachable, parse_remote
 from forecast_core.errors import ConfigError
 from forecast_core.jars import check_s3_jars, default_jars_dir, jar_paths
 from forecast_core.names import (
@@ -101,6 +102,11 @@ def _canonical_commodities(text: str) -> str:
 
 def _canonical_models(text: str) -> str:
     return ",".join(parse_model_names(text.split(",")))
+
+
+def _checked_remote(text: str) -> str:
+    parse_remote(text)
+    return text
 
 
 COMMODITY_ARGUMENT: Decorator = click.argument("commodity", callback=_parsed(parse_commodity))
@@ -316,6 +322,7 @@ class StoreSettings:
     table_location: str | None
     table_format: str
     spark_master: str
+    spark_remote: str | None
     spark_jars: Path
 
     def config(self) -> StoreConfig:
@@ -323,28 +330,39 @@ class StoreSettings:
 
         Raises:
             ConfigError: A setting is not valid (an unknown table format, a jar folder
-                without the Delta jars, or without the S3 jars for an ``s3a://`` table).
+                without the Delta jars, or without the S3 jars for an ``s3a://`` table,
+                a Spark Connect address not of the form ``sc://HOST:PORT``).
         """
-        jars = jar_paths(self.spark_jars, self.table_format)
-        if is_s3(self.table_location):
-            check_s3_jars(
-                self.spark_jars, dynamodb=S3Settings.from_env().dynamodb_table is not None
-            )
+        jars: tuple[str, ...] = ()
+        if self.spark_remote is None:  # a Connect server brings its own jars
+            jars = jar_paths(self.spark_jars, self.table_format)
+            if is_s3(self.table_location):
+                check_s3_jars(
+                    self.spark_jars, dynamodb=S3Settings.from_env().dynamodb_table is not None
+                )
         return StoreConfig.embedded(
             self.home,
             tracking_uri=self.tracking_uri,
             table_location=self.table_location,
             table_format=self.table_format,
             spark_master=self.spark_master,
+            spark_remote=self.spark_remote,
             spark_jars=jars,
         )
 
     def open(self) -> CommandStores:
         """The command's stores (``config``'s checks first), each opened on first need.
 
-        Also put on click's ``ctx.obj``. Raises as ``config``.
+        Also put on click's ``ctx.obj``. Raises as ``config``, and:
+
+        Raises:
+            ConfigError: The Spark Connect server of ``spark_remote`` does not accept a
+                connection (checked here, before the command writes anything).
         """
-        return CommandStores(self.config()).register()
+        config = self.config()
+        if config.spark_remote is not None:
+            check_reachable(config.spark_remote)
+        return CommandStores(config).register()
 
 
 def store_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -376,6 +394,43 @@ TRACKING_URI_OPTION: Decorator = click.option(
     help="MLflow tracking URI; default: SQLite under --home.",
 )
 
+TABLE_FORMAT_OPTION: Decorator = click.option(
+    "--table-format",
+    envvar="FORECAST_TABLE_FORMAT",
+    show_envvar=True,
+    default=DEFAULT_TABLE_FORMAT,
+    show_default=True,
+    type=click.Choice(TABLE_FORMATS),
+    help="Table format (delta needs the jars of --spark-jars).",
+)
+SPARK_MASTER_OPTION: Decorator = click.option(
+    "--spark-master",
+    envvar="FORECAST_SPARK_MASTER",
+    show_envvar=True,
+    default=DEFAULT_SPARK_MASTER,
+    show_default=True,
+    help="Spark master URL.",
+)
+SPARK_REMOTE_OPTION: Decorator = click.option(
+    "--spark-remote",
+    envvar="FORECAST_SPARK_REMOTE",
+    show_envvar=True,
+    default=None,
+    metavar="sc://HOST:PORT",
+    callback=_parsed(_checked_remote),
+    help="Spark Connect server (`forecast connect-server`) to run Spark on, instead of a "
+    "JVM in this process; --spark-master and --spark-jars are then the server's business.",
+)
+SPARK_JARS_OPTION: Decorator = click.option(
+    "--spark-jars",
+    envvar="FORECAST_SPARK_JARS",
+    show_envvar=True,
+    default=default_jars_dir(),
+    show_default=True,
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder of the Spark jars (Delta Lake), filled by scripts/fetch_jars.py.",
+)
+
 STORE_OPTIONS: list[Decorator] = [
     HOME_OPTION,
     TRACKING_URI_OPTION,
@@ -387,32 +442,10 @@ STORE_OPTIONS: list[Decorator] = [
         default=None,
         help="Distributions table path/URI or catalog name; default: under --home.",
     ),
-    click.option(
-        "--table-format",
-        envvar="FORECAST_TABLE_FORMAT",
-        show_envvar=True,
-        default=DEFAULT_TABLE_FORMAT,
-        show_default=True,
-        type=click.Choice(TABLE_FORMATS),
-        help="Table format (delta needs the jars of --spark-jars).",
-    ),
-    click.option(
-        "--spark-master",
-        envvar="FORECAST_SPARK_MASTER",
-        show_envvar=True,
-        default=DEFAULT_SPARK_MASTER,
-        show_default=True,
-        help="Spark master URL.",
-    ),
-    click.option(
-        "--spark-jars",
-        envvar="FORECAST_SPARK_JARS",
-        show_envvar=True,
-        default=default_jars_dir(),
-        show_default=True,
-        type=click.Path(path_type=Path, file_okay=False),
-        help="Folder of the Spark jars (Delta Lake), filled by scripts/fetch_jars.py.",
-    ),
+    TABLE_FORMAT_OPTION,
+    SPARK_MASTER_OPTION,
+    SPARK_REMOTE_OPTION,
+    SPARK_JARS_OPTION,
 ]
 """Where models and tables live, and the Spark session (``StoreSettings`` holds them)."""
 

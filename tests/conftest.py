@@ -13,6 +13,7 @@ from forecast_core.config import StoreConfig
 from forecast_core.data import MarketDataset, MarketHistory, load_dataset
 from tests.spark_cluster import JobResult, SparkCluster, invoke_as_process
 from tests.spark_cluster import spark_cluster as standalone_cluster
+from tests.spark_connect import ConnectServer, connect_server
 
 
 @pytest.fixture(scope="session")
@@ -101,20 +102,31 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkClu
         yield cluster
 
 
-@pytest.fixture(params=["local", "cluster"])
+@pytest.fixture(scope="session")
+def spark_connect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectServer]:
+    """A Spark Connect server on loopback (``forecast connect-server``, Delta), shared by
+    the whole run."""
+    with connect_server(tmp_path_factory.mktemp("spark-connect")) as server:
+        yield server
+
+
+@pytest.fixture(params=["local", "cluster", "connect"])
 def spark_master(request: pytest.FixtureRequest) -> str:
     """Where a job's Spark runs: ``local`` (the in-process ``local[2]`` session of the
-    ``spark`` fixture), or the ``spark://`` URL of the loopback cluster."""
+    ``spark`` fixture), the ``spark://`` URL of the loopback cluster, or the ``sc://`` URL
+    of the loopback Spark Connect server."""
     if request.param == "local":
         return "local"
+    if request.param == "connect":
+        return request.getfixturevalue("spark_connect").url
     return request.getfixturevalue("spark_cluster").url
 
 
 @pytest.fixture
 def invoke_on(home: Path, spark_master: str) -> Callable[..., Result | JobResult]:
     """``invoke`` with the job's Spark on ``spark_master``: in-process on ``local``; on the
-    cluster as its own process with ``FORECAST_SPARK_MASTER`` set (same ``exit_code`` and
-    ``output``)."""
+    cluster or the Connect server as its own process with ``FORECAST_SPARK_MASTER`` or
+    ``FORECAST_SPARK_REMOTE`` set (same ``exit_code`` and ``output``)."""
     if spark_master == "local":
         return invoke_in(home)
     return invoke_as_process(home, spark_master)

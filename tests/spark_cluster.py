@@ -132,8 +132,10 @@ class JobResult(NamedTuple):
 
 def invoke_as_process(home: Path, master: str) -> Callable[..., JobResult]:
     """A function running ``forecast ARGS`` as its own process against ``home`` on ``master``
-    (``FORECAST_SPARK_MASTER``), with nothing of the developer's own settings; ``env``
-    entries added (an empty value unsets)."""
+    (``FORECAST_SPARK_MASTER``; an ``sc://`` Spark Connect server: ``FORECAST_SPARK_REMOTE``),
+    with nothing of the developer's own settings; ``env`` entries added (an empty value
+    unsets)."""
+    setting = "FORECAST_SPARK_REMOTE" if master.startswith("sc://") else "FORECAST_SPARK_MASTER"
 
     def run(*args: str, env: dict[str, str] | None = None) -> JobResult:
         inherited = {
@@ -144,7 +146,7 @@ def invoke_as_process(home: Path, master: str) -> Callable[..., JobResult]:
         environment = {
             **inherited,
             "FORECAST_HOME": str(home),
-            "FORECAST_SPARK_MASTER": master,
+            setting: master,
             "SPARK_LOCAL_IP": "127.0.0.1",
             **(env or {}),
         }

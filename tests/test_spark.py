@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -18,3 +20,23 @@ def test_local_tables_are_written_without_crc_side_files(spark, tmp_path):
     written = [path.name for path in location.iterdir()]
     assert any(name.endswith(".parquet") for name in written)
     assert not [name for name in written if name.endswith(".crc")]
+
+
+def test_the_connect_server_gets_every_setting_of_the_embedded_session():
+    """One function (``spark_settings``) gives both their settings: they cannot drift."""
+    from forecast_core.spark import SESSION_SETTINGS, connect_server_command, spark_settings
+
+    jars = ("/jars/io.delta_delta-spark_2.13-4.4.0.jar",)
+    argv = connect_server_command("local[3]", jars, "delta", "0.0.0.0", 15003)
+    assert argv[1:3] == ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
+    given = dict(
+        value.split("=", 1) for flag, value in itertools.pairwise(argv) if flag == "--conf"
+    )
+    embedded = spark_settings("local[3]", "commodity-forecast-connect", jars, "delta")
+    assert given == {
+        **{key: str(value) for key, value in embedded.items()},
+        "spark.connect.grpc.binding.address": "0.0.0.0",
+        "spark.connect.grpc.binding.port": "15003",
+    }
+    assert given["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert set(SESSION_SETTINGS) <= set(given)

@@ -22,7 +22,12 @@ from pyspark.sql import DataFrame, DataFrameWriter
 from pyspark.sql.types import DataType
 
 from forecast_core.errors import ConfigError
-from forecast_core.tables.spark_table import SparkTable, local_root, occupied_local_folder
+from forecast_core.tables.spark_table import (
+    SparkTable,
+    is_connect,
+    local_root,
+    occupied_local_folder,
+)
 
 # A write's staging folder lives for seconds to minutes; one this old was left by a kill.
 STALE_STAGING_SECONDS = 3600
@@ -111,7 +116,8 @@ class ParquetPathTable(ParquetSparkTable):
         seconds). The glob names the values asked for, so the file system filters the
         folders and only the matches cross to Python: a batch's check before its write
         costs milliseconds however large the table has grown. A question the folders
-        cannot answer (a column or value that is not a plain partition value) goes to
+        cannot answer (a column or value that is not a plain partition value), or asked
+        through a Spark Connect session (whose client has no Hadoop file system), goes to
         Spark.
         """
         partitioning = self.spec.partitioning
@@ -119,7 +125,7 @@ class ParquetPathTable(ParquetSparkTable):
             column in equal and all(_plain(value) for value in equal[column])
             for column in partitioning
         )
-        if not globbable:
+        if not globbable or is_connect(self.spark):  # no Hadoop file system on Connect
             return super().distinct_rows(columns, equal)
         if any(not equal[column] for column in partitioning):
             return set()

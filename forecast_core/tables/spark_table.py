@@ -38,7 +38,14 @@ from pyspark.sql.types import StructType
 from forecast_core.errors import ConfigError, TableError, first_line
 from forecast_core.names import TABLE_FORMATS
 
-__all__ = ["TABLE_FORMATS", "SparkProvider", "SparkTable", "TableSpec", "date_range_condition"]
+__all__ = [
+    "TABLE_FORMATS",
+    "SparkProvider",
+    "SparkTable",
+    "TableSpec",
+    "date_range_condition",
+    "is_connect",
+]
 
 # Rows per row group of the file a local write stages its rows in (50 forecasts of 2,000).
 _STAGED_ROW_GROUP = 100_000
@@ -110,7 +117,8 @@ class SparkTable(abc.ABC):
     @functools.cached_property
     def spark(self) -> SparkSession:
         """The Spark session, started on first use if a provider was given."""
-        return self._spark if isinstance(self._spark, SparkSession) else self._spark()
+        # A provider is a function; a session (classic or Spark Connect) is not callable.
+        return self._spark() if callable(self._spark) else self._spark
 
     def check(self) -> None:
         """Refuse a location that holds a table of another format or schema, before writing.
@@ -130,7 +138,11 @@ class SparkTable(abc.ABC):
                 (``2025-11-14`` or ``2025-11-14T06:00:00``) to read the table as it was.
         """
         try:
-            return self._load(as_of).select(*self.spec.columns)
+            frame = self._load(as_of).select(*self.spec.columns)
+            # A Spark Connect session analyses a plan only when asked: ask here, so that a
+            # missing table is found now, as a classic session finds it at load.
+            frame.schema  # noqa: B018
+            return frame
         except AnalysisException as error:
             if is_missing_table(error) and as_of is None:
                 return None
@@ -232,8 +244,8 @@ class SparkTable(abc.ABC):
         heap and copy them into every task (a million rows is ~150 MB of Arrow; the 1 GiB
         default heap ran out after a few such writes and the scheduler hung); the file
         costs no extra time (0.6 s a million rows, won back in the scan). A cluster's
-        executors cannot read the driver's disk, so there the rows go by
-        ``createDataFrame``.
+        executors cannot read the driver's disk, nor can a Spark Connect server, so there
+        the rows go by ``createDataFrame``.
         """
         if not _runs_in_this_process(self.spark):
             return self.spark.createDataFrame(rows, schema=self.spec.schema)
@@ -263,8 +275,16 @@ class SparkTable(abc.ABC):
 
 
 def _runs_in_this_process(spark: SparkSession) -> bool:
-    """Whether the session's executors share this machine's disk (a ``local`` master)."""
-    return (spark.sparkContext.master or "").startswith("local")
+    """Whether the session's executors share this machine's disk (a ``local`` master).
+
+    Never on a Spark Connect session: its server may be another machine or pod.
+    """
+    return not is_connect(spark) and (spark.sparkContext.master or "").startswith("local")
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """Whether ``spark`` is a Spark Connect session (no JVM in this process)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect.")
 
 
 def local_root(location: str) -> Path | None:

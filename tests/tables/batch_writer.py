@@ -3,7 +3,8 @@
     python -m tests.tables.batch_writer MASTER LOCATION FORMAT BATCHES
 
 runs the writes from a driver of its own on ``MASTER`` (a cluster's, which the test
-process, holding a local session, cannot join) and prints, as JSON, what ``write_batches``
+process, holding a local session, cannot join), or from a Spark Connect session when
+``MASTER`` is an ``sc://`` address, and prints, as JSON, what ``write_batches``
 returns. ``BATCHES`` is a pickled list of pandas frames.
 """
 
@@ -17,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from forecast_core.jars import default_jars_dir, jar_paths
-from forecast_core.spark import build_spark_session
+from forecast_core.spark import build_spark_session, connect_session
 from forecast_core.tables.distributions import DistributionsTable
 
 
@@ -26,7 +27,8 @@ def write_batches(table: DistributionsTable, batches: list[pd.DataFrame]) -> dic
 
     Returns ``written`` (the rows each write reports) and ``staged`` (for each, whether
     its rows reached Spark through a staged Parquet file, as on a local master, rather
-    than through ``createDataFrame``, as on a cluster): read off the frame's plan.
+    than through ``createDataFrame``, as on a cluster or Connect): whether the frame reads
+    files.
     """
     staged: list[bool] = []
     stored = table.stored
@@ -34,7 +36,7 @@ def write_batches(table: DistributionsTable, batches: list[pd.DataFrame]) -> dic
 
     def recorded(rows: pd.DataFrame, scratch: Path):
         frame = to_spark(rows, scratch)
-        staged.append(" parquet" in frame._jdf.queryExecution().logical().toString())
+        staged.append(bool(frame.inputFiles()))  # createDataFrame's rows come from no file
         return frame
 
     stored._to_spark = recorded  # type: ignore[method-assign]
@@ -44,9 +46,12 @@ def write_batches(table: DistributionsTable, batches: list[pd.DataFrame]) -> dic
 
 def main(master: str, location: str, table_format: str, batches: Path) -> None:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    spark = build_spark_session(
-        master, jars=jar_paths(default_jars_dir(), "delta"), table_format=table_format
-    )
+    if master.startswith("sc://"):
+        spark = connect_session(master)
+    else:
+        spark = build_spark_session(
+            master, jars=jar_paths(default_jars_dir(), "delta"), table_format=table_format
+        )
     table = DistributionsTable(spark, location, table_format)
     print(json.dumps(write_batches(table, pd.read_pickle(batches))))
     spark.stop()
