@@ -2,4 +2,4 @@
 
 # The release (semantic versioning, CHANGELOG.md): what `forecast --version` prints, what the
 # package's metadata and image tag say, and what every registered version pins.
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -67,7 +67,7 @@ def k8s() -> None:
     required=True,
     envvar="FORECAST_IMAGE",
     show_envvar=True,
-    help="Job image, e.g. registry/commodity-forecast:0.2.0.",
+    help="Job image, e.g. registry/commodity-forecast:0.3.0.",
 )
 @click.option(
     "--namespace",

@@ -160,6 +160,7 @@ def test_default_pods_read_config_map_and_optional_secret(default_render) -> Non
     assert data["FORECAST_TABLE"].startswith("s3a://")
     assert data["AWS_REGION"] == "us-east-1"
     assert "AWS_ENDPOINT_URL" not in data and "FORECAST_DYNAMODB_TABLE" not in data
+    assert "FORECAST_S3_TIMEOUT" not in data  # the jobs' own default
 
 
 def test_paths_and_seed_reach_every_job_through_the_config_map(
@@ -185,6 +186,7 @@ def test_s3_values_reach_the_pods_and_notes_say_what_must_exist() -> None:
                 "endpoint": "http://minio.storage:9000",
                 "region": "eu-west-1",
                 "dynamodbTable": "forecast_delta_log",
+                "timeoutSeconds": 4,
             }
         },
         "credentials": {"secretName": "lake-keys"},
@@ -194,6 +196,7 @@ def test_s3_values_reach_the_pods_and_notes_say_what_must_exist() -> None:
     assert data["AWS_ENDPOINT_URL"] == "http://minio.storage:9000"
     assert data["AWS_REGION"] == "eu-west-1"
     assert data["FORECAST_DYNAMODB_TABLE"] == "forecast_delta_log"
+    assert data["FORECAST_S3_TIMEOUT"] == "4"
     cronjob = objects["CronJob", "commodity-forecast-daily"]
     assert {"secretRef": {"name": "lake-keys", "optional": True}} in forecast_container(cronjob)[
         "envFrom"
@@ -460,6 +463,7 @@ BAD_VALUES = {
     "s3 region with spaces": {"config": {"s3": {"region": "eu west 1"}}},
     "dynamodb table name too short": {"config": {"s3": {"dynamodbTable": "ab"}}},
     "credentials in s3 values": {"config": {"s3": {"accessKey": "AKIA..."}}},
+    "s3 timeout of a fraction": {"config": {"s3": {"timeoutSeconds": 2.5}}},
     "spark connect master not a URL": {"sparkConnect": {"master": "yarn"}},
     "spark connect port 0": {"sparkConnect": {"port": 0}},
     "spark connect heap with a unit suffix of two letters": {
