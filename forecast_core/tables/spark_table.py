@@ -209,10 +209,10 @@ class SparkTable(abc.ABC):
             )
         rows = rows[list(self.spec.columns)]
         with tempfile.TemporaryDirectory(prefix="forecast-rows-") as scratch:
-            frame = self._to_spark(rows, Path(scratch))
-            for column, expression in self.spec.derived.items():
-                frame = frame.withColumn(column, expression())
-            try:
+            try:  # through Spark Connect, building the frame is already a call to the server
+                frame = self._to_spark(rows, Path(scratch))
+                for column, expression in self.spec.derived.items():
+                    frame = frame.withColumn(column, expression())
                 self._commit(frame, rows, {**self.commit_metadata, **(metadata or {})})
             except TableError:
                 raise
