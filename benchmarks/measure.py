@@ -74,6 +74,8 @@ class RunFigures:
         phases: Seconds per phase of the ``Timings:`` lines, summed over the commands.
         per_command: The figures of each command when several ran side by side.
         output_tail: The last lines of the output (of one command), to show a failure.
+        server_cpu_s: Through a Spark Connect server: the server's CPU in the scenario.
+        server_peak_rss_bytes: Likewise, the server's peak resident memory.
     """
 
     label: str
@@ -86,6 +88,8 @@ class RunFigures:
     phases: dict[str, float] = field(default_factory=dict)
     per_command: list[RunFigures] = field(default_factory=list)
     output_tail: list[str] = field(default_factory=list)
+    server_cpu_s: float | None = None
+    server_peak_rss_bytes: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -246,6 +250,13 @@ class TreeSampler:
                 )
         self.peak_rss_bytes = max(self.peak_rss_bytes, total)
         self._previous = alive
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds ``root`` and its live descendants have spent so far."""
+    sampler = TreeSampler([root])
+    sampler._sample()
+    return sampler.cpu_s()
 
 
 def run_side_by_side(

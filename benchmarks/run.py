@@ -1,11 +1,15 @@
 """Benchmark the forecast jobs end to end, as the real ``forecast`` command.
 
     python benchmarks/run.py [--quick] [--json FILE] [--shards N] [--scenarios LIST]
-                             [--formats delta,parquet]
+                             [--formats delta,parquet] [--spark local,connect]
 
 Scenarios, all on coffee with the four models, semiannual cadence, 2,000 paths, the
 embedded defaults (SQLite MLflow, local Spark, bundled data) in a fresh temporary
-FORECAST_HOME, once per table format of ``--formats``:
+FORECAST_HOME, once per table format of ``--formats`` and per way of running Spark of
+``--spark``: ``local`` (each job starts its own JVM) or ``connect`` (the jobs are clients
+of one Spark Connect server, ``forecast connect-server``, started before the first
+scenario and warm after it; its CPU and peak memory are reported per scenario beside the
+client's):
 
 1. ``backfill``: forecast backfill 2018-01-01..2024-12-31 in one process; then the table's
    file count and size.
@@ -20,7 +24,7 @@ FORECAST_HOME, once per table format of ``--formats``:
 Then the floor (``floor.py``): numpy drawing the same paths and pyarrow writing the same
 rows to local Parquet and, after a Delta backfill, Spark's own floor: one plain Delta
 append of those rows (a fresh session of the jobs' settings). Both are measured in the
-same run; each backfill's ratio to them is printed.
+same run (through the server for ``connect``); each backfill's ratio to them is printed.
 
 ``--quick`` runs small ranges (about 2 minutes in all). Figures per scenario: wall time,
 CPU time of the process tree (Python job and Spark JVM), peak resident memory of the
@@ -31,6 +35,7 @@ The benchmark is not a test: it prints, it does not judge.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -40,7 +45,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -49,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 if __package__ in (None, ""):  # run as a script: make ``benchmarks.measure`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.connect_server import ConnectServer, measured_server, running_server
 from benchmarks.floor import Floor, measure_floor
 from benchmarks.measure import PHASES, RunFigures, run_side_by_side
 
@@ -57,6 +63,7 @@ if TYPE_CHECKING:
 
 SCENARIOS: tuple[str, ...] = ("backfill", "daily", "shards")
 FORMATS: tuple[str, ...] = ("delta", "parquet")
+SPARK_MODES: tuple[str, ...] = ("local", "connect")
 # Variables that would point a run away from the embedded defaults or select a shard.
 _CLEARED_ENV = (
     "MLFLOW_TRACKING_URI",
@@ -65,6 +72,7 @@ _CLEARED_ENV = (
     "FORECAST_TABLE_FORMAT",
     "FORECAST_DATA",
     "FORECAST_SPARK_MASTER",
+    "FORECAST_SPARK_REMOTE",
     "FORECAST_SPARK_JARS",
     "JOB_COMPLETION_INDEX",
     "FORECAST_SHARD_COUNT",
@@ -167,21 +175,30 @@ def run_scenarios(
     workdir: Path,
     forecast: Sequence[str],
     table_format: str,
+    server: ConnectServer | None = None,
 ) -> tuple[list[RunFigures], tuple[int, int] | None]:
-    """Run the chosen scenarios in order in ``table_format``; print each one's line as it
-    finishes. Also returns the backfill table's (files, bytes)."""
+    """Run the chosen scenarios in order in ``table_format``, through ``server`` if given;
+    print each one's line as it finishes. Also returns the backfill table's (files, bytes)."""
     options = common_options(n_paths)
     logs = workdir / "logs"
     results: list[RunFigures] = []
     files: tuple[int, int] | None = None
     fmt = {"FORECAST_TABLE_FORMAT": table_format}
+    if server is not None:
+        fmt["FORECAST_SPARK_REMOTE"] = server.url
 
     def measured(
         label: str, commands: list[list[str]], envs: list[dict[str, str]], cwd: Path
     ) -> None:
-        label = f"{label} [{table_format}]"
+        label = f"{label} [{table_format}{', connect' if server else ''}]"
         print(f"running {label} ...", flush=True)
-        results.append(run_side_by_side(label, commands, envs, cwd, logs))
+        if server is None:
+            results.append(run_side_by_side(label, commands, envs, cwd, logs))
+        else:
+            with measured_server(server) as usage:
+                results.append(run_side_by_side(label, commands, envs, cwd, logs))
+            results[-1].server_cpu_s = usage[0].cpu_s
+            results[-1].server_peak_rss_bytes = usage[0].peak_rss_bytes
         print(format_line(results[-1]), flush=True)
         for run in results[-1].per_command or [results[-1]]:
             if not run.ok:
@@ -255,10 +272,16 @@ def run_scenarios(
 def format_line(run: RunFigures) -> str:
     """One scenario in one line, for progress output."""
     status = "ok" if run.ok else f"FAILED (exit {run.exit_codes})"
+    server = (
+        ""
+        if run.server_cpu_s is None
+        else f"; server cpu {run.server_cpu_s:.1f}s, "
+        f"peak {(run.server_peak_rss_bytes or 0) / _GIB:.2f} GiB"
+    )
     return (
         f"  {run.label}: {status}, wall {run.wall_s:.1f}s, cpu {run.cpu_s:.1f}s, "
         f"peak {run.peak_rss_bytes / _GIB:.2f} GiB, {run.forecasts} forecasts, "
-        f"{run.rows} rows"
+        f"{run.rows} rows{server}"
     )
 
 
@@ -301,7 +324,17 @@ def format_table(runs: Sequence[RunFigures]) -> str:
         "Several processes: cpu, forecasts, rows and phases are summed over them; peak is "
         "the highest sum at one instant; wall is until the last one ends."
     )
-    return "\n".join([_aligned(totals), "", "Seconds per phase:", _aligned(phases), "", note])
+    sections = [_aligned(totals), "", "Seconds per phase:", _aligned(phases), "", note]
+    servers = [
+        (run.label, f"{run.server_cpu_s:.1f}", f"{run.server_peak_rss_bytes / _GIB:.2f}")
+        for run in runs
+        if run.server_cpu_s is not None and run.server_peak_rss_bytes is not None
+    ]
+    if servers:
+        header = ("scenario", "server cpu s", "server peak GiB")
+        sections += ["", "The Spark Connect server, beside each client above:"]
+        sections.append(_aligned([header, *servers]))
+    return "\n".join(sections)
 
 
 def machine() -> dict[str, Any]:
@@ -351,6 +384,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=",".join(FORMATS),
         help=f"comma-separated table formats to measure, of {', '.join(FORMATS)}",
     )
+    parser.add_argument(
+        "--spark",
+        default="local",
+        help=f"comma-separated ways to run the jobs' Spark, of {', '.join(SPARK_MODES)}",
+    )
     parser.add_argument("--n-paths", type=int, default=2000, help="paths per forecast")
     parser.add_argument("--keep", action="store_true", help="keep the temporary homes and logs")
     parser.add_argument(
@@ -363,41 +401,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     formats = [name.strip() for name in args.formats.split(",") if name.strip()]
-    unknown = sorted(set(scenarios) - set(SCENARIOS)) + sorted(set(formats) - set(FORMATS))
-    if unknown or args.shards < 1 or not formats:
+    modes = [name.strip() for name in args.spark.split(",") if name.strip()]
+    unknown = (
+        sorted(set(scenarios) - set(SCENARIOS))
+        + sorted(set(formats) - set(FORMATS))
+        + sorted(set(modes) - set(SPARK_MODES))
+    )
+    if unknown or args.shards < 1 or not formats or not modes:
         parser.error(
-            f"unknown scenario(s) or format(s) {unknown} (expected {', '.join(SCENARIOS)}; "
-            f"{', '.join(FORMATS)}) or --shards {args.shards} < 1"
+            f"unknown scenario(s), format(s) or Spark mode(s) {unknown} (expected "
+            f"{', '.join(SCENARIOS)}; {', '.join(FORMATS)}; {', '.join(SPARK_MODES)}) "
+            f"or --shards {args.shards} < 1"
         )
     plan = QUICK if args.quick else FULL
     started = dt.datetime.now(dt.UTC)
     workdir = Path(tempfile.mkdtemp(prefix="forecast-bench-"))
     runs: list[RunFigures] = []
     tables: dict[str, tuple[int, int]] = {}
+    floors: dict[str, tuple[Floor, list[RunFigures]]] = {}  # per Spark mode, its backfills
+    forecast = args.forecast_command or forecast_command()
     try:
-        for table_format in formats:
-            format_runs, files = run_scenarios(
-                plan,
-                scenarios,
-                args.shards,
-                args.n_paths,
-                workdir / table_format,
-                args.forecast_command or forecast_command(),
-                table_format,
-            )
-            runs += format_runs
-            if files is not None:
-                tables[table_format] = files
-        backfills = [run for run in runs if run.label.startswith("backfill [")]
-        floor = (
-            measure_floor(
-                backfills[0].forecasts,
-                args.n_paths,
-                delta_session if "delta" in formats else None,
-            )
-            if backfills
-            else None
-        )
+        for mode in modes:
+            with contextlib.ExitStack() as stack:
+                server = (
+                    stack.enter_context(
+                        running_server(forecast, job_env(workdir), workdir / "connect-server.log")
+                    )
+                    if mode == "connect"
+                    else None
+                )
+                mode_runs: list[RunFigures] = []
+                for table_format in formats:
+                    format_runs, files = run_scenarios(
+                        plan,
+                        scenarios,
+                        args.shards,
+                        args.n_paths,
+                        workdir / mode / table_format,
+                        forecast,
+                        table_format,
+                        server,
+                    )
+                    mode_runs += format_runs
+                    if files is not None:
+                        tables[f"{table_format}, {mode}"] = files
+                runs += mode_runs
+                backfills = [run for run in mode_runs if run.label.startswith("backfill [")]
+                if backfills:
+                    floor = measure_floor(
+                        backfills[0].forecasts,
+                        args.n_paths,
+                        _floor_session(server) if "delta" in formats else None,
+                    )
+                    floors[mode] = (floor, backfills)
     finally:
         if args.keep:
             print(f"kept {workdir}")
@@ -413,8 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_table(runs))
     for table_format, (count, size) in tables.items():
         print(f"Backfill table [{table_format}]: {count} data files, {size / 1e6:.0f} MB")
-    if floor is not None:
-        print(format_floor(floor, backfills))
+    for mode, (floor, backfills) in floors.items():
+        print(f"[{mode}] {format_floor(floor, backfills)}")
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -426,13 +482,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "machine": about,
                     "scenarios": [run.to_dict() for run in runs],
                     "tables": {f: {"files": c, "bytes": b} for f, (c, b) in tables.items()},
-                    "floor": None if floor is None else vars(floor),
+                    "floors": {mode: vars(floor) for mode, (floor, _) in floors.items()},
                 },
                 indent=2,
             )
         )
         print(f"wrote {args.json}")
     return 0 if all(run.ok for run in runs) else 1
+
+
+def _floor_session(server: ConnectServer | None) -> Callable[[], SparkSession]:
+    """How Spark's floor gets its session: through ``server``, else a fresh local one."""
+    if server is None:
+        return delta_session
+    from forecast_core.spark import connect_session
+
+    return lambda: connect_session(server.url)
 
 
 def delta_session() -> SparkSession:

@@ -135,6 +135,24 @@ def test_table_lists_every_scenario_and_phase():
     )
     table = run.format_table([figures])
     assert "daily, no retraining" in table and "table_write" in table and "28.5" in table
+    assert "Spark Connect server" not in table
+
+
+def test_through_a_connect_server_its_cpu_and_memory_stand_beside_the_clients():
+    figures = RunFigures(
+        "daily, no retraining [delta, connect]", [["forecast"]], [0], 9.0, 3.0, 2**29
+    )
+    figures.server_cpu_s, figures.server_peak_rss_bytes = 12.5, 3 * 2**30
+    assert "server cpu 12.5s, peak 3.00 GiB" in run.format_line(figures)
+    server_rows = run.format_table([figures]).split("Spark Connect server")[1]
+    assert "12.5" in server_rows and "3.00" in server_rows
+
+
+def test_an_unknown_spark_mode_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run.main(["--spark", "yarn"])
+    assert exit_info.value.code == 2
+    assert "'yarn'" in capsys.readouterr().err
 
 
 def test_the_floor_measures_sampling_and_writing_the_same_rows():
