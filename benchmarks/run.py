@@ -495,9 +495,20 @@ def _floor_session(server: ConnectServer | None) -> Callable[[], SparkSession]:
     """How Spark's floor gets its session: through ``server``, else a fresh local one."""
     if server is None:
         return delta_session
+    return lambda: _connect_session_alone(server.url)
+
+
+def _connect_session_alone(remote: str) -> SparkSession:
+    """A Spark Connect session to ``remote``, once the local floor's session (of a mode
+    measured before) is stopped: pyspark refuses the two in one process."""
+    from pyspark.sql import SparkSession
+
     from forecast_core.spark import connect_session
 
-    return lambda: connect_session(server.url)
+    local = SparkSession.getActiveSession()
+    if local is not None:
+        local.stop()
+    return connect_session(remote)
 
 
 def delta_session() -> SparkSession:

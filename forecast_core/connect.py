@@ -1,5 +1,5 @@
 """The address of a Spark Connect server (``sc://host:port``): checked, and reached once
-before a command writes anything.
+before a command writes anything; and the server's heap size, checked before it starts.
 
 Light on purpose (no Spark, no gRPC): the jobs check the address when their options are
 parsed and the server when their stores open.
@@ -17,6 +17,7 @@ EXPECTED_FORM = "sc://HOST:PORT[/;param=value...]"
 _ADDRESS = re.compile(
     r"sc://(?P<host>[A-Za-z0-9.\-_]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})(?:/(?:;[^;=/]+=[^;]*)*)?"
 )
+_HEAP_SIZE = re.compile(r"[1-9][0-9]*[kKmMgGtT]")
 # How long the check before a command waits for the server to accept a connection.
 REACH_TIMEOUT_SECONDS = 5.0
 
@@ -58,3 +59,14 @@ def check_reachable(remote: str, timeout_seconds: float = REACH_TIMEOUT_SECONDS)
             f"Spark Connect server {remote!r} is not reachable ({error.strerror or error}); "
             f"expected a running server (`forecast connect-server`)"
         ) from None
+
+
+def parse_heap_size(size: str) -> str:
+    """A JVM heap size as ``spark-submit --driver-memory`` takes it (``4g``, ``512m``).
+
+    Raises:
+        ConfigError: ``size`` is not a whole number followed by k, m, g or t.
+    """
+    if _HEAP_SIZE.fullmatch(size) is None:
+        raise ConfigError(f"heap size {size!r} is not valid; expected a JVM size like 4g or 512m")
+    return size

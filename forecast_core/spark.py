@@ -167,15 +167,18 @@ def connect_server_command(
     table_format: str,
     host: str,
     port: int,
+    driver_memory: str,
 ) -> list[str]:
     """The argv of pyspark's ``spark-submit`` that runs a Spark Connect server on
-    ``host:port`` with ``master``, ``jars`` and the settings of ``spark_settings``."""
+    ``host:port`` with ``master``, ``jars``, the settings of ``spark_settings`` and a
+    driver heap of ``driver_memory`` (``4g``)."""
     conf = {
         **spark_settings(master, "commodity-forecast-connect", jars, table_format),
         "spark.connect.grpc.binding.address": host,
         "spark.connect.grpc.binding.port": str(port),
     }
     argv = [str(SPARK_HOME / "bin" / "spark-submit"), "--class", CONNECT_SERVER_CLASS]
+    argv += ["--driver-memory", driver_memory]
     for key, value in conf.items():
         argv += ["--conf", f"{key}={value}"]
     return argv

@@ -41,9 +41,15 @@ DEFAULT_PORT = 15002  # Spark Connect's own default
 @options.SPARK_MASTER_OPTION
 @options.SPARK_JARS_OPTION
 @options.TABLE_FORMAT_OPTION
+@options.CONNECT_DRIVER_MEMORY_OPTION
 @exit_on_setup_errors
 def connect_server(
-    host: str, port: int, spark_master: str, spark_jars: Path, table_format: str
+    host: str,
+    port: int,
+    spark_master: str,
+    spark_jars: Path,
+    table_format: str,
+    driver_memory: str,
 ) -> None:
     """Run a Spark Connect server with the jobs' jars and settings, until stopped.
 
@@ -54,7 +60,7 @@ def connect_server(
     from forecast_core.spark import SPARK_HOME, connect_server_command
 
     jars = jar_paths(spark_jars, table_format)
-    argv = connect_server_command(spark_master, jars, table_format, host, port)
+    argv = connect_server_command(spark_master, jars, table_format, host, port, driver_memory)
     environment = {**os.environ, "SPARK_HOME": str(SPARK_HOME)}
     environment.setdefault("PYSPARK_PYTHON", sys.executable)
     if host == "127.0.0.1":  # the driver and its block manager stay on loopback too

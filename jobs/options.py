@@ -31,7 +31,7 @@ from forecast_core.config import (
     DEFAULT_MAX_STALENESS_DAYS,
     StoreConfig,
 )
-from forecast_core.connect import check_reachable, parse_remote
+from forecast_core.connect import check_reachable, parse_heap_size, parse_remote
 from forecast_core.errors import ConfigError
 from forecast_core.jars import check_s3_jars, default_jars_dir, jar_paths
 from forecast_core.names import (
@@ -420,6 +420,18 @@ SPARK_REMOTE_OPTION: Decorator = click.option(
     callback=_parsed(_checked_remote),
     help="Spark Connect server (`forecast connect-server`) to run Spark on, instead of a "
     "JVM in this process; --spark-master and --spark-jars are then the server's business.",
+)
+CONNECT_DRIVER_MEMORY_OPTION: Decorator = click.option(
+    "--driver-memory",
+    envvar="FORECAST_CONNECT_DRIVER_MEMORY",
+    show_envvar=True,
+    default="4g",
+    show_default=True,
+    metavar="SIZE",
+    callback=_parsed(parse_heap_size),
+    help="JVM heap of the server (spark-submit's --driver-memory). Each write's rows are held "
+    "there while Spark writes them: a backfill's batch of --flush-rows 1,000,000 needs about "
+    "4g; spark-submit's own 1g ran out at 480,000 rows.",
 )
 SPARK_JARS_OPTION: Decorator = click.option(
     "--spark-jars",

@@ -27,8 +27,13 @@ def test_the_connect_server_gets_every_setting_of_the_embedded_session():
     from forecast_core.spark import SESSION_SETTINGS, connect_server_command, spark_settings
 
     jars = ("/jars/io.delta_delta-spark_2.13-4.4.0.jar",)
-    argv = connect_server_command("local[3]", jars, "delta", "0.0.0.0", 15003)
-    assert argv[1:3] == ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
+    argv = connect_server_command("local[3]", jars, "delta", "0.0.0.0", 15003, "3g")
+    assert argv[1:5] == [
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+        "--driver-memory",
+        "3g",
+    ]
     given = dict(
         value.split("=", 1) for flag, value in itertools.pairwise(argv) if flag == "--conf"
     )
@@ -40,3 +45,23 @@ def test_the_connect_server_gets_every_setting_of_the_embedded_session():
     }
     assert given["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
     assert set(SESSION_SETTINGS) <= set(given)
+
+
+def test_a_failed_spark_connect_call_is_one_line_naming_its_grpc_status():
+    """The text of a Connect call to a server that died, as a job printed it in CI."""
+    from pyspark.errors.exceptions.connect import SparkConnectGrpcException
+
+    from forecast_core.errors import first_line
+
+    error = SparkConnectGrpcException(
+        "<_InactiveRpcError of RPC that terminated with:\n"
+        "\tstatus = StatusCode.UNAVAILABLE\n"
+        '\tdetails = "failed to connect to all addresses; last error: UNKNOWN: '
+        'ipv4:127.0.0.1:39865: Failed to connect to remote host: Connection refused"\n'
+        '\tdebug_error_string = "UNAVAILABLE:failed to connect to all addresses"\n>'
+    )
+    assert first_line(error) == (
+        "Spark Connect call failed, UNAVAILABLE: failed to connect to all addresses; last "
+        "error: UNKNOWN: ipv4:127.0.0.1:39865: Failed to connect to remote host: Connection "
+        "refused"
+    )

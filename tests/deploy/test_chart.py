@@ -7,6 +7,8 @@ from typing import Any
 import helm_python as helm
 import pytest
 
+from jobs.connect_server import connect_server
+
 from .manifest_checks import (
     CHART_DIR,
     KUBE_VERSION,
@@ -310,7 +312,9 @@ def test_in_chart_mlflow_server_is_reachable_through_its_service(overrides_rende
 
 
 def test_with_spark_connect_every_job_pod_is_a_client_of_the_servers_service() -> None:
-    values = {"sparkConnect": {"enabled": True, "port": 15003, "master": "local[3]"}}
+    values = {
+        "sparkConnect": {"enabled": True, "port": 15003, "master": "local[3]", "driverMemory": "5g"}
+    }
     objects, notes = render_chart(values)
     deployment = objects["Deployment", "commodity-forecast-spark-connect"]
     service = objects["Service", "commodity-forecast-spark-connect"]
@@ -339,6 +343,8 @@ def test_with_spark_connect_every_job_pod_is_a_client_of_the_servers_service() -
     assert container["securityContext"] == forecast_container(daily)["securityContext"]
     assert env_of(container)["FORECAST_SPARK_MASTER"] == "local[3]"
     assert env_of(container)["SPARK_LOCAL_DIRS"].startswith("/scratch/")
+    heap = next(option for option in connect_server.params if option.name == "driver_memory")
+    assert env_of(container)[heap.envvar] == "5g"  # the variable the command reads
 
 
 def test_by_default_no_spark_connect_server_and_jobs_start_their_own_spark(

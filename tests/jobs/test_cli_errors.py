@@ -213,6 +213,11 @@ BAD_INPUTS = [
         id="models-misspelled-model",
     ),
     pytest.param(
+        ["connect-server", "--driver-memory", "4 GB"],
+        "Error: heap size '4 GB' is not valid; expected a JVM size like 4g or 512m",
+        id="connect-server-bad-heap",
+    ),
+    pytest.param(
         ["inspect", "--commodity", "Co ffee"],
         "Error: commodity 'co ffee' is not valid; expected a lower-case key like 'coffee'",
         id="inspect-malformed-commodity",

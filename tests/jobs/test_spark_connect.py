@@ -105,6 +105,7 @@ def test_a_killed_server_stops_the_run_in_one_line_and_a_rerun_completes_it(
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
     assert lines[0].startswith("Error: run stopped: cannot write"), stderr
+    assert "<_" not in lines[0], stderr  # the gRPC status and details, not the call's repr
 
     rerun = run(BACKFILL, env)
     assert rerun.returncode == 0, rerun.output
