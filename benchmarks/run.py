@@ -511,12 +511,28 @@ def _connect_session_alone(remote: str) -> SparkSession:
     return connect_session(remote)
 
 
+# The heap of the local floor's JVM: one append of a full backfill's 20.5 M rows ran out
+# of spark-submit's 1g; a Spark Connect server has this by default too.
+FLOOR_DRIVER_MEMORY = "4g"
+
+
 def delta_session() -> SparkSession:
-    """A Spark session of the jobs' own settings for Delta (the embedded master and jars)."""
+    """A Spark session of the jobs' own settings for Delta (the embedded master and jars),
+    with a heap of ``FLOOR_DRIVER_MEMORY``."""
     from forecast_core.jars import default_jars_dir, jar_paths
     from forecast_core.spark import build_spark_session
 
-    return build_spark_session(jars=jar_paths(default_jars_dir(), "delta"), table_format="delta")
+    saved = os.environ.get("SPARK_DRIVER_MEMORY")
+    os.environ["SPARK_DRIVER_MEMORY"] = FLOOR_DRIVER_MEMORY  # read when the JVM starts
+    try:
+        return build_spark_session(
+            jars=jar_paths(default_jars_dir(), "delta"), table_format="delta"
+        )
+    finally:  # the jobs measured later start their JVMs with their own default
+        if saved is None:
+            del os.environ["SPARK_DRIVER_MEMORY"]
+        else:
+            os.environ["SPARK_DRIVER_MEMORY"] = saved
 
 
 def format_floor(floor: Floor, backfills: Sequence[RunFigures]) -> str:

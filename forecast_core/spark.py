@@ -145,12 +145,9 @@ def connect_session(remote: str) -> SparkSession:
     """
     # Imported here: the gRPC client loads only where a remote is set.
     from pyspark.errors import PySparkException
-    from pyspark.sql.connect.client.retries import DefaultPolicy
 
     session = SparkSession.builder.remote(remote).getOrCreate()
-    # Retried after 50 ms, then 4 times longer each time up to 10 s, 6 times: about 25 s.
-    retries = DefaultPolicy(max_retries=6, initial_backoff=50, max_backoff=10_000)
-    session.client.set_retry_policies([retries])
+    bound_connect_retries(session)
     try:
         for key, value in SESSION_SETTINGS.items():
             session.conf.set(key, str(value))
@@ -159,6 +156,16 @@ def connect_session(remote: str) -> SparkSession:
             f"Spark Connect server {remote!r} did not answer: {first_line(error)}"
         ) from error
     return session
+
+
+def bound_connect_retries(session: SparkSession) -> None:
+    """Make the Spark Connect ``session`` retry a server that stops answering for about
+    25 s, not the client's default 10 minutes."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    # Retried after 50 ms, then 4 times longer each time up to 10 s, 6 times: about 25 s.
+    retries = DefaultPolicy(max_retries=6, initial_backoff=50, max_backoff=10_000)
+    session.client.set_retry_policies([retries])
 
 
 def connect_server_command(

@@ -34,8 +34,8 @@ def write_batches(table: DistributionsTable, batches: list[pd.DataFrame]) -> dic
     stored = table.stored
     to_spark = stored._to_spark
 
-    def recorded(rows: pd.DataFrame, scratch: Path):
-        frame = to_spark(rows, scratch)
+    def recorded(spark, rows: pd.DataFrame, scratch: Path):
+        frame = to_spark(spark, rows, scratch)
         staged.append(bool(frame.inputFiles()))  # createDataFrame's rows come from no file
         return frame
 
