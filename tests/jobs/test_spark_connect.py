@@ -9,23 +9,21 @@ The daily, shard backfill, rerun and key-scoped replace tests run through the se
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from deltalake import DeltaTable
 
 from forecast_core.config import StoreConfig
 from forecast_core.evaluation.storage.table import metrics_table_location
-from tests.cli_args import Q1_2024_MONTHLY
-from tests.hardening.conftest import forecast_env, run, table_rows
+from tests.hardening.conftest import forecast_env
+from tests.hardening.mid_write_loss import (
+    assert_a_rerun_completes_the_table,
+    backfill_args,
+    run_losing_spark,
+)
 from tests.servers import free_loopback_port
-from tests.spark_cluster import REPOSITORY, invoke_as_process
+from tests.spark_cluster import invoke_as_process
 
 DAILY = ["daily", "--forecast-date", "2024-07-15", "--models", "naive", "--n-paths", "20"]
 
@@ -54,22 +52,7 @@ def test_a_server_that_is_not_there_stops_the_job_before_anything_is_written(inv
     assert not (home / "mlflow.db").exists()
 
 
-N_PATHS = 40
-BACKFILL = [
-    "backfill",
-    *Q1_2024_MONTHLY,
-    "--models",
-    "naive",
-    "--n-paths",
-    str(N_PATHS),
-    "--flush-rows",
-    str(25 * (N_PATHS + 1)),  # four writes: the kill lands among them
-]
-KEY = ["model_name", "forecast_start_date", "path_id"]
-
-
-def _commits(location: str) -> int:
-    return len(list((Path(location) / "_delta_log").glob("*.json")))
+BACKFILL = backfill_args(flush_forecasts=25)  # four writes: the kill lands among them
 
 
 @pytest.mark.slow
@@ -77,51 +60,17 @@ def test_a_killed_server_stops_the_run_in_one_line_and_a_rerun_completes_it(
     spark_connect, spark, tmp_path
 ):
     home = tmp_path / "home"
-    location = StoreConfig.embedded(home).table_location
     env = forecast_env(home, FORECAST_SPARK_REMOTE=spark_connect.url)
-    job = subprocess.Popen(
-        [sys.executable, "-m", "jobs", *BACKFILL],
-        env=env,
-        cwd=REPOSITORY,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    stopped = run_losing_spark(
+        BACKFILL, env, home, lose=spark_connect.kill, restore=spark_connect.start
     )
-    try:
-        deadline = time.monotonic() + 600
-        while _commits(location) < 2:  # the table exists and holds a batch
-            assert job.poll() is None, job.communicate()
-            assert time.monotonic() < deadline, "no commit within 10 minutes"
-            time.sleep(0.2)
-        spark_connect.kill()
-        stdout, stderr = job.communicate(timeout=300)
-    finally:
-        if job.poll() is None:
-            os.killpg(job.pid, signal.SIGKILL)
-            job.wait()
-        spark_connect.start()
-    assert job.returncode == 1, stdout[-2000:] + stderr[-4000:]
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
-    assert lines[0].startswith("Error: run stopped: cannot write"), stderr
-    assert "<_" not in lines[0], stderr  # the gRPC status and details, not the call's repr
+    assert stopped.returncode == 1, stopped.stdout[-2000:] + stopped.stderr[-4000:]
+    assert len(stopped.error_lines) == 1, stopped.stderr
+    assert stopped.error_lines[0].startswith("Error: run stopped: cannot write"), stopped.stderr
+    # The gRPC status and details, not the call's repr.
+    assert "<_" not in stopped.error_lines[0], stopped.stderr
 
-    rerun = run(BACKFILL, env)
-    assert rerun.returncode == 0, rerun.output
-    assert "already present 0" not in rerun.output  # the first run's commits were kept
-
-    by_spark = table_rows(spark, home)
-    by_delta_rs = DeltaTable(location).to_pandas().sort_values(KEY).reset_index(drop=True)
-    forecasts = by_spark[~by_spark["is_actuals"]]
-    per_key = forecasts.groupby(["model_name", "forecast_start_date"]).size()
-    assert len(per_key) == 91  # every day of 2024-01-01..2024-03-31
-    assert set(per_key) == {N_PATHS}  # each whole, once
-    assert not by_spark.duplicated(KEY).any()
-    columns = [*KEY, "is_actuals", "day_1", "day_14"]
-    pd.testing.assert_frame_equal(
-        by_delta_rs[columns], by_spark[columns], check_dtype=False, check_index_type=False
-    )
+    assert_a_rerun_completes_the_table(BACKFILL, env, home, spark)
 
 
 @pytest.mark.slow
