@@ -38,14 +38,17 @@ def forecast_env(home: Path, **extra: str) -> dict[str, str]:
     return {**environment, "FORECAST_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", **extra}
 
 
-def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    """Start ``forecast ARGS`` in its own process group (so a kill also takes its JVM)."""
+def start(
+    args: list[str], env: dict[str, str], stderr: int = subprocess.STDOUT
+) -> subprocess.Popen[str]:
+    """Start ``forecast ARGS`` in its own process group (so a kill also takes its JVM), its
+    stderr merged into stdout unless ``stderr`` says otherwise (``subprocess.PIPE``)."""
     return subprocess.Popen(
         [sys.executable, "-m", "jobs", *args],
         env=env,
         text=True,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=stderr,
         start_new_session=True,
     )
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,8 +17,7 @@ from pyspark.sql import SparkSession
 
 from forecast_core.config import StoreConfig
 from tests.cli_args import Q1_2024_MONTHLY
-from tests.hardening.conftest import run, table_rows
-from tests.spark_cluster import REPOSITORY
+from tests.hardening.conftest import run, start, table_rows
 
 N_PATHS = 40
 KEY = ["model_name", "forecast_start_date", "path_id"]
@@ -66,15 +64,7 @@ def run_losing_spark(
     """Run the job ``args``; once its table holds a batch, ``lose()`` its Spark; wait for
     the job to end (at most 5 minutes), then ``restore()`` Spark whatever happened."""
     location = StoreConfig.embedded(home).table_location
-    job = subprocess.Popen(
-        [sys.executable, "-m", "jobs", *args],
-        env=env,
-        cwd=REPOSITORY,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # a failed test stops its JVM too
-    )
+    job = start(args, env, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 600
         while _commits(location) < 2:  # the table exists and holds a batch
