@@ -20,7 +20,7 @@ import os
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 from forecast_core.errors import ConfigError, TableError
@@ -33,6 +33,9 @@ from forecast_core.names import (
     S3_TIMEOUT_ENV,
     S3A_SCHEME,
 )
+
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
 
 # Bounded: an unreachable store fails the run after a few attempts (exit 1), not after
 # S3A's defaults (minutes of retries per call). S3A retries a failed call itself, with
@@ -155,6 +158,20 @@ class S3Settings:
             options["AWS_ALLOW_HTTP"] = str(self.endpoint.startswith("http://")).lower()
             options["AWS_VIRTUAL_HOSTED_STYLE_REQUEST"] = "false"
         return options
+
+    def arrow_filesystem(self) -> pafs.S3FileSystem:
+        """A pyarrow file system for the same S3 (a write's staged rows): endpoint,
+        region, timeouts and attempts as S3A's; credentials from AWS's default chain."""
+        import pyarrow.fs as pafs  # only a write that stages its rows on S3 needs it
+
+        return pafs.S3FileSystem(
+            region=self.region,
+            endpoint_override=self.endpoint,
+            connect_timeout=self.timeout_seconds,
+            request_timeout=self.timeout_seconds,
+            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=int(_S3A_ATTEMPTS)),
+            allow_delayed_open=True,
+        )
 
 
 def _timeout_seconds(value: str | None) -> int:

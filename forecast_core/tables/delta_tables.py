@@ -26,6 +26,7 @@ from forecast_core.errors import ConfigError, TableError, first_line
 from forecast_core.tables import delta_log
 from forecast_core.tables.predicates import key_predicate
 from forecast_core.tables.spark_table import SparkTable, is_missing_table, occupied_local_folder
+from forecast_core.tables.staging import staging_folder
 
 logger = logging.getLogger(__name__)
 # A Delta commit that loses a race to another writer is retried this many times in all,
@@ -147,6 +148,11 @@ class DeltaSparkTable(SparkTable):
                 )
                 time.sleep(pause)
 
+    def _create_if_absent(self) -> None:
+        """Delta's ``CREATE TABLE IF NOT EXISTS`` takes a path holding any file (a staged
+        one) for an existing table and creates nothing; retried as a commit is."""
+        self._retrying(lambda: None)
+
     def create(self) -> None:
         """Create the Delta table with its schema, layout and properties, if it is absent."""
         columns = ", ".join(
@@ -232,6 +238,10 @@ class DeltaPathTable(DeltaSparkTable):
 
     def _save(self, writer: DataFrameWriter) -> None:
         writer.save(self.location)
+
+    @property
+    def _staging_folder(self) -> str | None:
+        return staging_folder(self.location)
 
     def _may_be_absent(self) -> bool:
         # delta-rs answers from the log in milliseconds; Spark's CREATE TABLE IF NOT EXISTS

@@ -28,9 +28,8 @@ from forecast_core.tables.spark_table import (
     local_root,
     occupied_local_folder,
 )
+from forecast_core.tables.staging import STALE_SECONDS, staging_folder
 
-# A write's staging folder lives for seconds to minutes; one this old was left by a kill.
-STALE_STAGING_SECONDS = 3600
 # The files of a Parquet table a reader that does not skip hidden folders should read.
 PARQUET_READER_GLOB = "[!._]*/**/*.parquet"
 # Characters a Hadoop glob reads as syntax (or a partition folder name escapes).
@@ -156,6 +155,10 @@ class ParquetPathTable(ParquetSparkTable):
         self._remove_stale_staging()
         super()._commit(frame, rows, metadata)
 
+    @property
+    def _staging_folder(self) -> str | None:
+        return staging_folder(self.location)
+
     def _remove_stale_staging(self) -> None:
         """Delete staging folders a killed writer left (local tables; readers ignore them)."""
         root = local_root(self.location)
@@ -163,7 +166,7 @@ class ParquetPathTable(ParquetSparkTable):
             return
         now = time.time()
         for staging in root.glob(".spark-staging-*"):
-            if now - staging.stat().st_mtime > STALE_STAGING_SECONDS:
+            if now - staging.stat().st_mtime > STALE_SECONDS:
                 shutil.rmtree(staging, ignore_errors=True)
 
     def _load_parquet(self) -> DataFrame:

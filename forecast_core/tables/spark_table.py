@@ -28,17 +28,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import StructType
 
 from forecast_core.errors import ConfigError, TableError, first_line
 from forecast_core.names import TABLE_FORMATS
 from forecast_core.spark import bound_connect_retries
+from forecast_core.tables.staging import arrow_rows, staged_file
 
 __all__ = [
     "TABLE_FORMATS",
@@ -48,9 +46,6 @@ __all__ = [
     "date_range_condition",
     "is_connect",
 ]
-
-# Rows per row group of the file a local write stages its rows in (50 forecasts of 2,000).
-_STAGED_ROW_GROUP = 100_000
 
 SparkProvider = SparkSession | Callable[[], SparkSession]
 
@@ -210,22 +205,22 @@ class SparkTable(abc.ABC):
                 f"expected the {self.spec.name} schema"
             )
         rows = rows[list(self.spec.columns)]
-        with tempfile.TemporaryDirectory(prefix="forecast-rows-") as scratch:
-            # Through Spark Connect, opening the write's session and building its frame are
-            # already calls to the server: inside the one-line error handling too.
-            try:
-                with _write_session(self.spark) as spark:
-                    frame = self._to_spark(spark, rows, Path(scratch))
-                    for column, expression in self.spec.derived.items():
-                        frame = frame.withColumn(column, expression())
-                    self._commit(frame, rows, {**self.commit_metadata, **(metadata or {})})
-            except TableError:
-                raise
-            except Exception as error:  # Spark raises JVM errors of many kinds; report one line
-                raise TableError(
-                    f"cannot write {len(rows)} rows to {self.location!r} "
-                    f"({self.table_format}): {first_line(error)}"
-                ) from error
+        # Through Spark Connect, opening the write's session and building its frame are
+        # already calls to the server: inside the one-line error handling too.
+        try:
+            with contextlib.ExitStack() as held:  # the session and staged rows, until done
+                spark = held.enter_context(_write_session(self.spark))
+                frame = self._to_spark(spark, rows, held)
+                for column, expression in self.spec.derived.items():
+                    frame = frame.withColumn(column, expression())
+                self._commit(frame, rows, {**self.commit_metadata, **(metadata or {})})
+        except TableError:
+            raise
+        except Exception as error:  # Spark raises JVM errors of many kinds; report one line
+            raise TableError(
+                f"cannot write {len(rows)} rows to {self.location!r} "
+                f"({self.table_format}): {first_line(error)}"
+            ) from error
         return len(rows)
 
     @property
@@ -241,42 +236,40 @@ class SparkTable(abc.ABC):
     def _commit(self, frame: DataFrame, rows: pd.DataFrame, metadata: dict[str, object]) -> None:
         """Write ``frame`` (``rows`` as Spark rows) so that it replaces exactly its keys."""
 
-    def _to_spark(self, spark: SparkSession, rows: pd.DataFrame, scratch: Path) -> DataFrame:
-        """``rows`` as a DataFrame of the table's schema, in ``spark``.
+    def _to_spark(
+        self, spark: SparkSession, rows: pd.DataFrame, held: contextlib.ExitStack
+    ) -> DataFrame:
+        """``rows`` as a DataFrame of the table's schema, in ``spark``: a scan of the rows
+        staged as a Parquet file (``tables.staging``) that ``held`` keeps until the write
+        is done; by ``createDataFrame`` only where no staged file can reach Spark.
 
-        On a local master the rows go through a Parquet file in ``scratch`` (under
-        ``TMPDIR``), which Spark scans: ``createDataFrame`` would hold them in the driver's
-        heap and copy them into every task (a million rows is ~150 MB of Arrow; the 1 GiB
-        default heap ran out after a few such writes and the scheduler hung); the file
-        costs no extra time (0.6 s a million rows, won back in the scan). A cluster's
-        executors cannot read the driver's disk, nor can a Spark Connect server, so there
-        the rows go by ``createDataFrame``.
+        On a local master the file goes to a folder under ``TMPDIR``; on a cluster or a
+        Spark Connect server, whose executors cannot read this machine's disk, under the
+        table's root (``_staging_folder``).
         """
-        if not _runs_in_this_process(spark):
+        if _runs_in_this_process(spark):
+            staged = arrow_rows(rows, self.spec.schema, self.location, self.spec.name)
+            folder = held.enter_context(tempfile.TemporaryDirectory(prefix="forecast-rows-"))
+        elif (remote_folder := self._staging_folder) is not None:
+            staged = arrow_rows(rows, self.spec.schema, self.location, self.spec.name)
+            self._create_if_absent()  # before a first write's file lands in its root
+            folder = remote_folder
+        else:
             return spark.createDataFrame(rows, schema=self.spec.schema)
-        # Naive timestamps are session time, as createDataFrame reads them; the session is UTC.
-        arrow_schema = to_arrow_schema(self.spec.schema, timezone="UTC")
-        try:
-            arrow_rows = pa.Table.from_pandas(rows, schema=arrow_schema, preserve_index=False)
-        except (pa.ArrowException, ValueError, TypeError) as error:
-            raise TableError(
-                f"rows for {self.location!r} do not fit the {self.spec.name} "
-                f"schema: {first_line(error)}"
-            ) from error
-        path = scratch / "rows.parquet"
-        # Uncompressed: read once, at once; row groups split the scan across the cores.
-        # No dictionary for floating-point columns (the paths): it never pays for them, and
-        # decoding it back was 5-9% of the JVM's samples in a profiled 2-million-row write.
-        pq.write_table(
-            arrow_rows,
-            path,
-            compression="none",
-            row_group_size=_STAGED_ROW_GROUP,
-            use_dictionary=[
-                f.name for f in self.spec.schema.fields if f.dataType.typeName() != "double"
-            ],
+        return spark.read.schema(self.spec.schema).parquet(
+            held.enter_context(staged_file(staged, folder))
         )
-        return spark.read.schema(self.spec.schema).parquet(path.as_uri())
+
+    @property
+    def _staging_folder(self) -> str | None:
+        """Where a write stages its rows for executors off this machine (None: nowhere,
+        as for a catalog table, whose root this process does not know)."""
+        return None
+
+    def _create_if_absent(self) -> None:
+        """Create the table, if absent, where its format needs that before files enter its
+        root (Delta); a Parquet table is only its files."""
+        return
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ returns. ``BATCHES`` is a pickled list of pandas frames.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -25,18 +26,17 @@ from forecast_core.tables.distributions import DistributionsTable
 def write_batches(table: DistributionsTable, batches: list[pd.DataFrame]) -> dict[str, list]:
     """Write ``batches`` to ``table`` one after another.
 
-    Returns ``written`` (the rows each write reports) and ``staged`` (for each, whether
-    its rows reached Spark through a staged Parquet file, as on a local master, rather
-    than through ``createDataFrame``, as on a cluster or Connect): whether the frame reads
-    files.
+    Returns ``written`` (the rows each write reports) and ``staged`` (for each, the files
+    its frame reads: the staged Parquet file, where Spark gets its rows from one; none for
+    ``createDataFrame``'s rows).
     """
-    staged: list[bool] = []
+    staged: list[list[str]] = []
     stored = table.stored
     to_spark = stored._to_spark
 
-    def recorded(spark, rows: pd.DataFrame, scratch: Path):
-        frame = to_spark(spark, rows, scratch)
-        staged.append(bool(frame.inputFiles()))  # createDataFrame's rows come from no file
+    def recorded(spark, rows: pd.DataFrame, held: contextlib.ExitStack):
+        frame = to_spark(spark, rows, held)
+        staged.append(list(frame.inputFiles()))
         return frame
 
     stored._to_spark = recorded  # type: ignore[method-assign]

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.kinds import open_spark_table
 from forecast_core.tables.schemas import DISTRIBUTIONS_SCHEMA
 from forecast_core.tables.spark_table import TableSpec
+from forecast_core.tables.staging import STAGING_FOLDER
 from tests.spark_cluster import REPOSITORY
 from tests.tables import batch_writer
 
@@ -106,8 +109,9 @@ def write_in_order(table, spark_master, tmp_path) -> Callable[[list[pd.DataFrame
 
 
 def test_rewriting_keys_replaces_them_and_keeps_other_keys(table, spark_master, write_in_order):
-    """Through the staged Parquet file on a local master, ``createDataFrame`` on a cluster
-    and through Spark Connect."""
+    """Each write's rows reach Spark as a staged Parquet file: in ``TMPDIR`` on a local
+    master, under the table's root on a cluster and through Spark Connect (whose executors
+    cannot read this machine's temporary folder); the file is gone once written."""
     first = [_forecast("naive", dt.date(2024, 7, 15)), _forecast("naive", dt.date(2024, 7, 16))]
     again = [
         _forecast("naive", dt.date(2024, 7, 16), fill=999.0),
@@ -115,7 +119,11 @@ def test_rewriting_keys_replaces_them_and_keeps_other_keys(table, spark_master, 
     ]
     report = write_in_order([forecasts_to_frame(first, NOW), forecasts_to_frame(again, NOW)])
     assert report["written"] == [40, 40]
-    assert report["staged"] == [spark_master == "local"] * 2
+    staged = [Path(urlparse(uri).path) for files in report["staged"] for uri in files]
+    assert len(staged) == 2, report["staged"]  # one file for each write
+    under_table = Path(table.location) / STAGING_FOLDER
+    assert [path.is_relative_to(under_table) for path in staged] == [spark_master != "local"] * 2
+    assert not any(path.exists() for path in staged)
     per_date = {
         r.forecast_start_date: (r.n, r.top)
         for r in table.read()
