@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from tests.servers import free_loopback_port, stop_process_group
@@ -20,14 +20,18 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 class ConnectServer:
     """``forecast connect-server`` on a free loopback port, in its own process group, logging
-    to ``folder/connect-server-N.log``; restartable on the same port.
+    to ``folder/connect-server-N.log``; restartable on the same port. ``environment`` adds
+    to the process's (S3 settings, a jar folder).
 
     Attributes:
         url: ``sc://127.0.0.1:PORT``, what the jobs' ``--spark-remote`` takes.
     """
 
-    def __init__(self, folder: Path, timeout_seconds: float) -> None:
+    def __init__(
+        self, folder: Path, timeout_seconds: float, environment: Mapping[str, str] | None = None
+    ) -> None:
         self.folder = folder
+        self.environment = dict(environment or {})
         self.timeout_seconds = timeout_seconds
         self.port = free_loopback_port()
         self.url = f"sc://127.0.0.1:{self.port}"
@@ -47,7 +51,7 @@ class ConnectServer:
                 [sys.executable, "-m", "jobs", *command],
                 stdout=output,
                 stderr=subprocess.STDOUT,
-                env={**environment, "SPARK_LOCAL_IP": "127.0.0.1"},
+                env={**environment, **self.environment, "SPARK_LOCAL_IP": "127.0.0.1"},
                 cwd=REPOSITORY,
                 start_new_session=True,
             )
@@ -80,9 +84,11 @@ def _accepts(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def connect_server(folder: Path, timeout_seconds: float = 180.0) -> Iterator[ConnectServer]:
+def connect_server(
+    folder: Path, timeout_seconds: float = 180.0, environment: Mapping[str, str] | None = None
+) -> Iterator[ConnectServer]:
     """A started Spark Connect server on loopback; stopped afterwards."""
-    server = ConnectServer(folder, timeout_seconds)
+    server = ConnectServer(folder, timeout_seconds, environment)
     server.start()
     try:
         yield server

@@ -1,16 +1,21 @@
 """The daily job writes its Delta table to ``s3a://`` on a real S3 API (moto on loopback),
-delta-rs reads the same rows there, a rerun writes nothing, and no credential is printed."""
+with its own JVM or through a Spark Connect server; delta-rs reads the same rows there, a
+rerun writes nothing, and no credential is printed."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 from deltalake import DeltaTable
 
-from .conftest import REGION, S3Server, run_forecast
+from forecast_core.tables.staging import STAGING_FOLDER
+from tests.spark_connect import ConnectServer, connect_server
+
+from .conftest import REGION, S3Server, run_forecast, s3_settings
 
 pytestmark = pytest.mark.slow
 
@@ -42,9 +47,29 @@ def _delta_rs(s3_server: S3Server, location: str) -> DeltaTable:
     )
 
 
-def test_daily_writes_s3a_delta_rs_reads_it_and_a_rerun_writes_nothing(s3_server, bucket, s3_env):
+@pytest.fixture(scope="module")
+def s3_connect_server(s3_server, s3_jars, tmp_path_factory) -> Iterator[ConnectServer]:
+    """A Spark Connect server on loopback with the S3 jars and the S3 server's settings."""
+    with connect_server(
+        tmp_path_factory.mktemp("s3-connect"), environment=s3_settings(s3_server, s3_jars)
+    ) as server:
+        yield server
+
+
+@pytest.fixture(params=["local", "connect"])
+def spark_args(request) -> tuple[str, ...]:
+    """The job's own JVM, or the loopback Connect server, whose executors read the rows
+    that the job stages on S3 (``tables.staging``)."""
+    if request.param == "local":
+        return ()
+    return ("--spark-remote", request.getfixturevalue("s3_connect_server").url)
+
+
+def test_daily_writes_s3a_delta_rs_reads_it_and_a_rerun_writes_nothing(
+    s3_server, bucket, s3_env, spark_args
+):
     table = f"s3a://{bucket}/forecasts/distributions"
-    args = (*DAILY, "--n-paths", str(N_PATHS), "--table", table)
+    args = (*DAILY, "--n-paths", str(N_PATHS), "--table", table, *spark_args)
     first = run_forecast(*args, env=s3_env)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     written = int(re.search(r"Wrote (\d+) rows", first.stdout)[1])
@@ -64,6 +89,10 @@ def test_daily_writes_s3a_delta_rs_reads_it_and_a_rerun_writes_nothing(s3_server
     assert second.returncode == 0, second.stderr[-3000:]
     assert "generated 0, already present 2" in second.stdout
     assert _delta_rs(s3_server, f"s3://{bucket}/forecasts/distributions").version() == version
+
+    listed = s3_server.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
+    staged = [o["Key"] for o in listed if f"/{STAGING_FOLDER}/" in o["Key"]]
+    assert not [key for key in staged if key.endswith(".parquet")]  # deleted once written
 
     printed = first.stdout + first.stderr + second.stdout + second.stderr
     assert s3_server.secret_key not in printed and s3_server.access_key not in printed
