@@ -150,7 +150,8 @@ class DeltaSparkTable(SparkTable):
 
     def _create_if_absent(self) -> None:
         """Delta's ``CREATE TABLE IF NOT EXISTS`` takes a path holding any file (a staged
-        one) for an existing table and creates nothing; retried as a commit is."""
+        one) for an existing table and creates nothing; the write's own save would then
+        create it without its partitioning and properties. Retried as a commit is."""
         self._retrying(lambda: None)
 
     def create(self) -> None:
