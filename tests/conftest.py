@@ -11,9 +11,16 @@ from click.testing import CliRunner, Result
 
 from forecast_core.config import StoreConfig
 from forecast_core.data import MarketDataset, MarketHistory, load_dataset
+from tests.servers import SHORT_LIVED_JVM_OPTIONS
 from tests.spark_cluster import JobResult, SparkCluster, invoke_as_process
 from tests.spark_cluster import spark_cluster as standalone_cluster
 from tests.spark_connect import ConnectServer, connect_server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every driver JVM of the run (this process's session, the jobs and Connect servers it
+    starts, which inherit the environment) gets the short-lived JVM options."""
+    os.environ.setdefault("SPARK_SUBMIT_OPTS", SHORT_LIVED_JVM_OPTIONS)
 
 
 @pytest.fixture(scope="session")

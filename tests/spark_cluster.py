@@ -21,7 +21,12 @@ from typing import NamedTuple
 
 import pyspark
 
-from tests.servers import free_loopback_port, stop_process_group, wait_until_answering
+from tests.servers import (
+    SHORT_LIVED_JVM_OPTIONS,
+    free_loopback_port,
+    stop_process_group,
+    wait_until_answering,
+)
 
 SPARK_HOME = Path(pyspark.__file__).parent
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -97,6 +102,9 @@ class SparkCluster:
             "SPARK_HOME": str(SPARK_HOME),
             "SPARK_LOCAL_IP": "127.0.0.1",
             "PYSPARK_PYTHON": sys.executable,
+            # Read by the daemons and by the executors the worker starts, which say so in
+            # their own logs.
+            "JAVA_TOOL_OPTIONS": SHORT_LIVED_JVM_OPTIONS,
         }
         with (self.folder / f"{name}.log").open("w") as log:
             return subprocess.Popen(
