@@ -16,11 +16,33 @@ from tests.spark_cluster import JobResult, SparkCluster, invoke_as_process
 from tests.spark_cluster import spark_cluster as standalone_cluster
 from tests.spark_connect import ConnectServer, connect_server
 
+HARDENING = "tests/hardening/"
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """Every driver JVM of the run (this process's session, the jobs and Connect servers it
     starts, which inherit the environment) gets the short-lived JVM options."""
     os.environ.setdefault("SPARK_SUBMIT_OPTS", SHORT_LIVED_JVM_OPTIONS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """pytest-xdist's ``--dist loadscope`` with every hardening test in one scope: a module
+    runs on one worker, so its module fixtures (a backfill, the image build) are made once,
+    and the hardening tests run one after another, so that their races are their own.
+
+    (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest 9.2
+    ignores the node ids it rewrites: pytest-xdist issue 1386.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return HARDENING if module.startswith(HARDENING) else module
+
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
