@@ -20,7 +20,7 @@ import pytest
 # The JVMs a test starts live for seconds to minutes, where the C2 compiler's work and the
 # parallel collector's threads cost more CPU than they give back on two cores. C1 only and
 # the serial collector took a third off the CPU of a contention test (212 -> 138 s, wall
-# 112 -> 79 s). Test-only: the product's long backfills want C2.
+# 112 -> 79 s). Test-only: a long production run is where C2 pays back (not measured here).
 SHORT_LIVED_JVM_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 
 
