@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from click.testing import CliRunner, Result
 
 from forecast_core.config import StoreConfig
 from forecast_core.data import MarketDataset, MarketHistory, load_dataset
+from tests.jvm_archive import archive_options, ensure_archive
 from tests.servers import SHORT_LIVED_JVM_OPTIONS
 from tests.spark_cluster import JobResult, SparkCluster, invoke_as_process
 from tests.spark_cluster import spark_cluster as standalone_cluster
@@ -21,8 +24,20 @@ HARDENING = "tests/hardening/"
 
 def pytest_configure(config: pytest.Config) -> None:
     """Every driver JVM of the run (this process's session, the jobs and Connect servers it
-    starts, which inherit the environment) gets the short-lived JVM options."""
-    os.environ.setdefault("SPARK_SUBMIT_OPTS", SHORT_LIVED_JVM_OPTIONS)
+    starts, which inherit the environment) gets the short-lived JVM options and maps the
+    class archive (``tests/jvm_archive.py``), made here before any worker starts."""
+    if "SPARK_SUBMIT_OPTS" in os.environ or hasattr(config, "workerinput"):
+        return  # set by the developer, or by the controller whose environment a worker has
+    options = SHORT_LIVED_JVM_OPTIONS
+    if not (config.option.collectonly or config.option.help):
+        folder = config.cache.mkdir("jvm-archive") if config.cache else Path(tempfile.gettempdir())
+        try:
+            options += " " + archive_options(ensure_archive(folder, options))
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+            config.issue_config_time_warning(
+                pytest.PytestWarning(f"JVMs start without a class archive: {error}"), stacklevel=2
+            )
+    os.environ["SPARK_SUBMIT_OPTS"] = options
 
 
 @pytest.hookimpl(optionalhook=True)

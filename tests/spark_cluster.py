@@ -102,9 +102,9 @@ class SparkCluster:
             "SPARK_HOME": str(SPARK_HOME),
             "SPARK_LOCAL_IP": "127.0.0.1",
             "PYSPARK_PYTHON": sys.executable,
-            # Read by the daemons and by the executors the worker starts, which say so in
-            # their own logs.
-            "JAVA_TOOL_OPTIONS": SHORT_LIVED_JVM_OPTIONS,
+            # The drivers' options (tests/conftest.py), read by the daemons and by the
+            # executors the worker starts, which say so in their own logs.
+            "JAVA_TOOL_OPTIONS": os.environ.get("SPARK_SUBMIT_OPTS", SHORT_LIVED_JVM_OPTIONS),
         }
         with (self.folder / f"{name}.log").open("w") as log:
             return subprocess.Popen(
