@@ -26,6 +26,7 @@ from pathlib import Path
 import pyspark
 
 from forecast_core.jars import default_jars_dir
+from tests.job_env import REPOSITORY, forecast_env
 
 # What the archive is made from: one real daily job, one cheap model, few paths.
 ARCHIVE_JOB = ["daily", "--forecast-date", "2025-11-14", "--models", "naive", "--n-paths", "20"]
@@ -60,22 +61,13 @@ def ensure_archive(folder: Path, jvm_options: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".{archive.name}.{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="jvm-archive-") as home:
-        environment = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("FORECAST_", "MLFLOW_", "JOB_COMPLETION"))
-        }
-        environment |= {
-            "FORECAST_HOME": home,
-            "SPARK_LOCAL_IP": "127.0.0.1",
-            "SPARK_SUBMIT_OPTS": f"{jvm_options} -XX:ArchiveClassesAtExit={partial}",
-        }
+        dump = f"{jvm_options} -XX:ArchiveClassesAtExit={partial}"
         made = subprocess.run(
             [sys.executable, "-m", "tests.jvm_archive"],
             capture_output=True,
             text=True,
-            env=environment,
-            cwd=Path(__file__).parents[1],
+            env=forecast_env(Path(home), SPARK_SUBMIT_OPTS=dump),
+            cwd=REPOSITORY,
             timeout=600,
             check=False,
         )

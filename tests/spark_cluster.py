@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import pyspark
 
+from tests.job_env import REPOSITORY, forecast_env
 from tests.servers import (
     SHORT_LIVED_JVM_OPTIONS,
     free_loopback_port,
@@ -29,7 +30,6 @@ from tests.servers import (
 )
 
 SPARK_HOME = Path(pyspark.__file__).parent
-REPOSITORY = Path(__file__).resolve().parents[1]
 WORKER_CORES = 2
 WORKER_MEMORY = "2g"
 
@@ -146,18 +146,7 @@ def invoke_as_process(home: Path, master: str) -> Callable[..., JobResult]:
     setting = "FORECAST_SPARK_REMOTE" if master.startswith("sc://") else "FORECAST_SPARK_MASTER"
 
     def run(*args: str, env: dict[str, str] | None = None) -> JobResult:
-        inherited = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("FORECAST_", "MLFLOW_", "JOB_COMPLETION"))
-        }
-        environment = {
-            **inherited,
-            "FORECAST_HOME": str(home),
-            setting: master,
-            "SPARK_LOCAL_IP": "127.0.0.1",
-            **(env or {}),
-        }
+        environment = forecast_env(home, **{setting: master, **(env or {})})
         done = subprocess.run(
             [sys.executable, "-m", "jobs", *args],
             env={key: value for key, value in environment.items() if value},

@@ -13,9 +13,8 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from tests.job_env import REPOSITORY
 from tests.servers import free_loopback_port, stop_process_group
-
-REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 class ConnectServer:

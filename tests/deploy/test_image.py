@@ -30,6 +30,7 @@ import pytest
 
 from forecast_core import __version__
 from jobs import kube
+from tests.job_env import forecast_env
 
 from .manifest_checks import (
     REPO_ROOT,
@@ -327,16 +328,7 @@ def outcome(container: Container, postgres_databases, tmp_path_factory) -> Outco
 
 def run_on_host(args: dict[str, list[str]], home: Path) -> dict[str, Run]:
     """The same runs as ``python -m jobs`` on the host (this worktree's code)."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("FORECAST_", "MLFLOW_", "JOB_COMPLETION"))
-    }
-    environment |= {
-        "FORECAST_HOME": str(home),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "PYTHONPATH": str(REPO_ROOT),
-    }
+    environment = forecast_env(home, PYTHONPATH=str(REPO_ROOT))
     runs: dict[str, Run] = {}
     for name, command, shard_env in [
         ("daily", args["daily"], {}),

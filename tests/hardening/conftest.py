@@ -28,16 +28,6 @@ class Finished:
     output: str
 
 
-def forecast_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of a job process: a private home, loopback Spark, nothing inherited."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("FORECAST_", "MLFLOW_", "JOB_COMPLETION"))
-    }
-    return {**environment, "FORECAST_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1", **extra}
-
-
 def start(
     args: list[str], env: dict[str, str], stderr: int = subprocess.STDOUT
 ) -> subprocess.Popen[str]:

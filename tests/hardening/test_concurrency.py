@@ -8,7 +8,8 @@ import pytest
 
 from forecast_core.registry.store import ModelRegistry
 from tests.cli_args import Q1_2024_MONTHLY
-from tests.hardening.conftest import finish, forecast_env, start, table_rows
+from tests.hardening.conftest import finish, start, table_rows
+from tests.job_env import forecast_env
 from tests.servers import mlflow_server
 
 pytestmark = pytest.mark.slow

@@ -34,7 +34,8 @@ from forecast_core.tables import delta_log
 from forecast_core.tables.delta_tables import LOST_RACE, DeltaPathTable
 from forecast_core.tables.distributions import DISTRIBUTIONS, DistributionsTable
 from tests.hardening import same_key_writer
-from tests.hardening.conftest import Finished, finish, forecast_env, start
+from tests.hardening.conftest import Finished, finish, start
+from tests.job_env import forecast_env
 from tests.s3.conftest import new_bucket, s3_settings, spark_reads_bucket
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,8 @@ import pytest
 from forecast_core.config import StoreConfig
 from forecast_core.registry.lifecycle import ModelLifecycle
 from tests.cli_args import Q1_2024_MONTHLY
-from tests.hardening.conftest import forecast_env, kill_when, run, table_rows
+from tests.hardening.conftest import kill_when, run, table_rows
+from tests.job_env import forecast_env
 from tests.s3.conftest import new_bucket, s3_settings, spark_reads_bucket
 
 pytestmark = pytest.mark.slow

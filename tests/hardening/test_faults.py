@@ -11,7 +11,8 @@ import pytest
 
 from forecast_core.config import StoreConfig
 from forecast_core.registry.store import ModelRegistry
-from tests.hardening.conftest import forecast_env, run, start, table_rows
+from tests.hardening.conftest import run, start, table_rows
+from tests.job_env import forecast_env
 from tests.servers import mlflow_server
 
 pytestmark = pytest.mark.slow

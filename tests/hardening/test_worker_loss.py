@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 from forecast_core.spark import EXECUTOR_WAIT_SETTING
-from tests.hardening.conftest import forecast_env
 from tests.hardening.mid_write_loss import (
     assert_a_rerun_completes_the_table,
     backfill_args,
     run_losing_spark,
 )
+from tests.job_env import forecast_env
 
 pytestmark = pytest.mark.slow
 BACKFILL = backfill_args(flush_forecasts=8)  # about a dozen writes

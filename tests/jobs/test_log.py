@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hardening.conftest import forecast_env
+from tests.job_env import forecast_env
 
 pytestmark = pytest.mark.slow
 

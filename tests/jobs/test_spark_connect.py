@@ -16,12 +16,12 @@ from deltalake import DeltaTable
 
 from forecast_core.config import StoreConfig
 from forecast_core.evaluation.storage.table import metrics_table_location
-from tests.hardening.conftest import forecast_env
 from tests.hardening.mid_write_loss import (
     assert_a_rerun_completes_the_table,
     backfill_args,
     run_losing_spark,
 )
+from tests.job_env import forecast_env
 from tests.servers import free_loopback_port
 from tests.spark_cluster import invoke_as_process
 

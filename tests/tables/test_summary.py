@@ -14,7 +14,7 @@ from forecast_core.errors import ConfigError
 from forecast_core.forecasts import Forecast, actuals_forecast, forecasts_to_frame
 from forecast_core.tables.distributions import DistributionsTable
 from forecast_core.tables.summary import summarize_forecasts
-from tests.hardening.conftest import forecast_env
+from tests.job_env import forecast_env
 
 NOW = dt.datetime(2024, 7, 15, 6, 0, tzinfo=dt.UTC)
 JULY = [dt.date(2024, 7, day) for day in (15, 16, 17)]
