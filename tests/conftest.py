@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import tempfile
@@ -20,6 +21,9 @@ from tests.spark_cluster import spark_cluster as standalone_cluster
 from tests.spark_connect import ConnectServer, connect_server
 
 HARDENING = "tests/hardening/"
+# The instant this test process started. A test whose dates come from today takes them
+# from here and stops the jobs' clock here (``stopped_clock``).
+RUN_STARTED = dt.datetime.now(dt.UTC)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,6 +62,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
             return HARDENING if module.startswith(HARDENING) else module
 
     return ModuleScheduling(config, log)
+
+
+@pytest.fixture
+def stopped_clock(monkeypatch: pytest.MonkeyPatch) -> dt.date:
+    """The jobs' clock (``jobs.common.utc_now``, where every command reads it) stopped at
+    ``RUN_STARTED``, so that a test whose expected dates come from today cannot straddle
+    midnight UTC; returns that day. For commands run in this process."""
+    monkeypatch.setattr("jobs.common.utc_now", lambda: RUN_STARTED)
+    return RUN_STARTED.date()
 
 
 @pytest.fixture(scope="session")

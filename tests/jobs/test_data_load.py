@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 from deltalake import DeltaTable
 
 from jobs.cli import cli
-from jobs.common import utc_today
+from tests.conftest import RUN_STARTED
 
 EXIT_USAGE = 2
 PRICE_HEADER = "date,commodity,open,high,low,close\n"
@@ -87,11 +87,12 @@ def test_a_correction_updates_the_row_and_the_history_keeps_the_old_value(lake, 
     assert '"file": "fix.csv"' in latest["userMetadata"]
 
 
-TOMORROW = (utc_today() + dt.timedelta(days=1)).isoformat()
+TODAY = RUN_STARTED.date()  # the day of the stopped clock (stopped_clock)
+TOMORROW = (TODAY + dt.timedelta(days=1)).isoformat()
 BAD_LOADS = [
     pytest.param(
         ["2025-11-12,coffee,1,2,1,1.8", f"{TOMORROW},coffee,1,2,1,1.9"],
-        f"bad.csv: column 'date': {TOMORROW} (coffee) is after today {utc_today()}; "
+        f"bad.csv: column 'date': {TOMORROW} (coffee) is after today {TODAY}; "
         f"expected no future-dated rows",
         id="future-date",
     ),
@@ -139,7 +140,9 @@ BAD_LOADS = [
 
 
 @pytest.mark.parametrize(("rows", "message"), BAD_LOADS)
-def test_a_bad_prices_file_is_refused_and_nothing_is_merged(lake, tmp_path, rows, message):
+def test_a_bad_prices_file_is_refused_and_nothing_is_merged(
+    lake, tmp_path, rows, message, stopped_clock
+):
     before = _prices(lake)
     weather = _file(
         tmp_path,

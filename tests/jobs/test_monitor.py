@@ -1,7 +1,8 @@
 """``forecast monitor`` end to end: real Spark, Delta and MLflow (SQLite).
 
-Prices are synthetic and reach today, so the monitor's "today" is the machine's: a
-random walk whose own models (naive, random_walk) are calibrated by construction.
+Prices are synthetic and reach today, so the monitor's "today" is the machine's (its
+clock stopped for the test, ``stopped_clock``): a random walk whose own models (naive,
+random_walk) are calibrated by construction.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from forecast_core.config import StoreConfig
 from tests.evaluation.synthetic import weekday_history
 
 pytestmark = pytest.mark.slow
-TODAY = dt.datetime.now(dt.UTC).date()
 MODELS = ("--models", "naive,random_walk", "--n-paths", "300")
 
 
 @pytest.fixture
-def fresh_data(tmp_path: Path) -> Path:
+def fresh_data(tmp_path: Path, stopped_clock: dt.date) -> Path:
     """Two years of synthetic coffee prices up to the last weekday on or before today."""
-    history = weekday_history(first=TODAY - dt.timedelta(days=730), last=TODAY, seed=3)
+    today = stopped_clock
+    history = weekday_history(first=today - dt.timedelta(days=730), last=today, seed=3)
     prices = history.observations.assign(commodity="coffee")
     folder = tmp_path / "data"
     folder.mkdir()
@@ -33,16 +34,17 @@ def fresh_data(tmp_path: Path) -> Path:
 
 
 def test_monitor_is_healthy_after_the_jobs_ran_and_breaches_without_todays_forecast(
-    invoke, home, spark, fresh_data
+    invoke, home, spark, fresh_data, stopped_clock
 ):
+    today = stopped_clock
     data = ("--data", str(fresh_data), "--commodity", "coffee")
-    start = TODAY - dt.timedelta(days=30)
+    start = today - dt.timedelta(days=30)
     backfill = invoke(
         "backfill",
         "--start",
         str(start),
         "--end",
-        str(TODAY - dt.timedelta(days=1)),
+        str(today - dt.timedelta(days=1)),
         "--train-frequency",
         "monthly",
         *MODELS,
@@ -56,7 +58,7 @@ def test_monitor_is_healthy_after_the_jobs_ran_and_breaches_without_todays_forec
 
     missing = invoke("monitor", *watch)
     assert missing.exit_code == 1, missing.output
-    assert f"BREACH coffee naive missing_forecast - (expected a forecast for {TODAY})" in (
+    assert f"BREACH coffee naive missing_forecast - (expected a forecast for {today})" in (
         missing.output
     )
     assert "coverage_80" not in missing.output
